@@ -1,0 +1,121 @@
+//! One transformer block: self-attention (RoPE, optionally causal), an optional cross-attention
+//! to a context, and a SwiGLU feed-forward, with residuals and either placement of the norm:
+//!
+//! - pre-norm (the paper): `x = x + f(norm(x))` for each sublayer, learned RMSNorm gains;
+//! - post-norm (the reference code): `x = rms(x + f(x))`, weightless RMSNorm.
+
+use burn::prelude::*;
+
+use super::attention::{Context, CrossAttention, SelfAttention};
+use super::norm::RmsNorm;
+use super::rope::Rope;
+use super::swiglu::SwiGlu;
+use crate::spec::types::NormPlacement;
+
+/// Shape of a block, shared by every block of a stack.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockConfig {
+    pub hidden: usize,
+    pub heads: usize,
+    pub expansion: f64,
+    pub norm: NormPlacement,
+    /// Causal self-attention.
+    pub causal: bool,
+    /// A cross-attention sublayer between self-attention and the feed-forward.
+    pub cross: bool,
+}
+
+impl BlockConfig {
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Block<B> {
+        let norm = || self.norm(device);
+        Block {
+            self_attn: SelfAttention::new(self.hidden, self.heads, self.causal, device),
+            self_norm: norm(),
+            cross_attn: self.cross.then(|| CrossAttention::new(self.hidden, self.heads, device)),
+            cross_norm: self.cross.then(norm),
+            ffn: SwiGlu::new(self.hidden, self.expansion, device),
+            ffn_norm: norm(),
+            pre_norm: self.norm == NormPlacement::Pre,
+        }
+    }
+
+    /// The norm this placement uses: learned gain before a sublayer, none after a residual add.
+    pub fn norm<B: Backend>(&self, device: &B::Device) -> RmsNorm<B> {
+        match self.norm {
+            NormPlacement::Pre => RmsNorm::weighted(self.hidden, device),
+            NormPlacement::Post => RmsNorm::plain(),
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Block<B: Backend> {
+    pub self_attn: SelfAttention<B>,
+    pub self_norm: RmsNorm<B>,
+    pub cross_attn: Option<CrossAttention<B>>,
+    pub cross_norm: Option<RmsNorm<B>>,
+    pub ffn: SwiGlu<B>,
+    pub ffn_norm: RmsNorm<B>,
+    pub pre_norm: bool,
+}
+
+/// One residual sublayer with the norm where the block puts it.
+pub fn residual<B: Backend>(
+    x: Tensor<B, 3>,
+    norm: &RmsNorm<B>,
+    pre_norm: bool,
+    f: impl FnOnce(Tensor<B, 3>) -> Tensor<B, 3>,
+) -> Tensor<B, 3> {
+    if pre_norm { x.clone() + f(norm.forward(x)) } else { norm.forward(x.clone() + f(x)) }
+}
+
+impl<B: Backend> Block<B> {
+    /// `x: [batch, len, hidden]`. `pad` masks `x`'s own padding keys; `context` feeds the
+    /// cross-attention (ignored by blocks built without one).
+    pub fn forward(
+        &self,
+        x: Tensor<B, 3>,
+        rope: Option<&Rope<B>>,
+        pad: Option<&Tensor<B, 2, Bool>>,
+        context: Option<&Context<B>>,
+    ) -> Tensor<B, 3> {
+        let x = residual(x, &self.self_norm, self.pre_norm, |h| self.self_attn.forward(h, rope, pad));
+        let x = match (&self.cross_attn, &self.cross_norm, context) {
+            (Some(attn), Some(norm), Some(context)) => {
+                residual(x, norm, self.pre_norm, |h| attn.forward(h, context))
+            }
+            _ => x,
+        };
+        residual(x, &self.ffn_norm, self.pre_norm, |h| self.ffn.forward(h))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    use burn::tensor::Distribution;
+
+    type B = NdArray;
+
+    #[test]
+    fn block_variants_keep_the_shape_and_count_as_expected() {
+        let device = Default::default();
+        let x = Tensor::<B, 3>::random([2, 6, 32], Distribution::Normal(0.0, 1.0), &device);
+        let text = Context::new(Tensor::<B, 3>::random([2, 4, 32], Distribution::Normal(0.0, 1.0), &device), None);
+        let rope = Rope::new(8, 6, super::super::rope::ROPE_BASE, &device);
+        for (norm, cross, causal) in [
+            (NormPlacement::Pre, true, false),
+            (NormPlacement::Post, false, true),
+            (NormPlacement::Post, true, false),
+        ] {
+            let config = BlockConfig { hidden: 32, heads: 4, expansion: 2.0, norm, causal, cross };
+            let block = config.init::<B>(&device);
+            assert_eq!(block.forward(x.clone(), Some(&rope), None, Some(&text)).dims(), [2, 6, 32]);
+            // self-attention 4C^2 + SwiGLU 3*C*2C (+ cross 4C^2) (+ three C-gains when pre-norm)
+            let gains = if norm == NormPlacement::Pre { (2 + cross as usize) * 32 } else { 0 };
+            let expect = 4 * 32 * 32 + 3 * 32 * 64 + cross as usize * 4 * 32 * 32 + gains;
+            assert_eq!(block.num_params(), expect);
+        }
+    }
+}

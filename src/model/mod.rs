@@ -1,0 +1,29 @@
+//! TTV-HRM model components, in the two families the paper and its public code describe.
+//!
+//! - [`tokenizer`]: GPT-2 BPE captions -> ids + mask.
+//! - [`text_encoder`]: ids -> text features (paper: pre-norm, sinusoids, pad mask; reference:
+//!   post-norm, learned positions).
+//! - [`video_codec`]: clips <-> latent tokens (paper: 32 tokens; reference: 256 tokens).
+//! - [`engine`]: one reasoning step (`hrm` with cross-attention or additive interaction, `flat`).
+//! - [`halting`]: the convergence predictor (paper MLP, reference linear).
+//! - [`hrm`]: the whole model and its reasoning loop ([`TextToVideo::reason`]).
+//! - [`registry`]: spec -> model, parameter counts per component.
+//!
+//! Building blocks: [`attention`], [`rope`], [`swiglu`], [`norm`], [`block`].
+
+pub mod attention;
+pub mod block;
+pub mod engine;
+pub mod halting;
+pub mod hrm;
+pub mod norm;
+pub mod registry;
+pub mod rope;
+pub mod swiglu;
+pub mod text_encoder;
+pub mod tokenizer;
+pub mod video_codec;
+
+pub use hrm::{ReasonOptions, Reasoning, StepOutput, TextToVideo};
+pub use registry::{build, component_counts, param_counts, validate};
+pub use tokenizer::{Encoded, PAD_ID, TextTokenizer};

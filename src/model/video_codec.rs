@@ -1,0 +1,280 @@
+//! Video codecs: a tokenizer from a clip `[batch, 3, frames, height, width]` in [-1, 1] to latent
+//! tokens `[batch, tokens, hidden]`, and a detokenizer back to a clip in [-1, 1].
+//!
+//! - paper: four strided Conv3d blocks (each with a strided 1x1x1 residual projection and a
+//!   channel LayerNorm), 3 -> C/4 -> C/2 -> C -> C, strides (1,2,2) (1,2,2) (2,2,2) (2,1,1):
+//!   8x32x32 becomes a 2x4x4 grid, 32 tokens. The detokenizer mirrors it with ConvTranspose3d
+//!   C -> C/2 -> C/4 -> C/8 -> C/16, then a 3x3x3 Conv3d to RGB and tanh.
+//! - reference: Conv3d(3, C/4, 3, pad 1) + GELU, Conv3d(C/4, C/2, k = s = (2,4,4)) + GELU,
+//!   Conv3d(C/2, C, 3, pad 1), raster flatten (time slowest), LayerNorm: 8x32x32 becomes 4x8x8,
+//!   256 tokens. Its detokenizer: Linear(C, C), ConvT3d(C, C/2, 3, pad 1) + GELU,
+//!   ConvT3d(C/2, C/4, k = s = (2,4,4)) + GELU, ConvT3d(C/4, 3, 3, pad 1), tanh. (The public code
+//!   ends with a trilinear resize to the clip size, the identity whenever the codec fits.)
+//!
+//! Each strided paper conv uses kernel `stride + 2` and padding 1 per axis, so an axis divisible
+//! by its stride is divided exactly (kernel 3x4x4 for stride 1x2x2, as the paper says).
+
+use burn::nn::conv::{Conv3d, Conv3dConfig, ConvTranspose3d, ConvTranspose3dConfig};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig3d};
+use burn::prelude::*;
+use burn::tensor::activation::gelu;
+
+use crate::spec::types::Family;
+
+/// Strides of the paper tokenizer's four blocks, (time, height, width).
+pub const PAPER_STRIDES: [[usize; 3]; 4] = [[1, 2, 2], [1, 2, 2], [2, 2, 2], [2, 1, 1]];
+/// The reference tokenizer's patch, (time, height, width).
+pub const REFERENCE_PATCH: [usize; 3] = [2, 4, 4];
+
+/// The latent token grid (time, height, width) a codec makes of a clip, or why it cannot.
+pub fn token_grid(kind: Family, hidden: usize, frames: usize, height: usize, width: usize) -> Result<[usize; 3], String> {
+    let (name, factor, channel_div) = match kind {
+        Family::Paper => {
+            let f = PAPER_STRIDES.iter().fold([1; 3], |acc, s| [acc[0] * s[0], acc[1] * s[1], acc[2] * s[2]]);
+            ("paper", f, 16)
+        }
+        Family::Reference => ("reference", REFERENCE_PATCH, 4),
+    };
+    let mut grid = [0; 3];
+    for (i, (axis, size)) in [("frames", frames), ("height", height), ("width", width)].into_iter().enumerate() {
+        if size == 0 || size % factor[i] != 0 {
+            return Err(format!(
+                "video_codec {name} does not fit data.{axis} = {size}: its strided convolutions divide \
+                 {axis} by {}, so it must be a positive multiple of {}",
+                factor[i], factor[i]
+            ));
+        }
+        grid[i] = size / factor[i];
+    }
+    if hidden % channel_div != 0 {
+        return Err(format!(
+            "video_codec {name} needs model.hidden divisible by {channel_div} (its channel widths are \
+             fractions of hidden down to hidden/{channel_div}), got {hidden}"
+        ));
+    }
+    Ok(grid)
+}
+
+fn conv3d<B: Backend>(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, device: &B::Device) -> Conv3d<B> {
+    Conv3dConfig::new(c, kernel)
+        .with_stride(stride)
+        .with_padding(PaddingConfig3d::Explicit(pad, pad, pad))
+        .init(device)
+}
+
+fn conv_t3d<B: Backend>(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, device: &B::Device) -> ConvTranspose3d<B> {
+    ConvTranspose3dConfig::new(c, kernel).with_stride(stride).with_padding([pad; 3]).init(device)
+}
+
+/// LayerNorm over the channel axis of `[batch, channels, t, h, w]`.
+fn channel_norm<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
+    norm.forward(x.permute([0, 2, 3, 4, 1])).permute([0, 4, 1, 2, 3])
+}
+
+/// `[batch, channels, t, h, w]` -> `[batch, t*h*w, channels]`, time slowest.
+fn flatten_tokens<B: Backend>(x: Tensor<B, 5>) -> Tensor<B, 3> {
+    let [batch, channels, t, h, w] = x.dims();
+    x.permute([0, 2, 3, 4, 1]).reshape([batch, t * h * w, channels])
+}
+
+/// `[batch, t*h*w, channels]` -> `[batch, channels, t, h, w]`.
+fn unflatten_tokens<B: Backend>(x: Tensor<B, 3>, [t, h, w]: [usize; 3]) -> Tensor<B, 5> {
+    let [batch, tokens, channels] = x.dims();
+    assert_eq!(tokens, t * h * w, "{tokens} tokens do not fill a {t}x{h}x{w} grid");
+    x.reshape([batch, t, h, w, channels]).permute([0, 4, 1, 2, 3])
+}
+
+// ---------------------------------------------------------------------------------------------
+// paper
+
+/// `LayerNorm(gelu(conv(x)) + project(x))`, both paths strided alike.
+#[derive(Module, Debug)]
+pub struct DownBlock<B: Backend> {
+    pub conv: Conv3d<B>,
+    pub project: Conv3d<B>,
+    pub norm: LayerNorm<B>,
+}
+
+impl<B: Backend> DownBlock<B> {
+    fn new(c: [usize; 2], stride: [usize; 3], device: &B::Device) -> Self {
+        Self {
+            conv: conv3d(c, stride.map(|s| s + 2), stride, 1, device),
+            project: conv3d(c, [1; 3], stride, 0, device),
+            norm: LayerNormConfig::new(c[1]).init(device),
+        }
+    }
+
+    fn forward(&self, x: Tensor<B, 5>) -> Tensor<B, 5> {
+        channel_norm(&self.norm, gelu(self.conv.forward(x.clone())) + self.project.forward(x))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct PaperTokenizer<B: Backend> {
+    pub blocks: Vec<DownBlock<B>>,
+}
+
+#[derive(Module, Debug)]
+pub struct PaperDetokenizer<B: Backend> {
+    pub ups: Vec<ConvTranspose3d<B>>,
+    pub to_rgb: Conv3d<B>,
+    pub grid_t: usize,
+    pub grid_h: usize,
+    pub grid_w: usize,
+}
+
+// ---------------------------------------------------------------------------------------------
+// reference
+
+#[derive(Module, Debug)]
+pub struct ReferenceTokenizer<B: Backend> {
+    pub conv1: Conv3d<B>,
+    pub conv2: Conv3d<B>,
+    pub conv3: Conv3d<B>,
+    pub norm: LayerNorm<B>,
+}
+
+#[derive(Module, Debug)]
+pub struct ReferenceDetokenizer<B: Backend> {
+    pub proj: Linear<B>,
+    pub conv1: ConvTranspose3d<B>,
+    pub conv2: ConvTranspose3d<B>,
+    pub conv3: ConvTranspose3d<B>,
+    pub grid_t: usize,
+    pub grid_h: usize,
+    pub grid_w: usize,
+}
+
+// ---------------------------------------------------------------------------------------------
+// the two families behind one name each
+
+#[derive(Module, Debug)]
+pub enum VideoTokenizer<B: Backend> {
+    Paper(PaperTokenizer<B>),
+    Reference(ReferenceTokenizer<B>),
+}
+
+#[derive(Module, Debug)]
+pub enum VideoDetokenizer<B: Backend> {
+    Paper(PaperDetokenizer<B>),
+    Reference(ReferenceDetokenizer<B>),
+}
+
+/// Build a codec for `hidden`-wide tokens on a `grid` from [`token_grid`].
+pub fn video_codec<B: Backend>(kind: Family, hidden: usize, grid: [usize; 3], device: &B::Device) -> (VideoTokenizer<B>, VideoDetokenizer<B>) {
+    let [grid_t, grid_h, grid_w] = grid;
+    let c = hidden;
+    match kind {
+        Family::Paper => {
+            let widths = [3, c / 4, c / 2, c, c];
+            let blocks = (0..4).map(|i| DownBlock::new([widths[i], widths[i + 1]], PAPER_STRIDES[i], device)).collect();
+            let up_widths = [c, c / 2, c / 4, c / 8, c / 16];
+            let ups = (0..4)
+                .map(|i| {
+                    let stride = PAPER_STRIDES[3 - i];
+                    conv_t3d([up_widths[i], up_widths[i + 1]], stride.map(|s| s + 2), stride, 1, device)
+                })
+                .collect();
+            (
+                VideoTokenizer::Paper(PaperTokenizer { blocks }),
+                VideoDetokenizer::Paper(PaperDetokenizer {
+                    ups,
+                    to_rgb: conv3d([c / 16, 3], [3; 3], [1; 3], 1, device),
+                    grid_t,
+                    grid_h,
+                    grid_w,
+                }),
+            )
+        }
+        Family::Reference => (
+            VideoTokenizer::Reference(ReferenceTokenizer {
+                conv1: conv3d([3, c / 4], [3; 3], [1; 3], 1, device),
+                conv2: conv3d([c / 4, c / 2], REFERENCE_PATCH, REFERENCE_PATCH, 0, device),
+                conv3: conv3d([c / 2, c], [3; 3], [1; 3], 1, device),
+                norm: LayerNormConfig::new(c).init(device),
+            }),
+            VideoDetokenizer::Reference(ReferenceDetokenizer {
+                proj: LinearConfig::new(c, c).init(device),
+                conv1: conv_t3d([c, c / 2], [3; 3], [1; 3], 1, device),
+                conv2: conv_t3d([c / 2, c / 4], REFERENCE_PATCH, REFERENCE_PATCH, 0, device),
+                conv3: conv_t3d([c / 4, 3], [3; 3], [1; 3], 1, device),
+                grid_t,
+                grid_h,
+                grid_w,
+            }),
+        ),
+    }
+}
+
+impl<B: Backend> VideoTokenizer<B> {
+    /// `[batch, 3, frames, height, width]` in [-1, 1] -> `[batch, tokens, hidden]`.
+    pub fn forward(&self, video: Tensor<B, 5>) -> Tensor<B, 3> {
+        match self {
+            Self::Paper(m) => flatten_tokens(m.blocks.iter().fold(video, |x, block| block.forward(x))),
+            Self::Reference(m) => {
+                let x = gelu(m.conv1.forward(video));
+                let x = gelu(m.conv2.forward(x));
+                m.norm.forward(flatten_tokens(m.conv3.forward(x)))
+            }
+        }
+    }
+}
+
+impl<B: Backend> VideoDetokenizer<B> {
+    /// `[batch, tokens, hidden]` -> `[batch, 3, frames, height, width]` in [-1, 1].
+    pub fn forward(&self, tokens: Tensor<B, 3>) -> Tensor<B, 5> {
+        match self {
+            Self::Paper(m) => {
+                let x = unflatten_tokens(tokens, [m.grid_t, m.grid_h, m.grid_w]);
+                let x = m.ups.iter().fold(x, |x, up| gelu(up.forward(x)));
+                m.to_rgb.forward(x).tanh()
+            }
+            Self::Reference(m) => {
+                let x = unflatten_tokens(m.proj.forward(tokens), [m.grid_t, m.grid_h, m.grid_w]);
+                let x = gelu(m.conv1.forward(x));
+                let x = gelu(m.conv2.forward(x));
+                m.conv3.forward(x).tanh()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    use burn::tensor::Distribution;
+
+    type B = NdArray;
+
+    #[test]
+    fn codecs_round_trip_shapes() {
+        let device = Default::default();
+        for (kind, [f, h, w], tokens) in [(Family::Paper, [4, 16, 16], 4), (Family::Reference, [2, 8, 8], 4)] {
+            let grid = token_grid(kind, 32, f, h, w).unwrap();
+            let (tokenizer, detokenizer) = video_codec::<B>(kind, 32, grid, &device);
+            let video = Tensor::<B, 5>::random([2, 3, f, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+            let z = tokenizer.forward(video);
+            assert_eq!(z.dims(), [2, tokens, 32], "{kind:?}");
+            let out = detokenizer.forward(z);
+            assert_eq!(out.dims(), [2, 3, f, h, w], "{kind:?}");
+            assert!(out.abs().max().into_scalar() <= 1.0);
+        }
+    }
+
+    #[test]
+    fn paper_and_reference_grids_at_the_paper_clip_size() {
+        assert_eq!(token_grid(Family::Paper, 256, 8, 32, 32).unwrap(), [2, 4, 4]);
+        assert_eq!(token_grid(Family::Reference, 256, 8, 32, 32).unwrap(), [4, 8, 8]);
+    }
+
+    #[test]
+    fn a_codec_that_does_not_fit_says_why() {
+        let e = token_grid(Family::Paper, 256, 6, 32, 32).unwrap_err();
+        assert!(e.contains("data.frames = 6") && e.contains("multiple of 4"), "{e}");
+        let e = token_grid(Family::Reference, 256, 8, 30, 32).unwrap_err();
+        assert!(e.contains("data.height = 30") && e.contains("multiple of 4"), "{e}");
+        let e = token_grid(Family::Paper, 40, 8, 32, 32).unwrap_err();
+        assert!(e.contains("divisible by 16"), "{e}");
+    }
+}
