@@ -1,0 +1,57 @@
+//! Batches: collated on the CPU (`HostBatch`, plain vectors, cheap to build on worker threads)
+//! and moved to a burn device on the training thread (`Batch<B>`).
+
+use super::sample::{Sample, VideoShape};
+use super::shapes::Attributes;
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+
+#[derive(Clone, Debug)]
+pub struct HostBatch {
+    /// (B, 3, T, H, W) row-major.
+    pub videos: Vec<f32>,
+    pub dims: [usize; 5],
+    pub captions: Vec<String>,
+    pub attributes: Vec<Option<Attributes>>,
+    pub ids: Vec<String>,
+}
+
+impl HostBatch {
+    pub fn from_samples(samples: Vec<Sample>, shape: VideoShape) -> Self {
+        let n = shape.numel();
+        let mut videos = Vec::with_capacity(n * samples.len());
+        let (mut captions, mut attributes, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+        let b = samples.len();
+        for s in samples {
+            assert_eq!(s.video.len(), n, "sample {} has {} values, expected {n}", s.id, s.video.len());
+            videos.extend_from_slice(&s.video);
+            captions.push(s.caption);
+            attributes.push(s.attributes);
+            ids.push(s.id);
+        }
+        let [c, t, h, w] = shape.dims();
+        Self { videos, dims: [b, c, t, h, w], captions, attributes, ids }
+    }
+
+    pub fn len(&self) -> usize {
+        self.captions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.captions.is_empty()
+    }
+
+    pub fn to_device<B: Backend>(self, device: &B::Device) -> Batch<B> {
+        let videos = Tensor::<B, 5>::from_data(TensorData::new(self.videos, self.dims), device);
+        Batch { videos, captions: self.captions, attributes: self.attributes, ids: self.ids }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Batch<B: Backend> {
+    /// (B, 3, T, H, W) in [-1, 1].
+    pub videos: Tensor<B, 5>,
+    pub captions: Vec<String>,
+    /// Ground truth per sample (shapes only).
+    pub attributes: Vec<Option<Attributes>>,
+    pub ids: Vec<String>,
+}
