@@ -27,7 +27,7 @@ impl<B: Backend> Context<B> {
     pub fn with(&self, other: Tensor<B, 3>) -> Self {
         let [batch, len, _] = other.dims();
         let pad = self.pad.clone().map(|pad| {
-            let none = Tensor::<B, 2, Bool>::full([batch, len], false, &pad.device());
+            let none = Tensor::<B, 2, Bool>::zeros([batch, len], &pad.device());
             Tensor::cat(vec![pad, none], 1)
         });
         Self { tokens: Tensor::cat(vec![self.tokens.clone(), other], 1), pad }

@@ -58,6 +58,9 @@ pub struct State<B: Backend> {
 impl<B: Backend> State<B> {
     /// Keep `previous` for the samples marked `frozen`, take `self` for the others.
     pub fn unless_frozen(self, previous: &State<B>, frozen: &[bool]) -> Self {
+        if !frozen.contains(&true) {
+            return self;
+        }
         let [batch, tokens, width] = self.z_h.dims();
         let mask = Tensor::<B, 1, Bool>::from_data(TensorData::new(frozen.to_vec(), [batch]), &self.z_h.device())
             .reshape([batch, 1, 1])

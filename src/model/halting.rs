@@ -57,6 +57,43 @@ impl<B: Backend> Halting<B> {
     }
 }
 
+/// The paper's convergence criterion: a step whose reconstruction MSE changed by less than 5%
+/// relative to the previous step's counts as converged (label 1).
+pub const CONVERGED_RELATIVE_CHANGE: f64 = 0.05;
+
+/// Per-sample mean squared error `[batch]` between two clips `[batch, ...]`.
+pub fn per_sample_mse<B: Backend, const D: usize>(video: Tensor<B, D>, target: Tensor<B, D>) -> Tensor<B, 1> {
+    let batch = video.dims()[0];
+    let per_sample = video.shape().num_elements() / batch;
+    (video - target).powf_scalar(2.0).reshape([batch, per_sample]).mean_dim(1).reshape([batch])
+}
+
+/// Halting labels per step from each step's per-sample reconstruction MSE (`[batch]` each). The
+/// first step has nothing to compare with and is labelled 0. Labels carry no gradient.
+pub fn convergence_labels<B: Backend>(mse: &[Tensor<B, 1>]) -> Vec<Tensor<B, 1>> {
+    let mut labels = Vec::with_capacity(mse.len());
+    for (k, now) in mse.iter().enumerate() {
+        let now = now.clone().detach();
+        labels.push(match k {
+            0 => now.zeros_like(),
+            _ => {
+                let previous = mse[k - 1].clone().detach();
+                let change = (now - previous.clone()).abs() / previous.clamp_min(1e-12);
+                change.lower_elem(CONVERGED_RELATIVE_CHANGE).float()
+            }
+        });
+    }
+    labels
+}
+
+/// Mean binary cross-entropy of halting probabilities against labels over all steps and samples.
+pub fn halting_bce<B: Backend>(probs: &[Tensor<B, 1>], labels: &[Tensor<B, 1>]) -> Tensor<B, 1> {
+    let p = Tensor::cat(probs.to_vec(), 0).clamp(1e-7, 1.0 - 1e-7);
+    let y = Tensor::cat(labels.to_vec(), 0);
+    let loss = y.clone() * p.clone().log() + (y.neg() + 1.0) * (p.neg() + 1.0).log();
+    loss.mean().neg()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +116,16 @@ mod tests {
         assert_eq!(mlp.num_params(), (8 * 32 + 32) + (32 + 1));
         assert_eq!(linear.num_params(), 33);
         assert!(Halting::<B>::new(HaltingKind::None, 4, 32, &device).is_none());
+    }
+
+    #[test]
+    fn labels_mark_steps_whose_mse_stopped_changing() {
+        let device = Default::default();
+        let mse = [[1.0, 1.0], [0.5, 0.97], [0.49, 0.2]].map(|m| Tensor::<B, 1>::from_data(m, &device));
+        let labels: Vec<Vec<f32>> = convergence_labels(&mse).into_iter().map(|l| l.into_data().to_vec().unwrap()).collect();
+        assert_eq!(labels, vec![vec![0.0, 0.0], vec![0.0, 1.0], vec![1.0, 0.0]]);
+        let p = [Tensor::<B, 1>::from_data([0.5, 0.5], &device)];
+        let bce = halting_bce(&p, &[Tensor::from_data([1.0, 0.0], &device)]).into_scalar();
+        assert!((bce - std::f32::consts::LN_2).abs() < 1e-5, "{bce}");
     }
 }

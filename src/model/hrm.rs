@@ -181,7 +181,7 @@ mod tests {
         (model, DataSpec { frames, height, width, ..DataSpec::default() })
     }
 
-    fn captions(device: &<B as Backend>::Device) -> (Tensor<B, 2, Int>, Tensor<B, 2, Bool>) {
+    fn captions(device: &burn::tensor::Device<B>) -> (Tensor<B, 2, Int>, Tensor<B, 2, Bool>) {
         TextTokenizer::gpt2(8).unwrap().batch::<B>(&["a red ball moving left to right", "a blue square"], device).unwrap()
     }
 

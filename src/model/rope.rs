@@ -26,7 +26,7 @@ impl<B: Backend> Rope<B> {
         for t in 0..seq_len {
             for i in 0..half {
                 // Angles in f64 so long sequences do not lose precision before the cast.
-                let angle = t as f64 * base.powf(-(2 * i) as f64 / head_dim as f64);
+                let angle = t as f64 * base.powf(-((2 * i) as f64) / head_dim as f64);
                 cos.push(angle.cos() as f32);
                 sin.push(angle.sin() as f32);
             }

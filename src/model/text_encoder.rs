@@ -74,7 +74,7 @@ impl<B: Backend> TextEncoder<B> {
     /// Returns the text features with the padding mask the engine should respect (none for the
     /// reference family).
     pub fn forward(&self, ids: Tensor<B, 2, Int>, mask: Tensor<B, 2, Bool>) -> Context<B> {
-        let [batch, len] = ids.dims();
+        let len = ids.dims()[1];
         assert!(len <= self.max_len, "{len} text tokens, the encoder takes at most {}", self.max_len);
         let device = ids.device();
         let positions = match &self.position_embedding {
@@ -89,7 +89,6 @@ impl<B: Backend> TextEncoder<B> {
         for block in &self.blocks {
             x = block.forward(x, None, pad.as_ref(), None);
         }
-        let _ = batch;
         Context::new(self.norm.forward(x), pad)
     }
 }
