@@ -199,6 +199,20 @@ mod tests {
     }
 
     #[test]
+    fn paper_family_counts_at_table_one() {
+        let counts = param_counts(&ModelSpec::default(), &DataSpec::default()).unwrap();
+        println!("paper (Table I): {counts:?}");
+        // Same text embedding as the reference; 32 tokens instead of 256, so the MLP halting head
+        // sees 64 statistics.
+        assert_eq!(count(&counts, "halting"), (64 * 256 + 256) + (256 + 1));
+        let mut flat = ModelSpec::default();
+        flat.engine.kind = EngineKind::Flat;
+        let flat = param_counts(&flat, &DataSpec::default()).unwrap();
+        println!("paper flat: {flat:?}");
+        assert_eq!(count(&flat, "total"), count(&counts, "total"));
+    }
+
+    #[test]
     fn an_unfit_spec_is_refused_with_the_reason() {
         let data = DataSpec { frames: 6, ..DataSpec::default() };
         let e = param_counts(&ModelSpec::default(), &data).unwrap_err();
