@@ -21,7 +21,7 @@ fn load(spec: &DataSpec) -> data::Data {
 
 /// Pinned: the first 100 samples of `samples: 100, seed: 0` at 8x32x32, train then eval. A change
 /// here means every stored shapes run was trained on different data: bump the data version.
-const GOLDEN_FINGERPRINT: &str = "GOLDEN";
+const GOLDEN_FINGERPRINT: &str = "39005b5b9da07da0e5be7e8182b59881fd051e6b5282a573a43c7200525f04c1";
 
 fn fingerprint_with_threads(threads: usize) -> String {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -41,11 +41,7 @@ fn shapes_same_bytes_across_runs_and_thread_counts() {
     assert_eq!(one, two);
     assert_eq!(one, four);
     assert_eq!(one, fingerprint_with_threads(1), "second run differs");
-    if GOLDEN_FINGERPRINT != "GOLDEN" {
-        assert_eq!(one, GOLDEN_FINGERPRINT, "shapes bytes changed across versions/machines");
-    } else {
-        eprintln!("fingerprint: {one}");
-    }
+    assert_eq!(one, GOLDEN_FINGERPRINT, "shapes bytes changed (across versions or machines)");
 }
 
 #[test]
@@ -64,13 +60,16 @@ fn shapes_values_and_layout() {
     for (t, h, w) in [(8, 32, 32), (16, 64, 64), (4, 24, 40)] {
         let spec = DataSpec { frames: t, height: h, width: w, ..shapes_spec(10) };
         let d = load(&spec);
-        let s = d.train.get(0);
-        assert_eq!(s.video.len(), 3 * (t * h * w) as usize);
-        assert!(s.video.iter().all(|v| (-1.0..=1.0).contains(v) && v.is_finite()));
+        for s in d.train.take(10) {
+            assert_eq!(s.video.len(), 3 * (t * h * w) as usize);
+            assert!(s.video.iter().all(|v| (-1.0..=1.0).contains(v) && v.is_finite()));
+        }
         // Antialiased: some pixels are strictly between background and object colour.
+        let shape = VideoShape::new(t as usize, h as usize, w as usize);
+        let video = shapes::render_prompt("a red ball moving left to right", shape).unwrap().1;
         let bg = Background::Dark.rgb()[0] / 127.5 - 1.0;
         let red = Colour::Red.rgb()[0] / 127.5 - 1.0;
-        let partial = s.video[..(t * h * w) as usize]
+        let partial = video[..(t * h * w) as usize]
             .iter()
             .filter(|&&v| (v as f64) > bg + 0.05 && (v as f64) < red - 0.05)
             .count();
@@ -228,10 +227,12 @@ fn motions_read_as_captioned() {
     assert!((ys[0] - ys[7]).abs() < 0.2);
 
     // Clockwise on screen = increasing angle in y-down coordinates; a bar shows it best.
+    // (The last frame is at 90 degrees, where the axis angle wraps; compare the others.)
     let (_, m) = track("a white bar rotating clockwise");
-    assert!(increasing(&m.iter().map(|m| m.3).collect::<Vec<_>>()), "{:?}", m.iter().map(|m| m.3).collect::<Vec<_>>());
+    let angles: Vec<f64> = m[..7].iter().map(|m| m.3).collect();
+    assert!(increasing(&angles), "{angles:?}");
     let (_, m) = track("a white bar rotating counter-clockwise");
-    assert!(increasing(&m.iter().map(|m| -m.3).collect::<Vec<_>>()));
+    assert!(increasing(&m[..7].iter().map(|m| -m.3).collect::<Vec<_>>()));
     // The paper's square: frame-to-frame turn is visible (the pixels change, mass is constant).
     let (v, m) = track("a blue square rotating clockwise");
     assert!(m.windows(2).all(|w| (w[1].0 - w[0].0).abs() / w[0].0 < 0.1));
@@ -247,7 +248,7 @@ fn motions_read_as_captioned() {
 
     // Appearing in the center: nothing in the first frame, full object centred at the end.
     let (_, m) = track("a triangle appearing in the center of a dark background");
-    assert_eq!(m[0].0, 0.0);
+    assert!(m[0].0 < 1e-3, "first frame not empty: {:?}", m[0]);
     assert!(m.windows(2).all(|w| w[1].0 >= w[0].0));
     assert!((m[7].1 - 15.5).abs() < 1.0 && (m[7].2 - 15.5).abs() < 1.5, "{:?}", m[7]);
 
@@ -340,7 +341,7 @@ fn shapes_throughput() {
     for (t, h, w, n) in [(8u32, 32u32, 32u32, 4000u64), (16, 64, 64, 500)] {
         let spec = DataSpec { frames: t, height: h, width: w, eval_fraction: 0.0, ..shapes_spec(n) };
         let d = load(&spec);
-        let loader = Loader::new(d.train, 64).prefetch(4);
+        let loader = Loader::new(d.train, 16).prefetch(4);
         let start = std::time::Instant::now();
         let count: usize = loader.epoch(0).map(|b| b.len()).sum();
         let rate = count as f64 / start.elapsed().as_secs_f64();

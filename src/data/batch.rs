@@ -32,6 +32,20 @@ impl HostBatch {
         Self { videos, dims: [b, c, t, h, w], captions, attributes, ids }
     }
 
+    /// A batch whose clips are already in `videos` (B * 3*T*H*W); `samples` carry the rest.
+    pub fn from_parts(videos: Vec<f32>, samples: Vec<Sample>, shape: VideoShape) -> Self {
+        assert_eq!(videos.len(), samples.len() * shape.numel(), "batch buffer size");
+        let [c, t, h, w] = shape.dims();
+        let dims = [samples.len(), c, t, h, w];
+        let (mut captions, mut attributes, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+        for s in samples {
+            captions.push(s.caption);
+            attributes.push(s.attributes);
+            ids.push(s.id);
+        }
+        Self { videos, dims, captions, attributes, ids }
+    }
+
     pub fn len(&self) -> usize {
         self.captions.len()
     }

@@ -68,7 +68,7 @@ impl Ffmpeg {
             .stdin(Stdio::null())
             .output()
             .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = strip_addresses(&String::from_utf8_lossy(&out.stderr));
         let first_error = || stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
         if !out.status.success() {
             return Err(format!("unreadable video (ffmpeg: {})", first_error()));
@@ -94,6 +94,18 @@ impl Ffmpeg {
         }
         Ok(frames.swap_remove(0))
     }
+}
+
+/// "[h264 @ 0x55d0c3a0] msg" -> "[h264] msg": warnings stay identical from run to run.
+fn strip_addresses(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(k) = rest.find(" @ 0x") {
+        out.push_str(&rest[..k]);
+        rest = rest[k + 5..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Run a ffmpeg command line for tests and tools (e.g. making clips); fails with stderr.

@@ -72,10 +72,17 @@ impl Loader {
             .name("ttv-data".into())
             .spawn(move || {
                 let shape = dataset.shape();
+                let numel = shape.numel();
                 for chunk in chunks {
-                    let samples = chunk.par_iter().map(|&i| dataset.get(i)).collect();
+                    // Each sample renders/decodes straight into its slot of the batch.
+                    let mut videos = vec![0f32; chunk.len() * numel];
+                    let samples = videos
+                        .par_chunks_mut(numel)
+                        .zip(chunk.par_iter())
+                        .map(|(out, &i)| dataset.get_into(i, out))
+                        .collect();
                     // The receiver is gone: the epoch was abandoned, stop building batches.
-                    if tx.send(HostBatch::from_samples(samples, shape)).is_err() {
+                    if tx.send(HostBatch::from_parts(videos, samples, shape)).is_err() {
                         break;
                     }
                 }

@@ -9,6 +9,15 @@ pub trait Source: Send + Sync {
     fn shape(&self) -> VideoShape;
     /// Must be a pure function of `index`: the same sample whichever thread asks, whenever.
     fn get(&self, index: usize) -> Sample;
+
+    /// Write sample `index`'s clip into `out` (3*T*H*W values) and return the rest of the
+    /// sample with an empty `video`: batches are filled in place, without a copy per sample.
+    fn get_into(&self, index: usize, out: &mut [f32]) -> Sample {
+        let mut s = self.get(index);
+        out.copy_from_slice(&s.video);
+        s.video = Vec::new();
+        s
+    }
 }
 
 /// Decoded real clips held in memory.
@@ -26,6 +35,14 @@ impl Source for ClipSource {
     }
     fn get(&self, index: usize) -> Sample {
         self.clips[index].to_sample()
+    }
+
+    fn get_into(&self, index: usize, out: &mut [f32]) -> Sample {
+        let c = &self.clips[index];
+        for (o, &p) in out.iter_mut().zip(&c.pixels) {
+            *o = p as f32 / 127.5 - 1.0;
+        }
+        Sample { id: c.id.clone(), caption: c.caption.clone(), video: Vec::new(), attributes: None }
     }
 }
 
@@ -67,6 +84,11 @@ impl Dataset {
 
     pub fn get(&self, i: usize) -> Sample {
         self.source.get(self.indices[i])
+    }
+
+    /// See `Source::get_into`.
+    pub fn get_into(&self, i: usize, out: &mut [f32]) -> Sample {
+        self.source.get_into(self.indices[i], out)
     }
 
     /// Indices into the underlying source (stable identity of each sample).

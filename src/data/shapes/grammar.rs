@@ -85,11 +85,10 @@ impl Colour {
     }
 
     pub fn from_word(w: &str) -> Option<Colour> {
-        Colour::ALL.into_iter().find(|c| c.name() == w).or(match w {
+        match w {
             "violet" => Some(Colour::Purple),
-            "grey" | "gray" => None,
-            _ => None,
-        })
+            _ => Colour::ALL.into_iter().find(|c| c.name() == w),
+        }
     }
 
     /// sRGB in 0..=255 (what the renderer writes, before x/127.5-1).

@@ -11,7 +11,7 @@ pub use caption::{canonical, paraphrase};
 pub use grammar::{colours_on, object_motion_pairs, Attributes, Background, Colour, Motion, Object};
 pub use heldout::heldout_pairs;
 pub use parse::{parse_prompt, ParseError};
-pub use render::{render, Layout};
+pub use render::{render, render_into, Layout};
 
 use super::rng::Rng;
 use super::sample::{Sample, VideoShape};
@@ -123,10 +123,18 @@ impl Source for ShapesSource {
     }
 
     fn get(&self, i: usize) -> Sample {
+        let mut video = vec![0f32; self.shape.numel()];
+        let mut s = self.get_into(i, &mut video);
+        s.video = video;
+        s
+    }
+
+    fn get_into(&self, i: usize, out: &mut [f32]) -> Sample {
         let item = self.describe(i);
+        render_into(&item.attributes, &item.layout, self.shape, out);
         Sample {
             id: format!("shapes:{}#{i}", self.stream),
-            video: render(&item.attributes, &item.layout, self.shape),
+            video: Vec::new(),
             caption: item.caption,
             attributes: Some(item.attributes),
         }

@@ -136,9 +136,16 @@ fn bound(o: Object) -> f64 {
 
 /// Render a clip as (C=3, T, H, W) f32 in [-1, 1] (pixel value x maps to x/127.5 - 1).
 pub fn render(a: &Attributes, l: &Layout, shape: VideoShape) -> Vec<f32> {
+    let mut out = vec![0f32; shape.numel()];
+    render_into(a, l, shape, &mut out);
+    out
+}
+
+/// `render` into a caller's buffer (a slot of a batch: no per-sample allocation or copy).
+pub fn render_into(a: &Attributes, l: &Layout, shape: VideoShape, out: &mut [f32]) {
     let (t_n, h, w) = (shape.frames, shape.height, shape.width);
     let plane = h * w;
-    let mut out = vec![0f32; 3 * t_n * plane];
+    assert_eq!(out.len(), 3 * t_n * plane, "render_into: buffer size");
     let bg = a.background.rgb();
     let bg_v = bg.map(|v| (v / 127.5 - 1.0) as f32);
     for c in 0..3 {
@@ -175,5 +182,4 @@ pub fn render(a: &Attributes, l: &Layout, shape: VideoShape) -> Vec<f32> {
             }
         }
     }
-    out
 }
