@@ -1,0 +1,148 @@
+//! `ttv-run`: expand a YAML spec into runs and execute the ones not already done.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use ttv::runner::{Outcome, RunOptions, execute};
+use ttv::spec;
+use ttv::store::Store;
+
+/// Run TTV-HRM experiments declared in YAML specs.
+///
+/// Each spec expands into runs (sweep grid x zip rows + include variants, times seeds). A run is
+/// identified by the SHA-256 of its fully resolved spec; runs already done in the registry are
+/// skipped, interrupted ones resume.
+#[derive(Parser, Debug)]
+#[command(name = "ttv-run", version, args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// Spec file(s) to run, e.g. experiments/paper.yaml.
+    specs: Vec<PathBuf>,
+
+    /// Print the plan (one row per run: hash, variant, seed, state) and exit without running.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Override a spec value: `-s training.epochs=10`, `-s model.halting.threshold=0.4`.
+    /// Values are YAML (`-s eval.prompts='[a, b]'`) and typed by the schema. Repeatable;
+    /// later ones win.
+    #[arg(short = 's', long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+
+    /// The run store.
+    #[arg(long, env = "TTV_REGISTRY", default_value = "registry", value_name = "DIR")]
+    registry: PathBuf,
+
+    /// Where to train: `cpu` (default) or `cuda` (needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+    device: String,
+
+    /// Run failed runs again instead of skipping them.
+    #[arg(long)]
+    retry_failed: bool,
+
+    /// Seconds without a heartbeat after which a dead runner's claim is taken over.
+    #[arg(long, default_value_t = ttv::store::DEFAULT_STALE_AFTER, value_name = "SECS")]
+    stale_after: f64,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write the JSON Schema of spec files (for editors) to a file, or check it is current.
+    Schema {
+        /// Output file.
+        #[arg(default_value = "experiments/schema.json")]
+        out: PathBuf,
+        /// Exit 1 if the file differs from the schema of this build instead of writing it.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.command {
+        Some(Command::Schema { out, check }) => schema(out, *check),
+        None => run(&cli),
+    }
+}
+
+fn schema(out: &PathBuf, check: bool) -> ExitCode {
+    let text = spec::schema_json();
+    if check {
+        return match std::fs::read_to_string(out) {
+            Ok(current) if current == text => ExitCode::SUCCESS,
+            _ => {
+                eprintln!("{} is stale: run `ttv-run schema` to regenerate it", out.display());
+                ExitCode::from(1)
+            }
+        };
+    }
+    match ttv::store::atomic::write_atomic(out, text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: {e}", out.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> ExitCode {
+    // Expand every spec first: an invalid spec anywhere means nothing runs and nothing is written.
+    let mut experiments = Vec::new();
+    let mut bad = false;
+    for path in &cli.specs {
+        match spec::plan(path, &cli.set) {
+            Ok(exp) => experiments.push(exp),
+            Err(errors) => {
+                for e in &errors.0 {
+                    eprintln!("error: {e}");
+                }
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        return ExitCode::from(2);
+    }
+    if cli.dry_run {
+        let store = Store::at(&cli.registry);
+        for exp in &experiments {
+            print!("{}", ttv::cli::plan_table(exp, &store));
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut store = match Store::open(&cli.registry) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot open registry {}: {e}", cli.registry.display());
+            return ExitCode::from(1);
+        }
+    };
+    store.stale_after = cli.stale_after;
+    let opts = RunOptions { device: cli.device.clone(), retry_failed: cli.retry_failed };
+    let mut failed = false;
+    for exp in &experiments {
+        match execute(exp, &store, &opts) {
+            Ok(outcomes) => {
+                for (plan, o) in exp.runs.iter().zip(&outcomes) {
+                    let what = match o {
+                        Outcome::Skipped(s) => format!("skipped ({})", s.as_str()),
+                        Outcome::HeldElsewhere(who) => format!("skipped (running elsewhere: {who})"),
+                        Outcome::Finished(s) => s.as_str().to_string(),
+                    };
+                    println!("{}  {:<28} seed {:<4} {what}", plan.short(), plan.label, plan.seed);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e:#}", exp.name);
+                failed = true;
+            }
+        }
+    }
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}

@@ -1,0 +1,44 @@
+//! Text output shared by the binaries.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use crate::spec::Experiment;
+use crate::store::Store;
+
+/// The `--dry-run` plan: one row per run with its short hash, variant, seed, trainable
+/// parameters and stored state.
+pub fn plan_table(exp: &Experiment, store: &Store) -> String {
+    let mut out = String::new();
+    let width = exp.runs.iter().map(|r| r.label.len()).max().unwrap_or(0).max(7);
+    let _ = writeln!(out, "experiment {}: {} runs", exp.name, exp.runs.len());
+    let _ = writeln!(out, "{:<12}  {:<width$}  {:>6}  {:>12}  state", "hash", "variant", "seed", "params");
+    // Counting instantiates the model, so do it once per distinct architecture.
+    let mut counted: HashMap<String, String> = HashMap::new();
+    for r in &exp.runs {
+        let key = serde_json::to_string(&(&r.spec.model, &r.spec.data)).unwrap_or_default();
+        let params = counted
+            .entry(key)
+            .or_insert_with(|| match crate::model::param_counts(&r.spec.model, &r.spec.data) {
+                Ok(counts) => counts.iter().find(|(name, _)| name == "total").map(|(_, n)| group(*n)).unwrap_or_default(),
+                Err(_) => "invalid".into(),
+            })
+            .clone();
+        let state = store.state(&r.hash);
+        let _ = writeln!(out, "{}  {:<width$}  {:>6}  {:>12}  {}", r.short(), r.label, r.seed, params, state.as_str());
+    }
+    out
+}
+
+/// 20369668 -> "20,369,668".
+pub fn group(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

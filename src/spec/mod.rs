@@ -1,0 +1,29 @@
+//! Specs: parse, validate, extend, override, sweep, hash.
+//!
+//! `load` reads a YAML file with its `extends:` chain and `-s` overrides; `expand` turns it into
+//! runs, each validated and identified by the hash of its resolved spec.
+
+pub mod error;
+pub mod hash;
+pub mod load;
+pub mod locate;
+pub mod sweep;
+pub mod types;
+pub mod validate;
+
+pub use error::{SpecError, SpecErrors};
+pub use hash::{FORMAT_VERSION, canonical_json, run_hash};
+pub use load::{LoadedSpec, load};
+pub use sweep::{Experiment, RunPlan, expand};
+pub use types::*;
+
+/// Load and expand in one go.
+pub fn plan(path: &std::path::Path, overrides: &[String]) -> Result<Experiment, SpecErrors> {
+    expand(&load(path, overrides)?)
+}
+
+/// The JSON Schema of a spec file, as written to `experiments/schema.json`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(SpecFile);
+    serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n"
+}

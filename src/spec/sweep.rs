@@ -1,0 +1,254 @@
+//! Expanding a spec into runs: the `sweep:` grid, times the `zip:` rows, plus the `include:`
+//! variants, each once per seed. Every run is validated and hashed here, so a bad value in a
+//! sweep is reported before anything runs.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use super::error::{SpecError, SpecErrors, nearest};
+use super::hash::{SHORT_LEN, run_hash};
+use super::load::{LoadedSpec, deserialize_at, get_path, set_path, show};
+use super::types::RunSpec;
+use super::validate::validate;
+
+/// Where a swept value was declared: `sweep`, `zip` or `include`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    Sweep,
+    Zip,
+    Include(usize),
+}
+
+/// One swept setting of a variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub path: String,
+    pub value: Value,
+    pub axis: Axis,
+}
+
+/// One run to execute: a variant of the spec at one seed.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// Full 64-hex-digit identity.
+    pub hash: String,
+    /// The variant's swept values, e.g. `threshold=0.3`; `base` when nothing is swept.
+    pub label: String,
+    pub seed: u64,
+    pub settings: Vec<Setting>,
+    pub spec: RunSpec,
+}
+
+impl RunPlan {
+    /// The first 12 hex digits: the run directory's name.
+    pub fn short(&self) -> &str {
+        &self.hash[..SHORT_LEN]
+    }
+}
+
+/// A spec expanded into its runs.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub name: String,
+    pub runs: Vec<RunPlan>,
+    /// Dotted paths that vary between variants (the report's columns).
+    pub swept: Vec<String>,
+}
+
+pub fn expand(loaded: &LoadedSpec) -> Result<Experiment, SpecErrors> {
+    let spec = &loaded.spec;
+    let mut errors = Vec::new();
+    let at = |path: &[&str], msg: &str| loaded.error_at(&path.iter().map(|s| s.to_string()).collect::<Vec<_>>(), msg);
+
+    if spec.seeds.is_empty() {
+        errors.push(at(&["seeds"], "needs at least one seed"));
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = spec.seeds.iter().find(|s| !seen.insert(**s)) {
+        errors.push(at(&["seeds"], &format!("seed {dup} is listed twice")));
+    }
+
+    // The base document with every default filled: a sweep path exists iff it is a key here.
+    let base = json!({
+        "data": spec.data, "model": spec.model, "training": spec.training, "eval": spec.eval,
+    });
+    let check_path = |section: &str, path: &str, errors: &mut Vec<SpecError>| {
+        if let Some(msg) = path_problem(&base, path) {
+            errors.push(at(&[section, path], &msg));
+        }
+    };
+    for (path, values) in &spec.sweep {
+        check_path("sweep", path, &mut errors);
+        if values.is_empty() {
+            errors.push(at(&["sweep", path], "empty sweep list: give at least one value"));
+        }
+    }
+    let zip_len = spec.zip.values().next().map(Vec::len);
+    for (path, values) in &spec.zip {
+        check_path("zip", path, &mut errors);
+        if values.is_empty() {
+            errors.push(at(&["zip", path], "empty zip list: give at least one value"));
+        } else if Some(values.len()) != zip_len {
+            errors.push(at(&["zip", path], "zip lists must all have the same length"));
+        }
+    }
+    for variant in &spec.include {
+        for path in variant.keys() {
+            check_path("include", path, &mut errors);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(SpecErrors(errors));
+    }
+
+    let points = variant_points(spec);
+    let swept = {
+        let mut s: Vec<String> = points.iter().flatten().map(|s| s.path.clone()).collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    let mut runs: Vec<RunPlan> = Vec::new();
+    let mut hashes = HashSet::new();
+    for settings in &points {
+        let label = label(settings);
+        for &seed in &spec.seeds {
+            let mut doc = base.clone();
+            for s in settings {
+                set_path(&mut doc, &dotted(&s.path), s.value.clone());
+            }
+            doc["seed"] = json!(seed);
+            let blame = |path: &[String], msg: String| blame(loaded, settings, &doc, path, msg);
+            let run: RunSpec = match deserialize_at(&doc) {
+                Ok(r) => r,
+                Err((path, msg)) => {
+                    errors.push(blame(&path, msg));
+                    continue;
+                }
+            };
+            for (path, msg) in validate(&run) {
+                errors.push(blame(&dotted(path), msg));
+            }
+            let hash = run_hash(&run);
+            if hashes.insert(hash.clone()) {
+                runs.push(RunPlan { hash, label: label.clone(), seed, settings: settings.clone(), spec: run });
+            }
+        }
+    }
+    if !errors.is_empty() {
+        let mut seen = HashSet::new();
+        errors.retain(|e| seen.insert(e.to_string()));
+        return Err(SpecErrors(errors));
+    }
+    Ok(Experiment { name: loaded.name.clone(), runs, swept })
+}
+
+fn dotted(path: &str) -> Vec<String> {
+    path.split('.').map(String::from).collect()
+}
+
+/// The variants: grid product of `sweep`, times the rows of `zip`, plus each `include`.
+fn variant_points(spec: &super::types::SpecFile) -> Vec<Vec<Setting>> {
+    let mut points: Vec<Vec<Setting>> = vec![Vec::new()];
+    for (path, values) in &spec.sweep {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut p = p.clone();
+                    p.push(Setting { path: path.clone(), value: v.clone(), axis: Axis::Sweep });
+                    p
+                })
+            })
+            .collect();
+    }
+    if let Some(rows) = spec.zip.values().next().map(Vec::len) {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                (0..rows).map(move |i| {
+                    let mut p = p.clone();
+                    for (path, values) in &spec.zip {
+                        p.push(Setting { path: path.clone(), value: values[i].clone(), axis: Axis::Zip });
+                    }
+                    p
+                })
+            })
+            .collect();
+    }
+    for (i, variant) in spec.include.iter().enumerate() {
+        let settings =
+            variant.iter().map(|(k, v)| Setting { path: k.clone(), value: v.clone(), axis: Axis::Include(i) }).collect();
+        // With nothing else swept, `include` lists the variants on its own.
+        if points.len() == 1 && points[0].is_empty() {
+            points.clear();
+        }
+        points.push(settings);
+    }
+    points
+}
+
+/// `threshold=0.3,kind=mlp`: the last path segment, or the whole path where that is ambiguous.
+pub fn label(settings: &[Setting]) -> String {
+    if settings.is_empty() {
+        return "base".to_string();
+    }
+    let last = |p: &str| p.rsplit('.').next().unwrap_or(p).to_string();
+    settings
+        .iter()
+        .map(|s| {
+            let short = last(&s.path);
+            let ambiguous = settings.iter().filter(|o| last(&o.path) == short).count() > 1;
+            format!("{}={}", if ambiguous { s.path.clone() } else { short }, show(&s.value))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Why `path` is not a settable field of a run, with the closest valid key.
+fn path_problem(base: &Value, path: &str) -> Option<String> {
+    if path == "seed" || path == "seeds" {
+        return Some("seeds are not swept here: list them under `seeds:`".into());
+    }
+    let mut cur = base;
+    for (i, key) in path.split('.').enumerate() {
+        let map = cur.as_object()?;
+        match map.get(key) {
+            Some(next) => cur = next,
+            None => {
+                let prefix = path.split('.').take(i).collect::<Vec<_>>().join(".");
+                let hint = nearest(key, map.keys().map(String::as_str))
+                    .map(|s| format!("; did you mean `{}`?", if prefix.is_empty() { s.to_string() } else { format!("{prefix}.{s}") }))
+                    .unwrap_or_default();
+                return Some(format!("`{path}` is not a spec field{hint}"));
+            }
+        }
+    }
+    None
+}
+
+/// An error found in one variant: blamed on the sweep/zip/include entry that set the field
+/// when there is one, otherwise on wherever the field was written.
+fn blame(loaded: &LoadedSpec, settings: &[Setting], doc: &Value, path: &[String], msg: String) -> SpecError {
+    let dotted_path = path.join(".");
+    let setting = settings.iter().find(|s| dotted_path == s.path || dotted_path.starts_with(&format!("{}.", s.path)));
+    match setting {
+        None => loaded.error_at(path, msg),
+        Some(s) => {
+            let loc: Vec<String> = match s.axis {
+                Axis::Sweep => vec!["sweep".into(), s.path.clone()],
+                Axis::Zip => vec!["zip".into(), s.path.clone()],
+                Axis::Include(_) => vec!["include".into()],
+            };
+            let (file, line) = loaded.origin(&loc);
+            let value = get_path(doc, path).map(show).unwrap_or_else(|| show(&s.value));
+            let origin = match s.axis {
+                Axis::Sweep => "sweep",
+                Axis::Zip => "zip",
+                Axis::Include(_) => "include",
+            };
+            SpecError::new(file, line, Some(format!("{dotted_path} = {value} (in {origin})")), msg)
+        }
+    }
+}

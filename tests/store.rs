@@ -1,0 +1,194 @@
+//! The run store and the runner as processes see them: atomic claims under a race, stale-claim
+//! takeover, skipping finished work, and invalid specs writing nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ttv::store::claim::{ClaimError, ClaimInfo, claim};
+use ttv::store::{RunState, State, Store};
+
+const RUNS: usize = 40;
+
+/// Child side of the race: claim every run dir it can, never release, print what it won.
+#[test]
+#[ignore = "run by claims_race_between_processes as a child process"]
+fn claim_race_child() {
+    let Ok(root) = std::env::var("TTV_RACE_ROOT") else { return };
+    let mut won = Vec::new();
+    for i in 0..RUNS {
+        match claim(&Path::new(&root).join(format!("run{i:03}")), 3600.0) {
+            Ok(_) => won.push(i.to_string()),
+            Err(ClaimError::Held(_)) => {}
+            Err(ClaimError::Io(e)) => panic!("{e}"),
+        }
+    }
+    println!("WON {}", won.join(","));
+}
+
+#[test]
+fn claims_race_between_processes_each_run_claimed_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let spawn = || {
+        Command::new(&exe)
+            .args(["--ignored", "--exact", "claim_race_child", "--nocapture", "--test-threads=1"])
+            .env("TTV_RACE_ROOT", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children: Vec<_> = (0..3).map(|_| spawn()).collect();
+    let mut counts = vec![0; RUNS];
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let line = text.lines().find_map(|l| l.split_once("WON ").map(|(_, won)| won)).unwrap_or_else(|| panic!("no result in {text}"));
+        for i in line.split(',').filter(|s| !s.is_empty()) {
+            counts[i.parse::<usize>().unwrap()] += 1;
+        }
+    }
+    assert!(counts.iter().all(|&c| c == 1), "claims per run: {counts:?}");
+}
+
+fn exited_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+fn write_claim(dir: &Path, pid: u32, age_s: f64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let info = ClaimInfo {
+        pid,
+        host: ttv::store::status::hostname(),
+        time: ttv::store::status::now() - age_s,
+        nonce: "old".into(),
+    };
+    std::fs::write(dir.join("claim"), serde_json::to_vec(&info).unwrap()).unwrap();
+}
+
+#[test]
+fn a_stale_claim_with_a_dead_pid_and_old_heartbeat_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    write_claim(&run, exited_pid(), 600.0);
+    let c = claim(&run, 120.0).expect("stale claim taken over");
+    assert_eq!(c.info.pid, std::process::id());
+    let on_disk: ClaimInfo = serde_json::from_slice(&std::fs::read(run.join("claim")).unwrap()).unwrap();
+    assert_eq!(on_disk, c.info);
+    assert!(!run.join("takeover").exists());
+}
+
+#[test]
+fn a_live_holder_or_a_fresh_heartbeat_keeps_the_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    // Alive (this very process), however old the heartbeat.
+    let live = dir.path().join("live");
+    write_claim(&live, std::process::id(), 600.0);
+    assert!(matches!(claim(&live, 120.0), Err(ClaimError::Held(_))));
+    // Dead, but its heartbeat is recent: maybe a slow filesystem; wait for the limit.
+    let fresh = dir.path().join("fresh");
+    write_claim(&fresh, exited_pid(), 5.0);
+    assert!(matches!(claim(&fresh, 120.0), Err(ClaimError::Held(_))));
+}
+
+// ------------------------------------------------------------------------------------------
+// the ttv-run binary
+
+fn ttv_run(args: &[&str], registry: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ttv-run"))
+        .args(args)
+        .env("TTV_REGISTRY", registry)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn spec_file(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("exp.yaml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn invalid_spec_exits_2_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let p = spec_file(dir.path(), "model:\n  halting:\n    threshold: 1.5\n");
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let mut args = vec![p.to_str().unwrap()];
+        args.extend(extra);
+        let out = ttv_run(&args, &registry);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("exp.yaml:3: model.halting.threshold = 1.5: must be in [0, 1]"), "{err}");
+        assert!(!registry.exists(), "an invalid spec must not touch the store");
+    }
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_rerunning_skips_finished_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let p = spec_file(dir.path(), "name: t\nseeds: [0, 1]\nsweep:\n  model.halting.threshold: [0.3, 0.6]\n");
+    let path = p.to_str().unwrap();
+
+    let plan = String::from_utf8(ttv_run(&[path, "--dry-run"], &registry).stdout).unwrap();
+    assert!(plan.contains("experiment t: 4 runs"), "{plan}");
+    let rows: Vec<&str> = plan.lines().skip(2).collect();
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r.ends_with("new")), "{plan}");
+    assert!(rows[0].contains("threshold=0.3"), "{plan}");
+    assert!(!registry.exists(), "--dry-run writes nothing");
+    // The same plan, the same hashes.
+    assert_eq!(plan, String::from_utf8(ttv_run(&[path, "--dry-run"], &registry).stdout).unwrap());
+
+    let out = ttv_run(&[path], &registry);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = Store::at(&registry);
+    let exp = ttv::spec::plan(&p, &[]).unwrap();
+    for r in &exp.runs {
+        let s = store.status(&r.hash).expect("status written");
+        assert_eq!(s.state, State::Planned);
+        assert_eq!(s.experiments.get("t"), Some(&r.label));
+        assert!(store.run_dir(&r.hash).join("spec.yaml").exists());
+        assert!(!store.run_dir(&r.hash).join("claim").exists(), "claims are released");
+        assert_eq!(store.state(&r.hash), RunState::Planned);
+    }
+    let index = ttv::store::index::read(&store.index_path()).unwrap();
+    assert_eq!(index.height(), 4);
+
+    // A finished run is never repeated: mark one done and run again.
+    let mut s = store.status(&exp.runs[0].hash).unwrap();
+    s.state = State::Done;
+    store.write_status(&s).unwrap();
+    let again = String::from_utf8(ttv_run(&[path], &registry).stdout).unwrap();
+    assert!(again.lines().next().unwrap().ends_with("skipped (done)"), "{again}");
+    let plan = String::from_utf8(ttv_run(&[path, "--dry-run"], &registry).stdout).unwrap();
+    assert!(plan.lines().nth(2).unwrap().ends_with("done"), "{plan}");
+}
+
+#[test]
+fn the_resolved_spec_in_the_store_reproduces_the_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let p = spec_file(dir.path(), "training: {epochs: 2}\n");
+    assert!(ttv_run(&[p.to_str().unwrap()], &registry).status.success());
+    let run = &ttv::spec::plan(&p, &[]).unwrap().runs[0];
+    let stored = Store::at(&registry).run_dir(&run.hash).join("spec.yaml");
+    let text = std::fs::read_to_string(stored).unwrap();
+    let spec: ttv::spec::RunSpec = serde_norway::from_str(&text).unwrap();
+    assert_eq!(ttv::spec::run_hash(&spec), run.hash);
+}
+
+#[test]
+fn dry_run_counts_the_reference_models_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ttv_run(&["experiments/reference.yaml", "--dry-run"], &dir.path().join("registry"));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let row = text.lines().nth(2).unwrap();
+    assert!(row.contains(" 20,369,668 "), "{text}");
+}
