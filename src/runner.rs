@@ -42,7 +42,7 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
                 Err(crate::store::ClaimError::Held(c)) => Outcome::HeldElsewhere(format!("pid {} on {}", c.pid, c.host)),
                 Err(crate::store::ClaimError::Io(e)) => return Err(e.into()),
                 Ok(claim) => {
-                    let result = placeholder_train(plan, store, &exp.name, opts);
+                    let result = placeholder_train(exp, plan, store, opts);
                     claim.release()?;
                     Outcome::Finished(result?)
                 }
@@ -56,10 +56,21 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
     Ok(outcomes)
 }
 
-/// Until the trainer lands: record the resolved spec and a `planned` status, train nothing.
-fn placeholder_train(plan: &RunPlan, store: &Store, experiment: &str, opts: &RunOptions) -> Result<State> {
+/// Until the trainer lands: record the resolved spec, a preview of the run's training data and
+/// a `planned` status; train nothing.
+fn placeholder_train(exp: &Experiment, plan: &RunPlan, store: &Store, opts: &RunOptions) -> Result<State> {
     store.write_spec(plan)?;
-    let status = store.begin_status(plan, experiment, &opts.device, State::Planned);
+    let mut status = store.begin_status(plan, &exp.name, &opts.device, State::Planned);
+    store.write_status(&status)?;
+    let data = crate::data::load(&plan.spec.data, &load_options(store, exp))?;
+    crate::data::write_preview(&data.train, 16, &store.run_dir(&plan.hash).join("samples/data_preview.gif"))?;
+    status.results.insert("data/skipped".into(), data.skipped() as f64);
+    status.heartbeat = crate::store::status::now();
     store.write_status(&status)?;
     Ok(State::Planned)
+}
+
+/// Data loading options for a run of `exp`: decoded real clips are cached in the store.
+pub fn load_options(store: &Store, exp: &Experiment) -> crate::data::LoadOptions {
+    crate::data::LoadOptions { cache_dir: Some(store.root.join("cache/clips")), base_dir: Some(exp.base_dir.clone()) }
 }

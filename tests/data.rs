@@ -336,23 +336,6 @@ fn loader_batches_are_ordered_bounded_and_reproducible() {
     drop(e);
 }
 
-#[test]
-fn shapes_throughput() {
-    for (t, h, w, n) in [(8u32, 32u32, 32u32, 4000u64), (16, 64, 64, 500)] {
-        let spec = DataSpec { frames: t, height: h, width: w, eval_fraction: 0.0, ..shapes_spec(n) };
-        let d = load(&spec);
-        let loader = Loader::new(d.train, 16).prefetch(4);
-        let start = std::time::Instant::now();
-        let count: usize = loader.epoch(0).map(|b| b.len()).sum();
-        let rate = count as f64 / start.elapsed().as_secs_f64();
-        eprintln!(
-            "shapes {t}x{h}x{w}: {rate:.0} samples/s on {} threads (batched, this build's profile)",
-            rayon::current_num_threads()
-        );
-        assert_eq!(count, n as usize);
-    }
-}
-
 // ------------------------------------------------------------------------------------------
 // real clips (need the ffmpeg program)
 

@@ -154,6 +154,7 @@ fn dry_run_shows_the_plan_and_rerunning_skips_finished_work() {
         assert_eq!(s.state, State::Planned);
         assert_eq!(s.experiments.get("t"), Some(&r.label));
         assert!(store.run_dir(&r.hash).join("spec.yaml").exists());
+        assert!(store.run_dir(&r.hash).join("samples/data_preview.gif").exists(), "each run stores its data grid");
         assert!(!store.run_dir(&r.hash).join("claim").exists(), "claims are released");
         assert_eq!(store.state(&r.hash), RunState::Planned);
     }
@@ -191,4 +192,21 @@ fn dry_run_counts_the_reference_models_parameters() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let row = text.lines().nth(2).unwrap();
     assert!(row.contains(" 20,369,668 "), "{text}");
+}
+
+#[test]
+fn preview_renders_a_grid_and_prints_a_stable_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let gif = dir.path().join("grid.gif");
+    let args = ["preview", "experiments/paper.yaml", "-o", gif.to_str().unwrap()];
+    let out = ttv_run(&args, &dir.path().join("registry"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let fp = text.lines().find_map(|l| l.strip_prefix("fingerprint ")).unwrap().split(' ').next().unwrap().to_string();
+    assert_eq!(fp.len(), 64, "{text}");
+    assert!(text.contains("(train split, 45 samples)"), "{text}");
+    assert!(std::fs::metadata(&gif).unwrap().len() > 1000);
+    assert_eq!(std::fs::read_to_string(gif.with_extension("txt")).unwrap().lines().count(), 16);
+    let again = String::from_utf8(ttv_run(&args, &dir.path().join("registry")).stdout).unwrap();
+    assert!(again.contains(&fp), "same spec, same data, same fingerprint");
 }

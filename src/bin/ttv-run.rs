@@ -52,6 +52,24 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Render the first training samples of a spec's dataset (its first run) as a GIF grid,
+    /// list their captions in a .txt beside it, and print the dataset's fingerprint.
+    Preview {
+        /// Spec file.
+        spec: PathBuf,
+        /// Output GIF.
+        #[arg(short, long, default_value = "preview.gif")]
+        out: PathBuf,
+        /// Number of samples in the grid.
+        #[arg(short, long, default_value_t = 16)]
+        n: usize,
+        /// Override a spec value (as for running).
+        #[arg(short = 's', long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// The run store (decoded real clips are cached in DIR/cache/clips).
+        #[arg(long, env = "TTV_REGISTRY", default_value = "registry", value_name = "DIR")]
+        registry: PathBuf,
+    },
     /// Write the JSON Schema of spec files (for editors) to a file, or check it is current.
     Schema {
         /// Output file.
@@ -67,6 +85,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Schema { out, check }) => schema(out, *check),
+        Some(Command::Preview { spec, out, n, set, registry }) => preview(spec, out, *n, set, registry),
         None => run(&cli),
     }
 }
@@ -86,6 +105,40 @@ fn schema(out: &PathBuf, check: bool) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{}: {e}", out.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn preview(path: &PathBuf, out: &PathBuf, n: usize, set: &[String], registry: &PathBuf) -> ExitCode {
+    let exp = match spec::plan(path, set) {
+        Ok(exp) => exp,
+        Err(errors) => {
+            for e in &errors.0 {
+                eprintln!("error: {e}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    let Some(first) = exp.runs.first() else {
+        eprintln!("error: {} expands to no runs", path.display());
+        return ExitCode::from(2);
+    };
+    let result = ttv::data::load(&first.spec.data, &ttv::runner::load_options(&Store::at(registry), &exp))
+        .and_then(|data| Ok((ttv::data::write_preview(&data.train, n, out)?, data)));
+    match result {
+        Ok((p, data)) => {
+            println!("grid        {}", p.gif.display());
+            println!("captions    {}", p.captions_file.display());
+            println!("fingerprint {} (train split, {} samples)", data.train.fingerprint(data.train.len()), data.train.len());
+            println!("skipped     {}", data.skipped());
+            for (i, c) in p.captions.iter().enumerate() {
+                println!("{i:3}  {c}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
     }

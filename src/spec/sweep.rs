@@ -51,6 +51,8 @@ impl RunPlan {
 #[derive(Debug, Clone)]
 pub struct Experiment {
     pub name: String,
+    /// The spec file's folder: relative data paths are relative to it.
+    pub base_dir: std::path::PathBuf,
     pub runs: Vec<RunPlan>,
     /// Dotted paths that vary between variants (the report's columns).
     pub swept: Vec<String>,
@@ -141,7 +143,8 @@ pub fn expand(loaded: &LoadedSpec) -> Result<Experiment, SpecErrors> {
         errors.retain(|e| seen.insert(e.to_string()));
         return Err(SpecErrors(errors));
     }
-    Ok(Experiment { name: loaded.name.clone(), runs, swept })
+    let base_dir = loaded.path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    Ok(Experiment { name: loaded.name.clone(), base_dir, runs, swept })
 }
 
 fn dotted(path: &str) -> Vec<String> {
