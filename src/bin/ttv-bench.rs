@@ -27,11 +27,29 @@ enum Command {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// Build each spec's model on the CPU, copy the same weights to CUDA, run the training
+    /// forward (from the encoded target) and generation (from the same noise) on both, and print
+    /// the max relative difference. Needs a build with `--features cuda`.
+    Parity {
+        /// Spec files (their first run's model is used).
+        #[arg(default_values = ["experiments/reference.yaml", "experiments/paper.yaml"])]
+        specs: Vec<std::path::PathBuf>,
+        /// Clips in the batch.
+        #[arg(long, default_value_t = 4)]
+        batch: usize,
+    },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Data { batch, seconds } => bench_data(batch, seconds),
+        Command::Parity { specs, batch } => match parity::run(&specs, batch) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(1)
+            }
+        },
     }
 }
 
@@ -71,4 +89,80 @@ fn measure(ds: &Dataset, batch: usize, seconds: f64) -> f64 {
         epoch += 1;
     }
     n as f64 / start.elapsed().as_secs_f64()
+}
+
+#[cfg(not(feature = "cuda"))]
+mod parity {
+    pub fn run(_specs: &[std::path::PathBuf], _batch: usize) -> anyhow::Result<()> {
+        anyhow::bail!("this ttv-bench was built without CUDA: rebuild with `--features cuda`")
+    }
+}
+
+#[cfg(feature = "cuda")]
+mod parity {
+    use anyhow::{Result, anyhow};
+    use burn::backend::{Cuda, NdArray};
+    use burn::module::Module;
+    use burn::prelude::*;
+    use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+    use burn::tensor::{Distribution, TensorData};
+
+    use ttv::model::{ReasonOptions, TextTokenizer, TextToVideo, build};
+
+    type Rec = BinBytesRecorder<FullPrecisionSettings>;
+
+    /// max |a - b| / max |a|
+    fn rel_diff<const D: usize>(a: Tensor<NdArray, D>, b: Tensor<Cuda, D>) -> f32 {
+        let a: Vec<f32> = a.into_data().to_vec().unwrap();
+        let b: Vec<f32> = b.into_data().to_vec().unwrap();
+        let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-12);
+        a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+    }
+
+    fn to_gpu<const D: usize>(t: &Tensor<NdArray, D>, device: &<Cuda as Backend>::Device) -> Tensor<Cuda, D> {
+        Tensor::from_data(t.to_data(), device)
+    }
+
+    pub fn run(specs: &[std::path::PathBuf], batch: usize) -> Result<()> {
+        let (cpu, gpu) = (Default::default(), Default::default());
+        println!("{:<24} {:>12} {:>14} {:>14} {:>12}", "spec", "params", "train rel", "generate rel", "steps equal");
+        for path in specs {
+            let exp = ttv::spec::plan(path, &[]).map_err(|e| anyhow!("{e}"))?;
+            let run = &exp.runs[0].spec;
+            NdArray::seed(&cpu, 0);
+            let m_cpu: TextToVideo<NdArray> = build(&run.model, &run.data, &cpu).map_err(|e| anyhow!(e))?;
+            let bytes = Recorder::<NdArray>::record(&Rec::default(), m_cpu.clone().into_record(), ())?;
+            let record = Recorder::<Cuda>::load(&Rec::default(), bytes, &gpu)?;
+            let m_gpu: TextToVideo<Cuda> = build(&run.model, &run.data, &gpu).map_err(|e| anyhow!(e))?.load_record(record);
+
+            let data = ttv::data::load(&run.data, &Default::default())?;
+            let samples = data.train.take(batch);
+            let captions: Vec<&str> = samples.iter().map(|s| s.caption.as_str()).collect();
+            let tok = TextTokenizer::gpt2(run.model.text_encoder.max_len as usize).map_err(|e| anyhow!(e))?;
+            let (ids, mask) = tok.batch::<NdArray>(&captions, &cpu).map_err(|e| anyhow!(e))?;
+            let d = &run.data;
+            let shape = [samples.len(), 3, d.frames as usize, d.height as usize, d.width as usize];
+            let pixels: Vec<f32> = samples.iter().flat_map(|s| s.video.iter().copied()).collect();
+            let video = Tensor::<NdArray, 5>::from_data(TensorData::new(pixels, shape), &cpu);
+
+            let train_cpu = m_cpu.forward(ids.clone(), mask.clone(), m_cpu.encode_video(video.clone()), ReasonOptions::TRAIN);
+            let (ids_g, mask_g) = (to_gpu(&ids, &gpu), to_gpu(&mask, &gpu));
+            let train_gpu = m_gpu.forward(ids_g.clone(), mask_g.clone(), m_gpu.encode_video(to_gpu(&video, &gpu)), ReasonOptions::TRAIN);
+
+            let v = m_cpu.encode_video(video);
+            let noise = Tensor::<NdArray, 3>::random(v.dims(), Distribution::Normal(0.0, 0.02), &cpu);
+            let gen_cpu = m_cpu.generate(ids, mask, noise.clone());
+            let gen_gpu = m_gpu.generate(ids_g, mask_g, to_gpu(&noise, &gpu));
+            let params = m_cpu.num_params();
+            println!(
+                "{:<24} {:>12} {:>14.3e} {:>14.3e} {:>12}",
+                path.file_name().unwrap().to_string_lossy(),
+                params,
+                rel_diff(train_cpu.video, train_gpu.video),
+                rel_diff(gen_cpu.video, gen_gpu.video),
+                gen_cpu.steps_taken == gen_gpu.steps_taken
+            );
+        }
+        Ok(())
+    }
 }
