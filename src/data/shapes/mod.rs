@@ -18,14 +18,9 @@ use super::sample::{Sample, VideoShape};
 use super::source::Source;
 use crate::spec::types::ShapesSpec;
 
-/// The paper's example prompts; all parse, and the first samples of training are these.
-pub const PAPER_PROMPTS: [&str; 5] = [
-    "a red ball moving left to right",
-    "a blue square rotating clockwise",
-    "a circle fading from green to yellow",
-    "a white bar moving up and down",
-    "a triangle appearing in the center of a dark background",
-];
+/// The paper's example prompts (the default eval prompts); all parse, and the first samples of
+/// training are these.
+pub use crate::spec::types::PAPER_PROMPTS;
 
 /// Everything about one sample except its pixels.
 #[derive(Clone, Debug, PartialEq)]
