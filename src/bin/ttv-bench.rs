@@ -119,17 +119,17 @@ mod parity {
         a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
     }
 
-    fn to_gpu<const D: usize>(t: &Tensor<NdArray, D>, device: &<Cuda as Backend>::Device) -> Tensor<Cuda, D> {
+    fn to_gpu<const D: usize>(t: &Tensor<NdArray, D>, device: &burn::tensor::Device<Cuda>) -> Tensor<Cuda, D> {
         Tensor::from_data(t.to_data(), device)
     }
 
     pub fn run(specs: &[std::path::PathBuf], batch: usize) -> Result<()> {
-        let (cpu, gpu) = (Default::default(), Default::default());
+        let (cpu, gpu): (burn::tensor::Device<NdArray>, burn::tensor::Device<Cuda>) = (Default::default(), Default::default());
         println!("{:<24} {:>12} {:>14} {:>14} {:>12}", "spec", "params", "train rel", "generate rel", "steps equal");
         for path in specs {
             let exp = ttv::spec::plan(path, &[]).map_err(|e| anyhow!("{e}"))?;
             let run = &exp.runs[0].spec;
-            NdArray::seed(&cpu, 0);
+            <NdArray as Backend>::seed(&cpu, 0);
             let m_cpu: TextToVideo<NdArray> = build(&run.model, &run.data, &cpu).map_err(|e| anyhow!(e))?;
             let bytes = Recorder::<NdArray>::record(&Rec::default(), m_cpu.clone().into_record(), ())?;
             let record = Recorder::<Cuda>::load(&Rec::default(), bytes, &gpu)?;
@@ -146,10 +146,23 @@ mod parity {
             let video = Tensor::<NdArray, 5>::from_data(TensorData::new(pixels, shape), &cpu);
 
             let train_cpu = m_cpu.forward(ids.clone(), mask.clone(), m_cpu.encode_video(video.clone()), ReasonOptions::TRAIN);
-            let (ids_g, mask_g) = (to_gpu(&ids, &gpu), to_gpu(&mask, &gpu));
+            let ids_g = Tensor::<Cuda, 2, Int>::from_data(ids.to_data(), &gpu);
+            let mask_g = Tensor::<Cuda, 2, Bool>::from_data(mask.to_data(), &gpu);
             let train_gpu = m_gpu.forward(ids_g.clone(), mask_g.clone(), m_gpu.encode_video(to_gpu(&video, &gpu)), ReasonOptions::TRAIN);
 
-            let v = m_cpu.encode_video(video);
+            // Per component, to locate a difference: text features, video tokens, decoded tokens.
+            let text_c = m_cpu.encode_text(ids.clone(), mask.clone()).tokens;
+            let text_g = m_gpu.encode_text(ids_g.clone(), mask_g.clone()).tokens;
+            let v = m_cpu.encode_video(video.clone());
+            let v_g = m_gpu.encode_video(to_gpu(&video, &gpu));
+            let dec_c = m_cpu.decode(v.clone());
+            let dec_g = m_gpu.decode(to_gpu(&v, &gpu));
+            println!(
+                "  components: text {:.3e}  video tokens {:.3e}  decode {:.3e}",
+                rel_diff(text_c, text_g),
+                rel_diff(v.clone(), v_g),
+                rel_diff(dec_c, dec_g)
+            );
             let noise = Tensor::<NdArray, 3>::random(v.dims(), Distribution::Normal(0.0, 0.02), &cpu);
             let gen_cpu = m_cpu.generate(ids, mask, noise.clone());
             let gen_gpu = m_gpu.generate(ids_g, mask_g, to_gpu(&noise, &gpu));
