@@ -143,6 +143,29 @@ mod tests {
     use super::*;
     use crate::spec::types::*;
 
+    /// Weights saved from one model and loaded into a freshly initialised one reproduce its
+    /// outputs (the path `ttv-bench parity` uses to copy CPU weights to CUDA).
+    #[test]
+    #[ignore = "open bug: loading a saved record does not restore the weights (diff 3.56 on the video tokenizer); ttv-bench parity on the H100 sees the same. Fix before checkpoints/resume."]
+    fn a_record_round_trip_reproduces_the_outputs() {
+        use burn::module::Module;
+        use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+        use burn::tensor::Distribution;
+        type B = burn::backend::NdArray;
+        let device = Default::default();
+        let model = ModelSpec { hidden: 32, heads: 4, ..reference_spec() };
+        let data = DataSpec { frames: 2, height: 8, width: 8, ..DataSpec::default() };
+        let a: TextToVideo<B> = build(&model, &data, &device).unwrap();
+        let rec = BinBytesRecorder::<FullPrecisionSettings>::default();
+        let bytes = Recorder::<B>::record(&rec, a.clone().into_record(), ()).unwrap();
+        let fresh: TextToVideo<B> = build(&model, &data, &device).unwrap();
+        let b = fresh.load_record(Recorder::<B>::load(&rec, bytes, &device).unwrap());
+        let video = Tensor::<B, 5>::random([1, 3, 2, 8, 8], Distribution::Uniform(-1.0, 1.0), &device);
+        let (va, vb) = (a.encode_video(video.clone()), b.encode_video(video));
+        let diff: f32 = (va - vb).abs().max().into_scalar();
+        assert!(diff < 1e-6, "outputs differ by {diff} after a record round trip");
+    }
+
     /// The public code's configuration (`experiments/reference.yaml`).
     pub fn reference_spec() -> ModelSpec {
         ModelSpec {
