@@ -130,8 +130,13 @@ mod parity {
             let exp = ttv::spec::plan(path, &[]).map_err(|e| anyhow!("{e}"))?;
             let run = &exp.runs[0].spec;
             <NdArray as Backend>::seed(&cpu, 0);
-            let m_cpu: TextToVideo<NdArray> = build(&run.model, &run.data, &cpu).map_err(|e| anyhow!(e))?;
-            let bytes = Recorder::<NdArray>::record(&Rec::default(), m_cpu.clone().into_record(), ())?;
+            // Parameters initialise lazily and a clone draws its own, so record the model itself
+            // and load the same bytes into both backends.
+            let m_init: TextToVideo<NdArray> = build(&run.model, &run.data, &cpu).map_err(|e| anyhow!(e))?;
+            let bytes = Recorder::<NdArray>::record(&Rec::default(), m_init.into_record(), ())?;
+            let m_cpu: TextToVideo<NdArray> = build(&run.model, &run.data, &cpu)
+                .map_err(|e| anyhow!(e))?
+                .load_record(Recorder::<NdArray>::load(&Rec::default(), bytes.clone(), &cpu)?);
             let record = Recorder::<Cuda>::load(&Rec::default(), bytes, &gpu)?;
             let m_gpu: TextToVideo<Cuda> = build(&run.model, &run.data, &gpu).map_err(|e| anyhow!(e))?.load_record(record);
 
