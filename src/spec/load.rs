@@ -254,25 +254,17 @@ fn fix_path(doc: &Value, mut path: Vec<String>, msg: &str) -> Vec<String> {
     path
 }
 
-/// Rephrase serde's messages: unknown keys suggest the closest valid one.
+/// Rephrase serde's messages: unknown keys and values suggest the closest valid one.
 fn explain(msg: &str) -> String {
-    if let Some(rest) = msg.strip_prefix("unknown field `") {
-        let mut parts = rest.split('`');
-        let field = parts.next().unwrap_or_default();
-        let expected: Vec<&str> = parts.skip(1).step_by(2).collect();
-        return match nearest(field, expected.iter().copied()) {
-            Some(s) => format!("unknown key `{field}`; did you mean `{s}`? (valid: {})", expected.join(", ")),
-            None => format!("unknown key `{field}` (valid: {})", expected.join(", ")),
-        };
-    }
-    if let Some(rest) = msg.strip_prefix("unknown variant `") {
-        let mut parts = rest.split('`');
-        let v = parts.next().unwrap_or_default();
-        let expected: Vec<&str> = parts.skip(1).step_by(2).collect();
-        return match nearest(v, expected.iter().copied()) {
-            Some(s) => format!("unknown value `{v}`; did you mean `{s}`? (valid: {})", expected.join(", ")),
-            None => format!("unknown value `{v}` (valid: {})", expected.join(", ")),
-        };
+    for (prefix, what) in [("unknown field `", "key"), ("unknown variant `", "value")] {
+        if let Some(rest) = msg.strip_prefix(prefix) {
+            // serde lists the valid names in backticks after the offending one.
+            let mut parts = rest.split('`');
+            let word = parts.next().unwrap_or_default();
+            let expected: Vec<&str> = parts.skip(1).step_by(2).collect();
+            let hint = nearest(word, expected.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+            return format!("unknown {what} `{word}`{hint} (valid: {})", expected.join(", "));
+        }
     }
     msg.to_string()
 }
