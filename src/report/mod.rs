@@ -1,22 +1,35 @@
-//! Reports from the run store. For now: the run table per experiment (HTML page, or csv / json /
-//! markdown on stdout), read from `registry/index.parquet`. Plots, GIF grids and the paper's
-//! tables build on this.
+//! `ttv-report`: the run store as static HTML, one page per experiment plus an index of
+//! experiments, or the comparison table on stdout (`--format`). Everything is written with
+//! relative links and no network, so the folder opens from a file:// URL or any static host.
+//!
+//! `load` reads the store, `variants` groups runs, `tables` / `plots` / `gifgrid` compute what
+//! the page shows, `html` / `page` / `export` write it.
 
-use std::collections::BTreeMap;
+pub mod chart;
+pub mod columns;
+pub mod export;
+pub mod font;
+pub mod format;
+pub mod gifgrid;
+pub mod html;
+pub mod load;
+pub mod page;
+pub mod paper;
+pub mod plots;
+pub mod stats;
+pub mod tables;
+pub mod variants;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use polars::prelude::*;
+use anyhow::Result;
 
-use crate::store::{Store, atomic::write_atomic};
+pub use export::Format;
+use html::esc;
+use load::Run;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Csv,
-    Json,
-    Md,
-}
+use crate::store::atomic::write_atomic;
 
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
@@ -26,145 +39,69 @@ pub struct ReportOptions {
     pub format: Option<Format>,
 }
 
-/// One table: column names and string cells, one row per (experiment, run).
+/// What a render produced.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Table {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<String>>,
+pub struct Rendered {
+    /// `reports/index.html`; none with `--format`.
+    pub index: Option<PathBuf>,
+    /// One page per experiment.
+    pub pages: Vec<PathBuf>,
+    /// The `--format` export (printed by the binary).
+    pub text: String,
 }
 
-/// Read the index, rebuilding it first so the report reflects every run on disk.
-pub fn load_index(registry: &Path) -> Result<Option<DataFrame>> {
-    let store = Store::at(registry);
-    if !store.runs_dir().exists() {
-        return Ok(None);
-    }
-    store.rebuild_index().with_context(|| format!("rebuilding {}", store.index_path().display()))?;
-    Ok(Some(crate::store::index::read(&store.index_path())?))
-}
-
-/// The index rows of each experiment (all experiments, or those asked for).
-pub fn tables(df: &DataFrame, wanted: &[String]) -> Result<BTreeMap<String, Table>> {
-    let columns: Vec<String> = df.get_column_names().iter().map(|c| c.to_string()).collect();
-    let exp = df.column("experiment")?.str()?.clone();
-    let mut out: BTreeMap<String, Table> = BTreeMap::new();
-    for i in 0..df.height() {
-        let name = exp.get(i).unwrap_or("").to_string();
-        if !wanted.is_empty() && !wanted.contains(&name) {
-            continue;
-        }
-        let row: Vec<String> = df
-            .columns()
-            .iter()
-            .map(|c| match c.get(i) {
-                Ok(AnyValue::Null) | Err(_) => String::new(),
-                Ok(AnyValue::String(s)) => s.to_string(),
-                Ok(v) => v.to_string(),
-            })
-            .collect();
-        out.entry(name).or_insert_with(|| Table { columns: columns.clone(), rows: vec![] }).rows.push(row);
-    }
-    for w in wanted {
-        if !out.contains_key(w) {
-            anyhow::bail!("no runs of experiment `{w}` in the registry");
-        }
-    }
-    Ok(out)
-}
-
-pub fn render(opts: &ReportOptions) -> Result<Vec<PathBuf>> {
-    let df = load_index(&opts.registry)?;
-    let tables = match &df {
-        Some(df) => tables(df, &opts.experiments)?,
+pub fn render(opts: &ReportOptions) -> Result<Rendered> {
+    let experiments = match load::experiments(&opts.registry, &opts.experiments)? {
+        Some(e) => e,
         None if !opts.experiments.is_empty() => anyhow::bail!("the registry {} holds no runs", opts.registry.display()),
-        None => BTreeMap::new(),
+        None => Default::default(),
     };
     if let Some(format) = opts.format {
-        for (name, t) in &tables {
-            print!("{}", text_table(name, t, format));
+        let mut text = String::new();
+        for (name, runs) in &experiments {
+            let (variants, params) = variants::group(runs);
+            text.push_str(&export::render(name, &tables::comparison(&variants, &params), format));
         }
-        return Ok(vec![]);
+        return Ok(Rendered { text, ..Default::default() });
     }
     let mut pages = Vec::new();
-    for (name, t) in &tables {
-        let path = opts.out.join(name).join("index.html");
-        write_atomic(&path, page(name, &html_table(t)).as_bytes())?;
-        pages.push(path);
-    }
-    let mut list = String::new();
-    if tables.is_empty() {
-        list.push_str(&format!("<p>The registry <code>{}</code> holds no runs yet.</p>", esc(&opts.registry.display().to_string())));
-    } else {
-        list.push_str("<ul>");
-        for (name, t) in &tables {
-            let _ = write!(list, "<li><a href=\"{0}/index.html\">{0}</a> ({1} runs)</li>", esc(name), t.rows.len());
-        }
-        list.push_str("</ul>");
+    for (name, runs) in &experiments {
+        pages.push(page::write(name, runs, &opts.out.join(name))?);
     }
     let index = opts.out.join("index.html");
-    write_atomic(&index, page("ttv experiments", &list).as_bytes())?;
-    pages.insert(0, index);
-    Ok(pages)
+    write_atomic(&index, index_page(&opts.registry, &experiments).as_bytes())?;
+    Ok(Rendered { index: Some(index), pages, text: String::new() })
 }
 
-pub fn text_table(name: &str, t: &Table, format: Format) -> String {
-    let mut s = String::new();
-    match format {
-        Format::Csv => {
-            let line = |cells: &[String]| cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(",");
-            let _ = writeln!(s, "{}", line(&t.columns));
-            for r in &t.rows {
-                let _ = writeln!(s, "{}", line(r));
-            }
-        }
-        Format::Json => {
-            let rows: Vec<serde_json::Value> = t
-                .rows
-                .iter()
-                .map(|r| serde_json::Value::Object(t.columns.iter().cloned().zip(r.iter().map(|c| serde_json::json!(c))).collect()))
-                .collect();
-            let _ = writeln!(s, "{}", serde_json::json!({ "experiment": name, "runs": rows }));
-        }
-        Format::Md => {
-            let _ = writeln!(s, "## {name}\n\n| {} |", t.columns.join(" | "));
-            let _ = writeln!(s, "|{}", "---|".repeat(t.columns.len()));
-            for r in &t.rows {
-                let _ = writeln!(s, "| {} |", r.join(" | "));
-            }
-            s.push('\n');
-        }
+/// `reports/index.html`: every experiment with its runs' states, or a note that there are none.
+fn index_page(registry: &Path, experiments: &std::collections::BTreeMap<String, Vec<Run>>) -> String {
+    let mut b = String::from("<h1>ttv experiments</h1>");
+    if experiments.is_empty() {
+        let _ = write!(
+            b,
+            "<p id=\"empty\">The registry <code>{}</code> holds no runs yet. Run <code>ttv-run experiments/&lt;spec&gt;.yaml</code>, then <code>ttv-report</code> again.</p>",
+            esc(&registry.display().to_string())
+        );
+        return html::page("ttv experiments", &b);
     }
-    s
-}
-
-fn csv_cell(c: &str) -> String {
-    if c.contains([',', '"', '\n']) { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.to_string() }
-}
-
-fn html_table(t: &Table) -> String {
-    let mut s = String::from("<table><thead><tr>");
-    for c in &t.columns {
-        let _ = write!(s, "<th>{}</th>", esc(c));
-    }
-    s.push_str("</tr></thead><tbody>");
-    for r in &t.rows {
-        s.push_str("<tr>");
-        for c in r {
-            let _ = write!(s, "<td>{}</td>", esc(c));
+    b.push_str("<table id=\"experiments\"><thead><tr><th>experiment</th><th>variants</th><th>runs</th><th>states</th></tr></thead><tbody>");
+    for (name, runs) in experiments {
+        let (variants, _) = variants::group(runs);
+        let mut states: Vec<&str> = runs.iter().map(|r| r.state.as_str()).collect();
+        states.sort_unstable();
+        let mut counted: Vec<String> = Vec::new();
+        for s in states.iter().copied().collect::<std::collections::BTreeSet<_>>() {
+            counted.push(format!("{} {}", states.iter().filter(|x| **x == s).count(), html::state(s)));
         }
-        s.push_str("</tr>");
+        let _ = write!(
+            b,
+            "<tr><td><a href=\"{0}/index.html\">{0}</a></td><td class=\"num\">{1}</td><td class=\"num\">{2}</td><td>{3}</td></tr>",
+            esc(name),
+            variants.len(),
+            runs.len(),
+            counted.join(", ")
+        );
     }
-    s.push_str("</tbody></table>");
-    s
-}
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title><style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px}}</style></head><body><h1>{t}</h1>{body}</body></html>\n",
-        t = esc(title)
-    )
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    b.push_str("</tbody></table>");
+    html::page("ttv experiments", &b)
 }

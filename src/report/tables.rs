@@ -1,0 +1,234 @@
+//! The report's tables as data (rendered to HTML, CSV, JSON or Markdown elsewhere): the
+//! comparison of variants, the paper's Table II per epoch and Table III of resources, each with
+//! mean ± std over seeds, the paper's figure beside ours with the ratio, and the best marked.
+
+use super::columns::{self, Better, Metric};
+use super::format::{self, Unit};
+use super::paper;
+use super::stats::Agg;
+use super::variants::Variant;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    /// Our value over a variant's finished seeds.
+    Ours { agg: Agg, unit: Unit, best: bool },
+    /// The paper's figure, as printed, and the number it states.
+    Paper { text: String, value: f64 },
+    /// Our mean over the paper's figure.
+    Ratio(f64),
+    /// Nothing to show (no paper figure for this epoch, or no value to divide).
+    Blank,
+}
+
+impl Cell {
+    /// What a reader sees.
+    pub fn display(&self) -> String {
+        match self {
+            Cell::Text(t) => t.clone(),
+            Cell::Ours { agg: Agg::Stat(s), unit, .. } => format::stat(s, *unit),
+            Cell::Ours { agg: Agg::Pending(_), .. } => "pending".into(),
+            Cell::Ours { agg: Agg::Missing, .. } | Cell::Blank => "—".into(),
+            Cell::Paper { text, .. } => text.clone(),
+            Cell::Ratio(r) => format::ratio(*r),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// Stable machine name (`fid`, `fid_paper`, `fid_ratio`, a swept parameter, ...).
+    pub key: String,
+    pub title: String,
+    /// Set on our metric columns: the best value in each group is marked.
+    pub better: Option<Better>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub variant: String,
+    /// Table II's rows are per epoch; "best" is compared within an epoch.
+    pub epoch: Option<u32>,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// The HTML id, also the table's name in exports.
+    pub id: &'static str,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+    /// Why some values are pending, one line per distinct reason.
+    pub notes: Vec<String>,
+}
+
+impl Table {
+    fn new(id: &'static str, variants: &[Variant], params: &[String]) -> Table {
+        let mut columns: Vec<Column> =
+            params.iter().map(|p| Column { key: p.clone(), title: p.clone(), better: None }).collect();
+        if params.is_empty() && variants.len() > 1 {
+            columns.push(Column { key: "variant".into(), title: "variant".into(), better: None });
+        }
+        Table { id, columns, rows: Vec::new(), notes: Vec::new() }
+    }
+
+    fn leading_cells(&self, v: &Variant, params: &[String]) -> Vec<Cell> {
+        let mut cells: Vec<Cell> =
+            params.iter().map(|p| v.setting(p).map_or(Cell::Blank, |s| Cell::Text(s.to_string()))).collect();
+        if self.columns.iter().any(|c| c.key == "variant") {
+            cells.push(Cell::Text(v.label.clone()));
+        }
+        cells
+    }
+
+    fn push_metric(&mut self, m: &Metric) {
+        self.columns.push(Column { key: m.key.into(), title: format!("{} {}", m.title, arrow(m.better)), better: Some(m.better) });
+    }
+
+    fn push_paper(&mut self, m: &Metric) {
+        self.columns.push(Column { key: format!("{}_paper", m.key), title: "paper".into(), better: None });
+        self.columns.push(Column { key: format!("{}_ratio", m.key), title: "ours / paper".into(), better: None });
+    }
+
+    /// Mark the best mean of each metric column among the rows of the same epoch (when at
+    /// least two rows have a value), and collect the pending reasons.
+    fn finish(&mut self) {
+        for (j, col) in self.columns.iter().enumerate() {
+            let Some(better) = col.better else { continue };
+            let mut epochs: Vec<Option<u32>> = self.rows.iter().map(|r| r.epoch).collect();
+            epochs.dedup();
+            for epoch in epochs {
+                let means: Vec<(usize, f64)> = self
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.epoch == epoch)
+                    .filter_map(|(i, r)| match &r.cells[j] {
+                        Cell::Ours { agg, .. } => agg.mean().map(|m| (i, m)),
+                        _ => None,
+                    })
+                    .collect();
+                if means.len() < 2 {
+                    continue;
+                }
+                let pick = |a: f64, b: f64| if better == Better::Lower { a.min(b) } else { a.max(b) };
+                let best = means.iter().map(|p| p.1).reduce(pick).unwrap_or(f64::NAN);
+                for (i, m) in means {
+                    if let (true, Cell::Ours { best, .. }) = (m == best, &mut self.rows[i].cells[j]) {
+                        *best = true;
+                    }
+                }
+            }
+        }
+        for r in &self.rows {
+            for (c, cell) in self.columns.iter().zip(&r.cells) {
+                if let Cell::Ours { agg: Agg::Pending(why), .. } = cell {
+                    let title = c.title.trim_end_matches([' ', '↓', '↑']);
+                    let note = format!("{title} pending for {}: {why}", r.variant);
+                    if !self.notes.contains(&note) {
+                        self.notes.push(note);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn arrow(b: Better) -> &'static str {
+    match b {
+        Better::Lower => "↓",
+        Better::Higher => "↑",
+    }
+}
+
+fn ours(agg: Agg, m: &Metric) -> Cell {
+    Cell::Ours { agg, unit: m.unit, best: false }
+}
+
+fn paper_and_ratio(agg: &Agg, text: String, value: f64) -> [Cell; 2] {
+    let ratio = agg.mean().map_or(Cell::Blank, |m| Cell::Ratio(m / value));
+    [Cell::Paper { text, value }, ratio]
+}
+
+/// Final values per variant: the table a reader compares variants with, and what `--format`
+/// prints. Metrics nobody measured are left out.
+pub fn comparison(variants: &[Variant], params: &[String]) -> Table {
+    let mut t = Table::new("comparison", variants, params);
+    t.columns.push(Column { key: "runs".into(), title: "runs done".into(), better: None });
+    let shown: Vec<&Metric> = columns::SUMMARY
+        .iter()
+        .filter(|m| variants.iter().any(|v| v.result(m.key) != Agg::Missing))
+        .collect();
+    for m in &shown {
+        t.push_metric(m);
+    }
+    for v in variants {
+        let mut cells = t.leading_cells(v, params);
+        cells.push(Cell::Text(format!("{} / {}", v.done().count(), v.runs.len())));
+        cells.extend(shown.iter().map(|m| ours(v.result(m.key), m)));
+        t.rows.push(Row { variant: v.label.clone(), epoch: None, cells });
+    }
+    t.finish();
+    t
+}
+
+/// Table II per variant and epoch: recon. MSE, FID and average steps, each beside the paper's.
+pub fn table_ii(variants: &[Variant], params: &[String]) -> Table {
+    let mut t = Table::new("table-ii", variants, params);
+    t.columns.push(Column { key: "epoch".into(), title: "epoch".into(), better: None });
+    for m in &columns::TABLE_II {
+        t.push_metric(m);
+        t.push_paper(m);
+    }
+    for v in variants {
+        let mut epochs: Vec<u32> = v.done().flat_map(|r| r.eval_epochs()).collect();
+        epochs.sort_unstable();
+        epochs.dedup();
+        for epoch in epochs {
+            let mut cells = t.leading_cells(v, params);
+            cells.push(Cell::Text(epoch.to_string()));
+            for m in &columns::TABLE_II {
+                let agg = v.eval(m.key, epoch);
+                let paper = match paper::table_ii(m.key, epoch) {
+                    // As printed: `{p}` is the shortest form, e.g. 85.2 and 0.45.
+                    Some(p) => paper_and_ratio(&agg, format!("{p}"), p),
+                    None => [Cell::Blank, Cell::Blank],
+                };
+                cells.push(ours(agg, m));
+                cells.extend(paper);
+            }
+            t.rows.push(Row { variant: v.label.clone(), epoch: Some(epoch), cells });
+        }
+    }
+    t.finish();
+    t
+}
+
+/// Table III per variant: parameters, checkpoint, peak memory, time; the paper's T4 figures
+/// beside ours (an upper bound where the paper gives one, e.g. "<8 GB").
+pub fn table_iii(variants: &[Variant], params: &[String]) -> Table {
+    let mut t = Table::new("table-iii", variants, params);
+    t.columns.push(Column { key: "device".into(), title: "device".into(), better: None });
+    for m in &columns::TABLE_III {
+        t.push_metric(m);
+        if paper::table_iii(m.key).is_some() {
+            t.push_paper(m);
+        }
+    }
+    for v in variants.iter().filter(|v| v.done().next().is_some()) {
+        let mut cells = t.leading_cells(v, params);
+        let mut devices: Vec<&str> = v.done().map(|r| r.device.as_str()).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        cells.push(Cell::Text(devices.join(", ")));
+        for m in &columns::TABLE_III {
+            let agg = v.result(m.key);
+            let paper = paper::table_iii(m.key).map(|f| paper_and_ratio(&agg, f.text.to_string(), f.value));
+            cells.push(ours(agg, m));
+            cells.extend(paper.into_iter().flatten());
+        }
+        t.rows.push(Row { variant: v.label.clone(), epoch: None, cells });
+    }
+    t.finish();
+    t
+}

@@ -1,0 +1,481 @@
+//! `ttv-report` end to end: a small registry (two variants x two seeds of a tiny spec, plus a
+//! failed and an interrupted run) rendered to HTML, the page parsed and its tables checked
+//! against the Parquet files; the exports and `--help`; and the page loaded in headless
+//! Chromium, which must load every image.
+//!
+//! The registry is written here exactly as the trainer's contract lays it out (status.json
+//! through `ttv::store`, metrics.parquet through `MetricsLog`, sample GIFs with prompts.txt),
+//! with known numbers, so every table cell can be checked; the trainer's own output is tested in
+//! tests/train.rs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use polars::prelude::*;
+use scraper::{ElementRef, Html, Selector};
+use ttv::report::{ReportOptions, render};
+use ttv::spec::RunPlan;
+use ttv::store::metrics::MetricsLog;
+use ttv::store::{State, Store};
+
+const EXPERIMENT: &str = "tiny";
+const EPOCHS: u32 = 3;
+const STEPS_PER_EPOCH: u64 = 6;
+const PROMPTS: [&str; 2] = ["a red ball moving left to right", "a blue square rotating clockwise"];
+
+/// The tiny configuration: hidden 32, 4 heads, one block per stack, 8 shapes clips of 4x16x16.
+const SPEC: &str = "
+name: tiny
+data: {kind: shapes, samples: 8, eval_fraction: 0.25, frames: 4, height: 16, width: 16}
+model:
+  hidden: 32
+  heads: 4
+  text_encoder: {kind: paper, layers: 1, max_len: 8}
+  engine: {kind: hrm, h_layers: 1, l_layers: 1, max_steps: 3}
+training: {epochs: 1, batch_size: 4}
+seeds: [0, 1]
+sweep:
+  model.halting.threshold: [0.4, 0.6]
+";
+
+const FID_NOTE: &str = "FID pending: Inception-v3 weights not found (set TTV_ASSETS)";
+
+/// A deterministic value per (variant, seed, epoch), distinct enough to catch any mix-up.
+fn value(variant: usize, seed: u64, epoch: u32, base: f64) -> f64 {
+    base * (1.0 + 0.1 * variant as f64) * (1.0 - 0.15 * (epoch as f64 - 1.0)) + 0.013 * seed as f64
+}
+
+fn plans(dir: &Path) -> Vec<RunPlan> {
+    let spec = dir.join("tiny.yaml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let exp = ttv::spec::plan(&spec, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(exp.runs.len(), 4);
+    exp.runs
+}
+
+/// A looping GIF of a square moving right, `frames` frames of 16x16 upscaled 4x, 8 fps.
+fn write_gif(path: &Path, hue: u8) {
+    let (w, frames) = (64usize, 4);
+    let mut file = std::fs::File::create(path).unwrap();
+    let mut enc = gif::Encoder::new(&mut file, w as u16, w as u16, &[]).unwrap();
+    enc.set_repeat(gif::Repeat::Infinite).unwrap();
+    for f in 0..frames {
+        let mut rgb = vec![20u8; w * w * 3];
+        for y in 24..40 {
+            for x in (f * 12)..(f * 12 + 16) {
+                rgb[(y * w + x) * 3..][..3].copy_from_slice(&[hue, 255 - hue, 80]);
+            }
+        }
+        let mut frame = gif::Frame::from_rgb_speed(w as u16, w as u16, &rgb, 10);
+        frame.delay = 12;
+        enc.write_frame(&frame).unwrap();
+    }
+}
+
+/// Status through the store's API; `notes` added beside it as the trainer writes them.
+fn write_status(store: &Store, plan: &RunPlan, state: State, error: Option<&str>, results: BTreeMap<String, f64>, notes: &[&str]) {
+    let mut s = store.begin_status(plan, EXPERIMENT, "cpu (ndarray)", state);
+    s.error = error.map(String::from);
+    s.results = results;
+    if state == State::Done || state == State::Failed {
+        s.finished = Some(s.started + 60.0);
+    }
+    store.write_status(&s).unwrap();
+    let path = store.run_dir(&plan.hash).join("status.json");
+    let mut raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    raw["notes"] = serde_json::json!(notes);
+    ttv::store::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&raw).unwrap()).unwrap();
+}
+
+/// Registry: variants threshold=0.4 (index 0) and 0.6 (index 1) x seeds 0, 1, all done, the
+/// second variant with FID pending; plus a failed and an interrupted run of the first variant.
+fn build_registry(dir: &Path) -> PathBuf {
+    let root = dir.join("registry");
+    let store = Store::open(&root).unwrap();
+    let plans = plans(dir);
+    for plan in &plans {
+        let variant = usize::from(plan.label != "threshold=0.4");
+        let has_fid = variant == 0;
+        store.write_spec(plan).unwrap();
+        let run_dir = store.run_dir(&plan.hash);
+        let mut log = MetricsLog::open(&run_dir.join("metrics.parquet"), &plan.hash).unwrap();
+        let mut step = 0;
+        let mut final_eval = BTreeMap::new();
+        for epoch in 1..=EPOCHS {
+            for _ in 0..STEPS_PER_EPOCH {
+                step += 1;
+                let loss = 2.0 * (-(step as f64) / 6.0).exp() + 0.05 + 0.01 * variant as f64;
+                log.push(epoch, step, "train", "loss", loss, step as f64 * 0.5);
+                log.push(epoch, step, "train", "mse", loss * 0.9, step as f64 * 0.5);
+                log.push(epoch, step, "train", "lr", 1e-4, step as f64 * 0.5);
+            }
+            let mut evals = vec![
+                ("recon_mse", value(variant, plan.seed, epoch, 0.5)),
+                ("gen_mse", value(variant, plan.seed, epoch, 0.7)),
+                ("avg_steps", value(variant, plan.seed, epoch, 2.9).min(3.0)),
+                ("halt_acc", 0.6 + 0.1 * epoch as f64 - 0.01 * plan.seed as f64),
+            ];
+            if has_fid {
+                evals.push(("fid", value(variant, plan.seed, epoch, 300.0)));
+                evals.push(("kid", value(variant, plan.seed, epoch, 0.2)));
+                evals.push(("fid_samples", 2.0));
+            }
+            for (m, v) in evals {
+                log.push(epoch, step, "eval", m, v, step as f64 * 0.5);
+                final_eval.insert(m.to_string(), v);
+            }
+            let samples = run_dir.join(format!("samples/epoch_{epoch}"));
+            std::fs::create_dir_all(&samples).unwrap();
+            std::fs::write(samples.join("prompts.txt"), PROMPTS.join("\n") + "\n").unwrap();
+            for i in 0..PROMPTS.len() {
+                write_gif(&samples.join(format!("{i:02}.gif")), (40 * epoch as usize + 100 * variant + 10 * i) as u8);
+            }
+        }
+        log.save().unwrap();
+        write_gif(&run_dir.join("samples/data_preview.gif"), 200);
+        std::fs::write(run_dir.join("samples/data_preview.txt"), " 0 (row 1, col 1): a red ball\n").unwrap();
+        let mut results = final_eval;
+        results.remove("fid_samples");
+        for (k, v) in [
+            ("params", 150_000.0 + 1000.0 * variant as f64),
+            ("ckpt_bytes", 1.8e6 + 1e4 * variant as f64),
+            ("peak_mem_bytes", 3.0e8 + 1e7 * plan.seed as f64),
+            ("peak_infer_mem_bytes", 1.0e8 + 1e6 * plan.seed as f64),
+            ("train_s", 40.0 + 3.0 * plan.seed as f64 + variant as f64),
+            ("gen_ms_b1", 12.0 + plan.seed as f64 + 2.0 * variant as f64),
+            ("gen_ms_b64", 1.5 + 0.1 * plan.seed as f64),
+        ] {
+            results.insert(k.to_string(), v);
+        }
+        let notes: &[&str] = if has_fid { &[] } else { &[FID_NOTE] };
+        if !has_fid {
+            results.insert("fid_pending".into(), 1.0);
+        }
+        write_status(&store, plan, State::Done, None, results, notes);
+    }
+    // A failed run and one whose runner died (running, no live claim) of the first variant.
+    for (seed, state, error) in [(7, State::Failed, Some("out of memory at step 3")), (8, State::Running, None)] {
+        let mut plan = plans[0].clone();
+        plan.seed = seed;
+        plan.hash = format!("{seed:0>12}{}", &plan.hash[12..]);
+        store.write_spec(&plan).unwrap();
+        write_status(&store, &plan, state, error, BTreeMap::new(), &[]);
+    }
+    store.rebuild_index().unwrap();
+    root
+}
+
+/// Render the fixture's report into `dir/reports`.
+fn rendered(dir: &Path) -> (PathBuf, PathBuf) {
+    let registry = build_registry(dir);
+    let out = dir.join("reports");
+    let opts = ReportOptions { registry: registry.clone(), out: out.clone(), experiments: vec![], format: None };
+    let r = render(&opts).unwrap();
+    assert_eq!(r.pages, vec![out.join(EXPERIMENT).join("index.html")]);
+    (registry, out)
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap()
+}
+
+fn frame(path: &Path) -> DataFrame {
+    ParquetReader::new(std::fs::File::open(path).unwrap()).finish().unwrap()
+}
+
+/// Eval values from every finished run's metrics.parquet: (label, epoch, metric) -> values.
+fn eval_from_parquet(registry: &Path) -> BTreeMap<(String, u32, String), Vec<f64>> {
+    let index = frame(&registry.join("index.parquet"));
+    let mut out: BTreeMap<(String, u32, String), Vec<f64>> = BTreeMap::new();
+    for i in 0..index.height() {
+        if index.column("status").unwrap().str().unwrap().get(i) != Some("done") {
+            continue;
+        }
+        let hash = index.column("hash").unwrap().str().unwrap().get(i).unwrap();
+        let label = index.column("label").unwrap().str().unwrap().get(i).unwrap().to_string();
+        let m = frame(&registry.join("runs").join(&hash[..12]).join("metrics.parquet"));
+        let (split, metric) = (m.column("split").unwrap().str().unwrap(), m.column("metric").unwrap().str().unwrap());
+        let (epoch, val) = (m.column("epoch").unwrap().u32().unwrap(), m.column("value").unwrap().f64().unwrap());
+        for j in 0..m.height() {
+            if split.get(j) == Some("eval") {
+                let key = (label.clone(), epoch.get(j).unwrap(), metric.get(j).unwrap().to_string());
+                out.entry(key).or_default().push(val.get(j).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// Results columns of index.parquet for finished runs: (label, key) -> values.
+fn results_from_index(registry: &Path) -> BTreeMap<(String, String), Vec<f64>> {
+    let index = frame(&registry.join("index.parquet"));
+    let mut out: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for key in ["params", "ckpt_bytes", "peak_mem_bytes", "peak_infer_mem_bytes", "train_s", "gen_ms_b1", "gen_ms_b64", "fid", "gen_mse", "avg_steps"] {
+        let col = index.column(key).unwrap().f64().unwrap().clone();
+        for i in 0..index.height() {
+            if index.column("status").unwrap().str().unwrap().get(i) != Some("done") {
+                continue;
+            }
+            let label = index.column("label").unwrap().str().unwrap().get(i).unwrap().to_string();
+            if let Some(v) = col.get(i) {
+                out.entry((label, key.to_string())).or_default().push(v);
+            }
+        }
+    }
+    out
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt())
+}
+
+fn cell<'a>(row: ElementRef<'a>, col: &str) -> ElementRef<'a> {
+    row.select(&sel(&format!("td[data-col=\"{col}\"]"))).next().unwrap_or_else(|| panic!("no cell {col} in row"))
+}
+
+fn attr(e: ElementRef, name: &str) -> f64 {
+    e.value().attr(name).unwrap_or_else(|| panic!("no {name} on {}", e.html())).parse().unwrap()
+}
+
+fn text(e: ElementRef) -> String {
+    e.text().collect::<String>()
+}
+
+/// The cell holds `expected` over seeds: exactly in its data attributes, to 4 significant
+/// digits in its text.
+fn check_stat(e: ElementRef, values: &[f64]) {
+    let (m, sd) = mean_std(values);
+    assert!((attr(e, "data-mean") - m).abs() <= 1e-12 * m.abs().max(1.0), "{} vs mean {m}", e.html());
+    assert!((attr(e, "data-std") - sd).abs() <= 1e-12 * sd.abs().max(1.0), "{} vs std {sd}", e.html());
+    assert_eq!(attr(e, "data-n"), values.len() as f64);
+    // "mean ± std unit": the shown mean, scaled back by its unit, to 4 significant digits.
+    let t = text(e);
+    let words: Vec<&str> = t.split_whitespace().collect();
+    assert_eq!(words[1], "±", "{t}");
+    let factor = match words.get(3).copied() {
+        None | Some("s") | Some("ms") | Some("B") => 1.0,
+        Some("k") | Some("kB") => 1e3,
+        Some("M") | Some("MB") => 1e6,
+        Some("GB") => 1e9,
+        Some("min") => 60.0,
+        Some("h") => 3600.0,
+        Some(u) => panic!("unit {u} in {t}"),
+    };
+    let shown: f64 = words[0].parse::<f64>().unwrap() * factor;
+    assert!((shown - m).abs() <= 5e-4 * m.abs(), "{t} shows {shown}, mean is {m}");
+}
+
+fn rows_of<'a>(doc: &'a Html, table: &str) -> Vec<ElementRef<'a>> {
+    doc.select(&sel(&format!("table#{table} tbody tr"))).collect()
+}
+
+#[test]
+fn report_tables_match_the_parquet_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (registry, out) = rendered(dir.path());
+    let page = std::fs::read_to_string(out.join(EXPERIMENT).join("index.html")).unwrap();
+    let doc = Html::parse_document(&page);
+    let eval = eval_from_parquet(&registry);
+    let results = results_from_index(&registry);
+    let labels = ["threshold=0.4", "threshold=0.6"];
+
+    // Comparison: one row per variant, only the swept parameter as a column.
+    let rows = rows_of(&doc, "comparison");
+    assert_eq!(rows.iter().map(|r| r.value().attr("data-variant").unwrap()).collect::<Vec<_>>(), labels);
+    let header: Vec<String> = doc.select(&sel("table#comparison thead th")).map(|h| h.value().attr("data-col").unwrap().to_string()).collect();
+    assert_eq!(header[..2], ["threshold".to_string(), "runs".to_string()]);
+    assert_eq!(text(cell(rows[0], "threshold")), "0.4");
+    assert_eq!(text(cell(rows[0], "runs")), "2 / 4", "the failed and interrupted runs count, but not in the means");
+    for (row, label) in rows.iter().zip(labels) {
+        for key in ["gen_mse", "avg_steps", "recon_mse"] {
+            check_stat(cell(*row, key), &eval[&(label.to_string(), EPOCHS, key.to_string())]);
+        }
+        check_stat(cell(*row, "gen_ms_b1"), &results[&(label.to_string(), "gen_ms_b1".to_string())]);
+    }
+    check_stat(cell(rows[0], "fid"), &eval[&(labels[0].to_string(), EPOCHS, "fid".to_string())]);
+    let pending = cell(rows[1], "fid");
+    assert_eq!(text(pending), "pending");
+    assert_eq!(pending.value().attr("title"), Some(FID_NOTE));
+    assert!(page.contains(&format!("FID pending for threshold=0.6: {FID_NOTE}")));
+    // Best marked: lower generation MSE wins; FID has a single value, nothing to compare.
+    assert!(cell(rows[0], "gen_mse").value().classes().any(|c| c == "best"));
+    assert!(!cell(rows[1], "gen_mse").value().classes().any(|c| c == "best"));
+    assert!(!cell(rows[0], "fid").value().classes().any(|c| c == "best"));
+    assert!(cell(rows[0], "halt_acc").value().classes().any(|c| c == "best") || cell(rows[1], "halt_acc").value().classes().any(|c| c == "best"));
+
+    // Table II: per variant and epoch, ours beside the paper's figure and the ratio.
+    let rows = rows_of(&doc, "table-ii");
+    assert_eq!(rows.len(), 2 * EPOCHS as usize);
+    let paper = [(120.5, 2.8, 0.45), (85.2, 2.3, 0.32), (62.1, 2.1, 0.28)];
+    for row in &rows {
+        let label = row.value().attr("data-variant").unwrap().to_string();
+        let epoch: u32 = row.value().attr("data-epoch").unwrap().parse().unwrap();
+        let (fid_p, steps_p, mse_p) = paper[epoch as usize - 1];
+        for (key, p) in [("avg_steps", steps_p), ("recon_mse", mse_p)] {
+            let values = &eval[&(label.clone(), epoch, key.to_string())];
+            check_stat(cell(*row, key), values);
+            assert_eq!(attr(cell(*row, &format!("{key}_paper")), "data-value"), p);
+            let ratio = attr(cell(*row, &format!("{key}_ratio")), "data-value");
+            assert!((ratio - mean_std(values).0 / p).abs() < 1e-12);
+        }
+        assert_eq!(attr(cell(*row, "fid_paper"), "data-value"), fid_p);
+        assert_eq!(text(cell(*row, "fid_paper")), format!("{fid_p:.1}"));
+        match eval.get(&(label.clone(), epoch, "fid".to_string())) {
+            Some(values) => check_stat(cell(*row, "fid"), values),
+            None => assert_eq!(text(cell(*row, "fid")), "pending"),
+        }
+    }
+
+    // Table III: resources from index.parquet, beside the paper's T4 figures.
+    let rows = rows_of(&doc, "table-iii");
+    assert_eq!(rows.len(), 2);
+    for (row, label) in rows.iter().zip(labels) {
+        for key in ["params", "ckpt_bytes", "peak_mem_bytes", "peak_infer_mem_bytes", "train_s", "gen_ms_b1", "gen_ms_b64"] {
+            let values = &results[&(label.to_string(), key.to_string())];
+            let e = cell(*row, key);
+            let (m, _) = mean_std(values);
+            assert!((attr(e, "data-mean") - m).abs() <= 1e-9 * m, "{key}: {}", e.html());
+        }
+        assert_eq!(text(cell(*row, "params_paper")), "~115 million");
+        assert_eq!(text(cell(*row, "gen_ms_b1_paper")), "<1 second");
+        let ratio = attr(cell(*row, "params_ratio"), "data-value");
+        assert!((ratio - mean_std(&results[&(label.to_string(), "params".to_string())]).0 / 115e6).abs() < 1e-15);
+        assert_eq!(text(cell(*row, "device")), "cpu (ndarray)");
+    }
+    let shown = text(cell(rows[0], "params"));
+    assert_eq!(shown, "150.0 ± 0 k");
+
+    // Runs that did not finish are listed with their state and reason.
+    let open: Vec<String> = rows_of(&doc, "not-finished").iter().map(|r| text(*r)).collect();
+    assert_eq!(open.len(), 2, "{open:?}");
+    assert!(open.iter().any(|r| r.contains("failed") && r.contains("out of memory at step 3")), "{open:?}");
+    assert!(open.iter().any(|r| r.contains("interrupted") && r.contains("resumes")), "{open:?}");
+    assert_eq!(rows_of(&doc, "runs").len(), 6);
+    assert_eq!(doc.select(&sel("table#runs details pre")).count(), 6, "every run's resolved spec is on the page");
+
+    // Every image is a relative path to a file beside the page.
+    let srcs: Vec<&str> = doc.select(&sel("img")).map(|i| i.value().attr("src").unwrap()).collect();
+    for p in ["plots/loss.png", "plots/eval_epochs.png", "plots/sweep_threshold.png", "plots/quality_vs_compute.png", "grids/variants.gif", "grids/epochs_01.gif"] {
+        assert!(srcs.contains(&p), "{p} not in {srcs:?}");
+    }
+    for s in &srcs {
+        assert!(!s.contains("://") && !s.starts_with('/'), "{s} is not relative");
+        assert!(out.join(EXPERIMENT).join(s).is_file(), "{s} missing");
+    }
+    for svg in ["loss", "eval_epochs", "sweep_threshold", "quality_vs_compute"] {
+        assert!(std::fs::read_to_string(out.join(EXPERIMENT).join(format!("plots/{svg}.svg"))).unwrap().contains("<svg"));
+    }
+    // The variants grid: prompts as rows, variants as columns, captions as page text.
+    let caps: Vec<String> = doc.select(&sel(".gifgrid .rowcap")).map(text).collect();
+    assert!(caps.starts_with(&PROMPTS.map(String::from)), "{caps:?}");
+    let grid = ttv::report::gifgrid::decode(&out.join(EXPERIMENT).join("grids/variants.gif")).unwrap();
+    assert_eq!(grid.frames.len(), 4);
+
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index.contains("href=\"tiny/index.html\""));
+}
+
+#[test]
+fn an_empty_registry_gives_a_page_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reports");
+    let opts = ReportOptions { registry: dir.path().join("nothing"), out: out.clone(), experiments: vec![], format: None };
+    let r = render(&opts).unwrap();
+    assert!(r.pages.is_empty());
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let doc = Html::parse_document(&page);
+    assert!(text(doc.select(&sel("#empty")).next().unwrap()).contains("holds no runs yet"));
+}
+
+fn ttv_report(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ttv-report")).args(args).output().unwrap()
+}
+
+#[test]
+fn exports_help_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = build_registry(dir.path());
+    let reg = registry.to_str().unwrap();
+    let results = results_from_index(&registry);
+
+    let csv = ttv_report(&["--registry", reg, "--format", "csv"]);
+    assert!(csv.status.success(), "{}", String::from_utf8_lossy(&csv.stderr));
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let col = |name: &str| lines[0].iter().position(|c| *c == name).unwrap_or_else(|| panic!("no {name} in {:?}", lines[0]));
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1][col("variant")], "threshold=0.4");
+    assert_eq!(lines[1][col("threshold")], "0.4");
+    let latency: f64 = lines[2][col("gen_ms_b1_mean")].parse().unwrap();
+    assert!((latency - mean_std(&results[&("threshold=0.6".into(), "gen_ms_b1".into())]).0).abs() < 1e-12);
+    assert_eq!(lines[2][col("fid_mean")], "", "pending FID has no number");
+
+    let json = ttv_report(&["--registry", reg, "--format", "json", EXPERIMENT]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["experiment"], EXPERIMENT);
+    assert_eq!(v["variants"][1]["fid"]["pending"], FID_NOTE);
+    assert_eq!(v["variants"][0]["fid"]["n"], 2);
+
+    let md = String::from_utf8(ttv_report(&["--registry", reg, "--format", "md"]).stdout).unwrap();
+    assert!(md.starts_with("## tiny\n\n| variant | threshold | runs done | FID ↓"), "{md}");
+    assert!(md.contains("| threshold=0.6 | 0.6 | 2 / 2 | pending |"), "{md}");
+
+    let help = String::from_utf8(ttv_report(&["--help"]).stdout).unwrap();
+    for flag in ["--registry", "--out", "--open", "--format", "csv", "json", "md", "EXPERIMENTS", "--help", "--version"] {
+        assert!(help.contains(flag), "--help does not document {flag}:\n{help}");
+    }
+    let missing = ttv_report(&["--registry", reg, "--out", dir.path().join("r").to_str().unwrap(), "nope"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no runs of experiment `nope`"));
+}
+
+/// The page in a real browser: Debian's headless Chromium must load every <img> (its
+/// naturalWidth above 0), and leaves a screenshot in target/report-screenshot.png. Skipped only
+/// off CI when Chromium is not installed; .ci/run installs it.
+#[test]
+fn chromium_loads_every_image() {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(Path::new).find(|p| p.exists());
+    let Some(chromium) = chromium else {
+        assert!(std::env::var_os("CI").is_none(), "CI is set but Chromium is missing: .ci/run must install it");
+        eprintln!("SKIPPED chromium_loads_every_image: no /usr/bin/chromium (apt-get install chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = rendered(dir.path());
+    let page = out.join(EXPERIMENT).join("index.html");
+    // A copy of the page beside it (same relative links) that reports its images once loaded.
+    let probe = out.join(EXPERIMENT).join("probe.html");
+    let script = "<script>window.addEventListener('load',()=>{const imgs=[...document.images];\
+const bad=imgs.filter(i=>!(i.complete&&i.naturalWidth>0)).map(i=>i.getAttribute('src'));\
+const d=document.createElement('div');d.id='probe';d.dataset.total=imgs.length;d.dataset.broken=bad.join(' ');\
+d.textContent='PROBE-DONE';document.body.appendChild(d);});</script></body>";
+    std::fs::write(&probe, std::fs::read_to_string(&page).unwrap().replace("</body>", script)).unwrap();
+    let profile = dir.path().join("chromium-profile");
+    let run = |extra: &[String], url: &Path| {
+        let out = Command::new(chromium)
+            .args(["--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars"])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .args(extra)
+            .arg(format!("file://{}", url.display()))
+            .output()
+            .expect("chromium runs");
+        assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dom = run(&["--virtual-time-budget=15000".into(), "--dump-dom".into()], &probe);
+    let doc = Html::parse_document(&dom);
+    let probe_div = doc.select(&sel("#probe")).next().unwrap_or_else(|| panic!("the page never finished loading:\n{dom}"));
+    let total: usize = probe_div.value().attr("data-total").unwrap().parse().unwrap();
+    let broken = probe_div.value().attr("data-broken").unwrap();
+    assert!(total >= 7, "only {total} images on the page");
+    assert_eq!(broken, "", "images that did not load");
+
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("report-screenshot.png");
+    let _ = std::fs::remove_file(&target);
+    run(&[format!("--screenshot={}", target.display()), "--window-size=1400,2000".into()], &page);
+    let png = std::fs::read(&target).expect("screenshot written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(png.len() > 20_000, "a blank screenshot? {} bytes", png.len());
+}
