@@ -64,13 +64,16 @@ impl Run {
         if self.result(key).is_some() {
             return None;
         }
+        // FID and KID share the Inception features: one flag, or a note about FID, covers both.
+        let fid_family = key == "fid" || key == "kid";
         let flagged = self.result(&format!("{key}_pending")).is_some_and(|v| v != 0.0)
-            || (key == "kid" && self.result("fid_pending").is_some_and(|v| v != 0.0));
+            || (fid_family && self.result("fid_pending").is_some_and(|v| v != 0.0))
+            || (fid_family && self.notes.iter().any(|n| n.to_lowercase().contains("fid")));
         if !flagged {
             return None;
         }
-        let about: Vec<&str> =
-            self.notes.iter().map(String::as_str).filter(|n| n.to_lowercase().contains(&key.to_lowercase())).collect();
+        let topic = if fid_family { "fid" } else { key };
+        let about: Vec<&str> = self.notes.iter().map(String::as_str).filter(|n| n.to_lowercase().contains(topic)).collect();
         let text = if !about.is_empty() {
             about.join("; ")
         } else if !self.notes.is_empty() {
