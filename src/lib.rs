@@ -10,3 +10,4 @@ pub mod runner;
 pub mod cli;
 pub mod model;
 pub mod report;
+pub mod metrics;
