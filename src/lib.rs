@@ -9,5 +9,7 @@ pub mod store;
 pub mod runner;
 pub mod cli;
 pub mod model;
+pub mod backend;
+pub mod train;
 pub mod report;
 pub mod metrics;

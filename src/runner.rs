@@ -1,11 +1,16 @@
 //! Executing an expanded spec against the run store: skip what is done, claim the rest one by
-//! one, and hand each claimed run to the trainer.
+//! one, and train each claimed run on the chosen device.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use anyhow::Result;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use crate::backend::{WithBackend, describe, dispatch};
 use crate::spec::{Experiment, RunPlan};
+use crate::store::status::now;
 use crate::store::{RunState, State, Store};
+use crate::train::{Ending, RunContext};
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -25,12 +30,13 @@ pub enum Outcome {
 
 /// Run every run of `exp` that is not already complete; returns one outcome per run.
 pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec<Outcome>> {
-    let bar = ProgressBar::new(exp.runs.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] run {pos}/{len} {msg}").unwrap().progress_chars("=> "));
-    bar.set_prefix(exp.name.clone());
+    let bars = MultiProgress::new();
+    let runs = bars.add(ProgressBar::new(exp.runs.len() as u64));
+    runs.set_style(ProgressStyle::with_template("{prefix} run {pos}/{len} {msg}").unwrap());
+    runs.set_prefix(exp.name.clone());
     let mut outcomes = Vec::new();
     for plan in &exp.runs {
-        bar.set_message(format!("{} {} seed {}", plan.short(), plan.label, plan.seed));
+        runs.set_message(format!("{} {} seed {}", plan.short(), plan.label, plan.seed));
         let state = store.state(&plan.hash);
         let outcome = match state {
             RunState::Done | RunState::Running => {
@@ -42,32 +48,92 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
                 Err(crate::store::ClaimError::Held(c)) => Outcome::HeldElsewhere(format!("pid {} on {}", c.pid, c.host)),
                 Err(crate::store::ClaimError::Io(e)) => return Err(e.into()),
                 Ok(claim) => {
-                    let result = placeholder_train(exp, plan, store, opts);
+                    let steps = bars.add(ProgressBar::new(0));
+                    steps.set_style(
+                        ProgressStyle::with_template("  update {pos}/{len} [{bar:30}] {msg} eta {eta}").unwrap().progress_chars("=> "),
+                    );
+                    let result = run_one(exp, plan, store, opts, steps.clone());
+                    steps.finish_and_clear();
                     claim.release()?;
-                    Outcome::Finished(result?)
+                    let state = result?;
+                    bars.suspend(|| print!("{}", run_summary(store, plan, state)));
+                    Outcome::Finished(state)
                 }
             },
         };
         outcomes.push(outcome);
-        bar.inc(1);
+        runs.inc(1);
     }
-    bar.finish_and_clear();
+    runs.finish_and_clear();
     store.rebuild_index()?;
     Ok(outcomes)
 }
 
-/// Until the trainer lands: record the resolved spec, a preview of the run's training data and
-/// a `planned` status; train nothing.
-fn placeholder_train(exp: &Experiment, plan: &RunPlan, store: &Store, opts: &RunOptions) -> Result<State> {
+/// Train one claimed run and record how it ended. Errors and panics inside training mark the
+/// run failed with the reason; only failures to write the store itself are returned.
+fn run_one(exp: &Experiment, plan: &RunPlan, store: &Store, opts: &RunOptions, progress: ProgressBar) -> Result<State> {
     store.write_spec(plan)?;
-    let mut status = store.begin_status(plan, &exp.name, &opts.device, State::Planned);
+    let mut status = store.begin_status(plan, &exp.name, &describe(&opts.device), State::Running);
+    status.notes.clear();
     store.write_status(&status)?;
-    let data = crate::data::load(&plan.spec.data, &load_options(store, exp))?;
-    crate::data::write_preview(&data.train, 16, &store.run_dir(&plan.hash).join("samples/data_preview.gif"))?;
-    status.results.insert("data/skipped".into(), data.skipped() as f64);
-    status.heartbeat = crate::store::status::now();
+    let job = Job { ctx: RunContext { plan, store, load: load_options(store, exp), status: &mut status, progress } };
+    let ending = catch_unwind(AssertUnwindSafe(|| dispatch(&opts.device, job)));
+    let ending = match ending {
+        Ok(Ok(ending)) => ending,
+        Ok(Err(e)) => Ending::Failed(format!("{e:#}")),
+        Err(panic) => {
+            let message = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+            Ending::Failed(format!("panicked: {}", message.unwrap_or_default()))
+        }
+    };
+    let state = crate::train::state_of(&ending);
+    status.state = state;
+    status.finished = Some(now());
+    status.heartbeat = now();
+    if let Ending::Failed(reason) = ending {
+        status.error = Some(reason);
+    }
     store.write_status(&status)?;
-    Ok(State::Planned)
+    Ok(state)
+}
+
+/// What a finished run prints: its state, its notes and its eval history as the paper's Table II.
+fn run_summary(store: &Store, plan: &RunPlan, state: State) -> String {
+    let run_dir = store.run_dir(&plan.hash);
+    let status = store.status(&plan.hash);
+    let mut out = format!("\n{} {} seed {}: {}\n", plan.short(), plan.label, plan.seed, state.as_str());
+    if let Some(status) = &status {
+        if let Some(e) = &status.error {
+            out += &format!("  error: {e}\n");
+        }
+        for note in &status.notes {
+            out += &format!("  note: {note}\n");
+        }
+    }
+    let pending = status.as_ref().is_some_and(|s| s.results.contains_key("fid_pending"));
+    if let Ok(log) = crate::store::metrics::MetricsLog::open(&run_dir.join("metrics.parquet"), &plan.hash) {
+        if log.rows.iter().any(|r| r.split == "eval") {
+            out += &crate::train::table::table_ii(&log.rows, pending);
+        }
+    }
+    if let Some(s) = &status {
+        if let Some(t) = s.results.get("train_s") {
+            out += &format!("  train wall time {t:.1} s\n");
+        }
+    }
+    out
+}
+
+/// A run's training, waiting for its backend.
+struct Job<'a> {
+    ctx: RunContext<'a>,
+}
+
+impl WithBackend for Job<'_> {
+    type Output = Result<Ending>;
+    fn run<B: burn::tensor::backend::AutodiffBackend>(mut self, device: B::Device) -> Result<Ending> {
+        crate::train::train::<B>(&mut self.ctx, &device)
+    }
 }
 
 /// Data loading options for a run of `exp`: decoded real clips are cached in the store.

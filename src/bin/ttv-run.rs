@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use ttv::backend::dispatch;
+use ttv::cli::fid::FidJob;
+use ttv::cli::generate::{GenerateJob, GenerateRequest};
 use ttv::runner::{Outcome, RunOptions, execute};
 use ttv::spec;
 use ttv::store::Store;
@@ -70,6 +73,42 @@ enum Command {
         #[arg(long, env = "TTV_REGISTRY", default_value = "registry", value_name = "DIR")]
         registry: PathBuf,
     },
+    /// Generate clips from a trained run: `ttv-run generate --run 1a2b3c "a red ball moving left to right" -o out.gif`.
+    Generate {
+        /// The run's hash (or a unique prefix, at least 4 hex digits), as `--dry-run` prints it.
+        #[arg(long)]
+        run: String,
+        /// Prompt(s); with several, GIFs are written as `<stem>_<i>.gif`.
+        #[arg(required = true)]
+        prompts: Vec<String>,
+        /// Output GIF (nearest-neighbour upscaled, 8 fps).
+        #[arg(short, long, default_value = "out.gif")]
+        out: PathBuf,
+        /// Maximum reasoning steps (default: the run's max_steps).
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Halting threshold (default: the run's).
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Seed of the starting noise.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Which checkpoint: `final` (newest) or `best` (lowest eval FID).
+        #[arg(long, default_value = "final", value_parser = ["final", "best"])]
+        checkpoint: String,
+        #[arg(long, env = "TTV_REGISTRY", default_value = "registry", value_name = "DIR")]
+        registry: PathBuf,
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+        device: String,
+    },
+    /// Compute every FID left pending (runs trained where the Inception weights were absent)
+    /// from the eval clips those runs kept; needs the weights (TTV_ASSETS).
+    Fid {
+        #[arg(long, env = "TTV_REGISTRY", default_value = "registry", value_name = "DIR")]
+        registry: PathBuf,
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+        device: String,
+    },
     /// Write the JSON Schema of spec files (for editors) to a file, or check it is current.
     Schema {
         /// Output file.
@@ -86,7 +125,48 @@ fn main() -> ExitCode {
     match &cli.command {
         Some(Command::Schema { out, check }) => schema(out, *check),
         Some(Command::Preview { spec, out, n, set, registry }) => preview(spec, out, *n, set, registry),
+        Some(Command::Generate { run, prompts, out, steps, threshold, seed, checkpoint, registry, device }) => {
+            let request = GenerateRequest {
+                run: run.clone(),
+                prompts: prompts.clone(),
+                out: out.clone(),
+                steps: *steps,
+                threshold: *threshold,
+                seed: *seed,
+                checkpoint: checkpoint.clone(),
+            };
+            let store = Store::at(registry);
+            report(dispatch(device, GenerateJob { store: &store, request }).map(|written| {
+                for g in written {
+                    println!("{}  {} step(s)  {}", g.path.display(), g.steps, g.prompt);
+                }
+            }))
+        }
+        Some(Command::Fid { registry, device }) => {
+            let store = Store::at(registry);
+            report(dispatch(device, FidJob { store: &store }).map(|scored| {
+                if scored.is_empty() {
+                    println!("no run in {} has FID pending", registry.display());
+                }
+                for s in scored {
+                    for (epoch, fid, kid) in s.epochs {
+                        println!("{}  epoch {epoch:<3} FID {fid:.2}  KID {kid:.4}", &s.run[..12]);
+                    }
+                }
+            }))
+        }
         None => run(&cli),
+    }
+}
+
+/// Exit status of a subcommand: errors go to stderr with their causes.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
     }
 }
 

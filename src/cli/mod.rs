@@ -1,5 +1,8 @@
 //! Text output shared by the binaries.
 
+pub mod fid;
+pub mod generate;
+
 use std::collections::HashMap;
 use std::fmt::Write;
 

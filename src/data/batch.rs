@@ -54,6 +54,23 @@ impl HostBatch {
         self.captions.is_empty()
     }
 
+    /// The first `n` samples and the rest (an out-of-memory step retries in halves).
+    pub fn split(&self, n: usize) -> (HostBatch, HostBatch) {
+        let per_sample = self.videos.len() / self.len().max(1);
+        let part = |range: std::ops::Range<usize>| {
+            let mut dims = self.dims;
+            dims[0] = range.len();
+            HostBatch {
+                videos: self.videos[range.start * per_sample..range.end * per_sample].to_vec(),
+                dims,
+                captions: self.captions[range.clone()].to_vec(),
+                attributes: self.attributes[range.clone()].to_vec(),
+                ids: self.ids[range].to_vec(),
+            }
+        };
+        (part(0..n), part(n..self.len()))
+    }
+
     pub fn to_device<B: Backend>(self, device: &B::Device) -> Batch<B> {
         let videos = Tensor::<B, 5>::from_data(TensorData::new(self.videos, self.dims), device);
         Batch { videos, captions: self.captions, attributes: self.attributes, ids: self.ids }

@@ -96,6 +96,11 @@ impl Dataset {
         &self.indices
     }
 
+    /// The dataset of the first `n` samples (or all).
+    pub fn head(&self, n: usize) -> Dataset {
+        Self { source: self.source.clone(), indices: Arc::new(self.indices[..n.min(self.len())].to_vec()) }
+    }
+
     /// The first `n` samples (or all), in parallel; order is preserved.
     pub fn take(&self, n: usize) -> Vec<Sample> {
         use rayon::prelude::*;

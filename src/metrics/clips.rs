@@ -38,6 +38,42 @@ impl ClipsU8 {
         Ok(Self { n, frames, height, width, data })
     }
 
+    /// From a model's output, `[n, 3, frames, height, width]` floats in [-1, 1] (row-major),
+    /// mapped to [0, 255] by `(v + 1) * 127.5`, rounded and clamped.
+    pub fn from_channels_first(values: &[f32], [n, c, frames, height, width]: [usize; 5]) -> Self {
+        assert_eq!(c, 3, "RGB clips");
+        assert_eq!(values.len(), n * 3 * frames * height * width, "values fit the shape");
+        let plane = height * width;
+        let mut data = vec![0u8; n * frames * plane * 3];
+        for i in 0..n {
+            for t in 0..frames {
+                for p in 0..plane {
+                    for ch in 0..3 {
+                        let v = values[((i * 3 + ch) * frames + t) * plane + p];
+                        data[((i * frames + t) * plane + p) * 3 + ch] = ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
+                    }
+                }
+            }
+        }
+        Self { n, frames, height, width, data }
+    }
+
+    /// Append another set of clips of the same shape.
+    pub fn extend(&mut self, other: &ClipsU8) {
+        assert_eq!((self.frames, self.height, self.width), (other.frames, other.height, other.width));
+        self.n += other.n;
+        self.data.extend_from_slice(&other.data);
+    }
+
+    fn clip_len(&self) -> usize {
+        self.frames * self.height * self.width * 3
+    }
+
+    /// Clip `i`, `[frames, height, width, 3]`.
+    pub fn clip(&self, i: usize) -> &[u8] {
+        &self.data[i * self.clip_len()..(i + 1) * self.clip_len()]
+    }
+
     fn shape(&self) -> [usize; 5] {
         [self.n, self.frames, self.height, self.width, 3]
     }

@@ -1,7 +1,7 @@
 //! Semantic checks on a resolved run: values that parse but make no sense. Each problem is
 //! blamed on the dotted path a user should edit.
 
-use super::types::{DataKind, Family, RunSpec, SplitKind};
+use super::types::{DataKind, Family, Metric, Objective, Precision, RunSpec, SplitKind};
 
 /// A problem with one field: (dotted path, message).
 pub type Problem = (&'static str, String);
@@ -87,10 +87,23 @@ pub fn validate(run: &RunSpec) -> Vec<Problem> {
     check(t.clip_norm.is_none_or(|c| c > 0.0), "training.clip_norm", "must be > 0 (or null for no clipping)");
     check(t.time_budget.is_none_or(|b| b.0 > 0.0), "training.time_budget", "must be > 0");
     check(t.checkpoint_every >= 1, "training.checkpoint_every", "must be >= 1");
+    // Declared in the schema for what comes next; refuse them rather than silently train
+    // something else.
+    check(
+        t.objective != Objective::FlowMatching,
+        "training.objective",
+        "flow_matching is not implemented yet (use paper or noise_regression)",
+    );
+    check(t.precision == Precision::Fp32, "training.precision", "only fp32 is implemented yet");
 
     // eval
     check(e.every >= 1, "eval.every", "must be >= 1");
     check(e.samples.is_none_or(|s| s >= 1), "eval.samples", "must be >= 1 (or null for the whole eval split)");
     check(e.prompts.iter().all(|p| !p.trim().is_empty()), "eval.prompts", "prompts must not be empty");
+    check(
+        !e.metrics.iter().any(|m| matches!(m, Metric::Alignment | Metric::TemporalCoherence)),
+        "eval.metrics",
+        "alignment and temporal_coherence are not implemented yet",
+    );
     out
 }

@@ -44,6 +44,7 @@ pub fn frame(statuses: &[Status]) -> PolarsResult<DataFrame> {
         "device" => rows.iter().map(|r| r.0.device.as_str()).collect::<Vec<_>>(),
         "started" => rows.iter().map(|r| r.0.started).collect::<Vec<_>>(),
         "finished" => rows.iter().map(|r| r.0.finished).collect::<Vec<_>>(),
+        "notes" => rows.iter().map(|r| r.0.notes.join("; ")).collect::<Vec<_>>(),
     )?;
     let keys: BTreeSet<&String> = statuses.iter().flat_map(|s| s.results.keys()).collect();
     for k in keys {

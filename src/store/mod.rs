@@ -138,6 +138,7 @@ impl Store {
             experiments: Default::default(),
             seed: plan.seed,
             results: Default::default(),
+            notes: Vec::new(),
         });
         s.state = state;
         s.pid = std::process::id();

@@ -58,6 +58,10 @@ pub struct Status {
     /// Key results (last eval values) for the index.
     #[serde(default)]
     pub results: BTreeMap<String, f64>,
+    /// Things a reader of the results must know: a metric left pending and why, a stop on the
+    /// time budget, an out-of-memory split.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Status {

@@ -1,0 +1,52 @@
+//! The backends a run can use, chosen at run time by `--device`; one generic code path.
+//!
+//! The CPU backend is burn-ndarray (feature `ndarray`, the default) or burn-flex (feature
+//! `flex`); CUDA needs a build with `--features cuda`.
+
+use anyhow::{Result, bail};
+
+#[cfg(feature = "ndarray")]
+pub type Cpu = burn::backend::NdArray;
+#[cfg(all(feature = "flex", not(feature = "ndarray")))]
+pub type Cpu = burn::backend::Flex;
+
+#[cfg(feature = "cuda")]
+pub type Gpu = burn::backend::Cuda;
+
+/// Something generic over the backend, run on the device a user named.
+pub trait WithBackend {
+    type Output;
+    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device) -> Self::Output;
+}
+
+/// Run `job` on `device` (`cpu` or `cuda`) with autodiff.
+pub fn dispatch<J: WithBackend<Output = Result<T>>, T>(device: &str, job: J) -> Result<T> {
+    match device {
+        "cpu" => job.run::<burn::backend::Autodiff<Cpu>>(Default::default()),
+        #[cfg(feature = "cuda")]
+        "cuda" => job.run::<burn::backend::Autodiff<Gpu>>(Default::default()),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => bail!("this ttv was built without CUDA: rebuild with `cargo build --release --features cuda`"),
+        other => bail!("unknown device `{other}` (use cpu or cuda)"),
+    }
+}
+
+/// A human name for the device: the backend and, on CUDA, the GPU's model.
+pub fn describe(device: &str) -> String {
+    match device {
+        "cuda" => {
+            let gpu = std::process::Command::new("nvidia-smi")
+                .args(["--query-gpu=name", "--format=csv,noheader"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").trim().to_string());
+            format!("cuda (burn-cuda) {}", gpu.unwrap_or_default()).trim().to_string()
+        }
+        _ => {
+            let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let name = if cfg!(feature = "ndarray") { "burn-ndarray" } else { "burn-flex" };
+            format!("cpu ({name}, {threads} threads)")
+        }
+    }
+}

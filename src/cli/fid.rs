@@ -1,0 +1,97 @@
+//! `ttv-run fid`: score every evaluation whose FID was left pending (the run trained where the
+//! Inception weights were not), from the uint8 clips the run kept.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result, anyhow};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::backend::WithBackend;
+use crate::metrics::{FrameFeatures, load_fid_network};
+use crate::store::Store;
+use crate::store::metrics::MetricsLog;
+use crate::store::status::Status;
+use crate::train::fid::{PENDING_NOTE, generated_path, score_kept};
+
+/// What `ttv-run fid` did to one run.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub run: String,
+    /// (epoch, FID, KID) per newly scored evaluation.
+    pub epochs: Vec<(u32, f64, f64)>,
+}
+
+pub struct FidJob<'a> {
+    pub store: &'a Store,
+}
+
+impl WithBackend for FidJob<'_> {
+    type Output = Result<Vec<Scored>>;
+    fn run<A: AutodiffBackend>(self, device: A::Device) -> Result<Vec<Scored>> {
+        score_pending::<A::InnerBackend>(self.store, &device)
+    }
+}
+
+/// Score the pending evaluations of every run in `store`, update their metrics, status and the
+/// index. Runs without pending FID are left as they are.
+pub fn score_pending<B: Backend>(store: &Store, device: &B::Device) -> Result<Vec<Scored>> {
+    let mut pending: Vec<Status> = crate::store::index::scan(&store.runs_dir())
+        .into_iter()
+        .filter(|s| s.results.get("fid_pending").is_some_and(|v| *v > 0.0))
+        .collect();
+    pending.sort_by(|a, b| a.hash.cmp(&b.hash));
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let network = load_fid_network::<B>(device).map_err(|e| anyhow!("{e}"))?;
+    let mut done = Vec::new();
+    for mut status in pending {
+        let run_dir = store.run_dir(&status.hash);
+        let mut metrics = MetricsLog::open(&run_dir.join("metrics.parquet"), &status.hash)?;
+        let scored: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval" && r.metric == "fid").map(|r| r.epoch).collect();
+        let evals: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).collect();
+        let mut real: Option<FrameFeatures> = None;
+        let mut epochs = Vec::new();
+        let mut caveats = Vec::new();
+        for &epoch in evals.difference(&scored) {
+            if !generated_path(&run_dir, epoch).is_file() {
+                continue;
+            }
+            let scores = score_kept(&run_dir, epoch, &network, &mut real).with_context(|| format!("run {} epoch {epoch}", status.hash))?;
+            // The rows belong to the evaluation they score: same epoch, update and wall time.
+            let at = metrics.rows.iter().filter(|r| r.split == "eval" && r.epoch == epoch).max_by_key(|r| r.step).expect("an eval epoch");
+            let (step, wall) = (at.step, at.wall_s);
+            for (name, value) in &scores.values {
+                metrics.push(epoch, step, "eval", name, *value, wall);
+            }
+            let value = |k: &str| scores.values.iter().find(|(n, _)| n == k).map_or(f64::NAN, |v| v.1);
+            epochs.push((epoch, value("fid"), value("kid")));
+            caveats.extend(scores.note);
+        }
+        metrics.save()?;
+        let last = evals.last().copied();
+        let finals: Vec<(String, f64)> = metrics
+            .rows
+            .iter()
+            .filter(|r| r.split == "eval" && Some(r.epoch) == last)
+            .map(|r| (r.metric.clone(), r.value))
+            .collect();
+        let complete = finals.iter().any(|(k, _)| k == "fid");
+        status.results.extend(finals);
+        if complete {
+            status.results.remove("fid_pending");
+            status.notes.retain(|n| !n.starts_with(PENDING_NOTE));
+            status.notes.push("FID computed afterwards by `ttv-run fid` (no best-FID checkpoint was kept)".into());
+            for c in caveats {
+                if !status.notes.contains(&c) {
+                    status.notes.push(c);
+                }
+            }
+        }
+        store.write_status(&status)?;
+        done.push(Scored { run: status.hash.clone(), epochs });
+    }
+    store.rebuild_index()?;
+    Ok(done)
+}

@@ -1,0 +1,134 @@
+//! `ttv-run generate`: clips from a trained run's checkpoint for prompts a user types.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::backend::WithBackend;
+use crate::metrics::ClipsU8;
+use crate::model::{TextTokenizer, TextToVideo, build};
+use crate::spec::types::RunSpec;
+use crate::store::Store;
+use crate::train::{checkpoint, noise::noise, samples::write_clip_gif};
+
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    /// A run's hash or any unique prefix of it (at least 4 hex digits).
+    pub run: String,
+    pub prompts: Vec<String>,
+    /// GIF to write; with several prompts, `<stem>_<i>.gif` beside it.
+    pub out: PathBuf,
+    /// Override the run's max reasoning steps / halting threshold.
+    pub steps: Option<usize>,
+    pub threshold: Option<f64>,
+    pub seed: u64,
+    /// `final` (the newest periodic checkpoint) or `best` (lowest eval FID).
+    pub checkpoint: String,
+}
+
+/// One written clip: where, and the reasoning steps it took.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub path: PathBuf,
+    pub prompt: String,
+    pub steps: usize,
+}
+
+/// The run directory whose name starts with `prefix` (exactly one must).
+pub fn find_run(store: &Store, prefix: &str) -> Result<PathBuf> {
+    if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("`{prefix}` is not a run hash (give at least 4 hex digits)");
+    }
+    let short = &prefix[..prefix.len().min(crate::spec::hash::SHORT_LEN)];
+    let runs = store.runs_dir();
+    let matches: Vec<PathBuf> = std::fs::read_dir(&runs)
+        .with_context(|| format!("reading {}", runs.display()))?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(short))
+        .map(|e| e.path())
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!("no run {prefix} in {}", runs.display()),
+        many => bail!("{prefix} matches {} runs; give more digits", many.len()),
+    }
+}
+
+/// A run's resolved spec, as stored beside its results.
+pub fn read_run_spec(run_dir: &Path) -> Result<RunSpec> {
+    let path = run_dir.join("spec.yaml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_norway::from_str(&text).with_context(|| format!("{}: not a resolved run spec", path.display()))
+}
+
+fn checkpoint_dir(run_dir: &Path, which: &str) -> Result<PathBuf> {
+    let ckpt = run_dir.join("ckpt");
+    let found = match which {
+        "best" => Some(ckpt.join(checkpoint::BEST)).filter(|p| checkpoint::read_state(p).is_some()),
+        "final" => checkpoint::newest(&ckpt).map(|(p, _)| p),
+        other => bail!("unknown checkpoint `{other}` (use final or best)"),
+    };
+    found.ok_or_else(|| anyhow!("{} has no {which} checkpoint", ckpt.display()))
+}
+
+impl GenerateRequest {
+    fn paths(&self) -> Vec<PathBuf> {
+        if self.prompts.len() == 1 {
+            return vec![self.out.clone()];
+        }
+        let stem = self.out.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "out".into());
+        (0..self.prompts.len()).map(|i| self.out.with_file_name(format!("{stem}_{i}.gif"))).collect()
+    }
+}
+
+/// `request` on a store, waiting for its backend.
+pub struct GenerateJob<'a> {
+    pub store: &'a Store,
+    pub request: GenerateRequest,
+}
+
+impl WithBackend for GenerateJob<'_> {
+    type Output = Result<Vec<Generated>>;
+    fn run<A: AutodiffBackend>(self, device: A::Device) -> Result<Vec<Generated>> {
+        generate::<A::InnerBackend>(self.store, &self.request, &device)
+    }
+}
+
+pub fn generate<B: Backend>(store: &Store, request: &GenerateRequest, device: &B::Device) -> Result<Vec<Generated>> {
+    if request.prompts.is_empty() {
+        bail!("give at least one prompt");
+    }
+    let run_dir = find_run(store, &request.run)?;
+    let spec = read_run_spec(&run_dir)?;
+    let path = checkpoint_dir(&run_dir, &request.checkpoint)?;
+    let model: TextToVideo<B> = build(&spec.model, &spec.data, device).map_err(|e| anyhow!("model: {e}"))?;
+    let mut model = checkpoint::load_model(&path, model)?;
+    if let Some(steps) = request.steps {
+        if steps == 0 {
+            bail!("--steps must be at least 1");
+        }
+        model.max_steps = steps;
+    }
+    if let Some(threshold) = request.threshold {
+        model.threshold = threshold;
+    }
+    let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
+    let captions: Vec<&str> = request.prompts.iter().map(String::as_str).collect();
+    let (ids, mask) = tokenizer.batch::<B>(&captions, device).map_err(anyhow::Error::msg)?;
+    let start = noise::<B>(request.seed, "generate", 0, [captions.len(), model.tokens, model.hidden], device);
+    let out = model.generate(ids, mask, start);
+    let dims = out.video.dims();
+    let values = out.video.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| anyhow!("{e:?}"))?;
+    let clips = ClipsU8::from_channels_first(&values, dims);
+    let mut written = Vec::new();
+    for (i, path) in request.paths().into_iter().enumerate() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        write_clip_gif(&path, &clips, i)?;
+        written.push(Generated { path, prompt: request.prompts[i].clone(), steps: out.steps_taken[i] });
+    }
+    Ok(written)
+}

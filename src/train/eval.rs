@@ -1,0 +1,122 @@
+//! Evaluation on the eval split: how well the model reconstructs a clip it is given (the
+//! training path), how close generation from noise gets to the target, how many reasoning
+//! steps it takes, and whether the convergence predictor's halting decisions match the paper's
+//! convergence labels.
+
+use burn::prelude::*;
+
+use super::noise::noise;
+use crate::metrics::ClipsU8;
+use crate::data::loader::Loader;
+use crate::data::source::Dataset;
+use crate::model::halting::{convergence_labels, per_sample_mse};
+use crate::model::{ReasonOptions, TextTokenizer, TextToVideo};
+
+/// Eval clips go through the model this many at a time.
+const EVAL_BATCH: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct EvalResult {
+    pub samples: usize,
+    /// MSE of the clip reasoned from the encoded target (what training optimises).
+    pub recon_mse: f64,
+    /// MSE of the clip generated from noise against the target.
+    pub gen_mse: f64,
+    /// Mean reasoning steps per generated clip (early stopping on).
+    pub avg_steps: f64,
+    /// Fraction of steps 2..K where "p > threshold" agrees with the convergence label; `None`
+    /// without a predictor.
+    pub halt_acc: Option<f64>,
+    pub target: ClipsU8,
+    pub generated: ClipsU8,
+}
+
+/// Evaluate on the first `cap` samples of `eval` (all when `None`). Generation noise for eval
+/// sample `i` is stream `(seed, "eval", i)`: the same at every epoch, so epochs compare.
+pub fn evaluate<B: Backend>(
+    model: &TextToVideo<B>,
+    tokenizer: &TextTokenizer,
+    eval: &Dataset,
+    cap: Option<usize>,
+    seed: u64,
+    device: &B::Device,
+) -> anyhow::Result<EvalResult> {
+    let subset = eval.head(cap.unwrap_or(usize::MAX));
+    let n = subset.len();
+    let (mut recon, mut generation, mut steps) = (0.0, 0.0, 0usize);
+    let (mut agree, mut judged) = (0usize, 0usize);
+    let (mut target, mut generated): (Option<ClipsU8>, Option<ClipsU8>) = (None, None);
+    let mut first = 0u64;
+    for host in Loader::new(subset, EVAL_BATCH).epoch(0) {
+        let b = host.len();
+        let captions: Vec<&str> = host.captions.iter().map(String::as_str).collect();
+        let (ids, mask) = tokenizer.batch::<B>(&captions, device).map_err(anyhow::Error::msg)?;
+        let batch = host.to_device::<B>(device);
+        let videos = batch.videos;
+        let dims = videos.dims();
+
+        let text = model.encode_text(ids, mask);
+        let with_halting = model.halting.is_some();
+        let options = ReasonOptions { early_stop: false, decode_steps: with_halting };
+        let out = model.reason(model.encode_video(videos.clone()), &text, options);
+        recon += sum_of(per_sample_mse(out.video, videos.clone()));
+        if with_halting && out.steps.len() > 1 {
+            let mse: Vec<Tensor<B, 1>> =
+                out.steps.iter().map(|s| per_sample_mse(s.video.clone().expect("decoded"), videos.clone())).collect();
+            for (step, label) in out.steps.iter().zip(convergence_labels(&mse)).skip(1) {
+                let predicted = step.halt_prob.clone().expect("predictor").greater_elem(model.threshold);
+                let label = label.greater_elem(0.5);
+                agree += predicted.equal(label).int().sum().into_scalar().elem::<i64>() as usize;
+                judged += b;
+            }
+        }
+
+        let start = noise::<B>(seed, "eval", first, [b, model.tokens, model.hidden], device);
+        let out = model.reason(start, &text, ReasonOptions::GENERATE);
+        steps += out.steps_taken.iter().sum::<usize>();
+        generation += sum_of(per_sample_mse(out.video.clone(), videos.clone()));
+
+        let bytes = |v: Tensor<B, 5>| ClipsU8::from_channels_first(&v.into_data().convert::<f32>().to_vec::<f32>().expect("f32 clip"), dims);
+        append(&mut target, bytes(videos));
+        append(&mut generated, bytes(out.video));
+        first += b as u64;
+    }
+    anyhow::ensure!(n > 0, "the eval split is empty");
+    Ok(EvalResult {
+        samples: n,
+        recon_mse: recon / n as f64,
+        gen_mse: generation / n as f64,
+        avg_steps: steps as f64 / n as f64,
+        halt_acc: (judged > 0).then(|| agree as f64 / judged as f64),
+        target: target.expect("n > 0"),
+        generated: generated.expect("n > 0"),
+    })
+}
+
+/// Generate one clip per prompt, prompt `i` from noise stream `(seed, "prompt", i)`.
+pub fn generate_prompts<B: Backend>(
+    model: &TextToVideo<B>,
+    tokenizer: &TextTokenizer,
+    prompts: &[String],
+    seed: u64,
+    device: &B::Device,
+) -> anyhow::Result<(ClipsU8, Vec<usize>)> {
+    let captions: Vec<&str> = prompts.iter().map(String::as_str).collect();
+    let (ids, mask) = tokenizer.batch::<B>(&captions, device).map_err(anyhow::Error::msg)?;
+    let start = noise::<B>(seed, "prompt", 0, [prompts.len(), model.tokens, model.hidden], device);
+    let out = model.generate(ids, mask, start);
+    let dims = out.video.dims();
+    let values = out.video.into_data().convert::<f32>().to_vec::<f32>().expect("f32 clip");
+    Ok((ClipsU8::from_channels_first(&values, dims), out.steps_taken))
+}
+
+fn sum_of<B: Backend>(t: Tensor<B, 1>) -> f64 {
+    t.sum().into_scalar().elem::<f64>()
+}
+
+fn append(acc: &mut Option<ClipsU8>, more: ClipsU8) {
+    match acc {
+        Some(a) => a.extend(&more),
+        None => *acc = Some(more),
+    }
+}

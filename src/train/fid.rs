@@ -1,0 +1,100 @@
+//! FID and KID of each evaluation, or a record of why they are pending.
+//!
+//! Every evaluation keeps its clips as uint8 (`eval/target.safetensors` once, and
+//! `eval/epoch_<E>.safetensors` per evaluation), so FID never depends on the machine that
+//! trained: without the Inception weights (the GPU machine), the run records `fid_pending` and
+//! `ttv-run fid` scores the kept clips later wherever the weights are.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::prelude::*;
+
+use crate::metrics::{ClipsU8, FidNetwork, FrameFeatures, FramewiseFid, framewise_from_features, load_fid_network};
+use crate::spec::types::{EvalSpec, Metric};
+
+/// Notes recording a pending FID start with this.
+pub const PENDING_NOTE: &str = "FID pending";
+
+/// Kept eval clips of a run.
+pub fn target_path(run_dir: &Path) -> PathBuf {
+    run_dir.join("eval/target.safetensors")
+}
+
+pub fn generated_path(run_dir: &Path, epoch: u32) -> PathBuf {
+    run_dir.join(format!("eval/epoch_{epoch}.safetensors"))
+}
+
+/// The metric rows of one scored evaluation, and what a reader must know about them.
+#[derive(Debug, Clone, Default)]
+pub struct Scores {
+    pub values: Vec<(String, f64)>,
+    pub note: Option<String>,
+    /// FID was asked for but could not be computed here (`note` says why).
+    pub pending: bool,
+}
+
+impl Scores {
+    pub fn fid(&self) -> Option<f64> {
+        self.values.iter().find(|(k, _)| k == "fid").map(|v| v.1)
+    }
+
+    fn of(result: &FramewiseFid) -> Self {
+        let values = vec![
+            ("fid".to_string(), result.fid),
+            ("kid".to_string(), result.kid_mean),
+            ("kid_std".to_string(), result.kid_std),
+            ("fid_samples".to_string(), result.generated_per_frame as f64),
+        ];
+        Self { values, note: result.caveat(), pending: false }
+    }
+}
+
+/// Scores a run's evaluations: the network is loaded at the first one, the real clips'
+/// features are computed once.
+pub struct FidJudge<B: Backend> {
+    wanted: bool,
+    network: Option<std::result::Result<FidNetwork<B>, String>>,
+    real: Option<FrameFeatures>,
+}
+
+impl<B: Backend> FidJudge<B> {
+    pub fn new(spec: &EvalSpec) -> Self {
+        let wanted = spec.metrics.iter().any(|m| matches!(m, Metric::Fid | Metric::Kid));
+        Self { wanted, network: None, real: None }
+    }
+
+    /// Keep the clips of evaluation `epoch` and score them if the weights are here.
+    pub fn score(&mut self, run_dir: &Path, epoch: u32, target: &ClipsU8, generated: &ClipsU8, device: &B::Device) -> Result<Scores> {
+        let target_file = target_path(run_dir);
+        if !target_file.is_file() {
+            std::fs::create_dir_all(run_dir.join("eval"))?;
+            target.save(&target_file)?;
+        }
+        generated.save(&generated_path(run_dir, epoch))?;
+        if !self.wanted {
+            return Ok(Scores::default());
+        }
+        let network = match self.network.get_or_insert_with(|| load_fid_network::<B>(device)) {
+            Ok(network) => network,
+            Err(reason) => {
+                let note = format!("{PENDING_NOTE}: {reason}; the eval clips are kept, run `ttv-run fid` where the weights are");
+                return Ok(Scores { values: vec![], note: Some(note), pending: true });
+            }
+        };
+        let real = self.real.get_or_insert_with(|| FrameFeatures::of(target, network));
+        let result = framewise_from_features(real, &FrameFeatures::of(generated, network))?;
+        Ok(Scores::of(&result))
+    }
+}
+
+/// Score the kept clips of one evaluation with `network` (for `ttv-run fid`).
+pub fn score_kept<B: Backend>(run_dir: &Path, epoch: u32, network: &FidNetwork<B>, real: &mut Option<FrameFeatures>) -> Result<Scores> {
+    if real.is_none() {
+        let target = ClipsU8::load(&target_path(run_dir)).context("the run kept no eval target clips")?;
+        *real = Some(FrameFeatures::of(&target, network));
+    }
+    let generated = ClipsU8::load(&generated_path(run_dir, epoch))?;
+    let result = framewise_from_features(real.as_ref().expect("set above"), &FrameFeatures::of(&generated, network))?;
+    Ok(Scores::of(&result))
+}

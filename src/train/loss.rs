@@ -1,0 +1,64 @@
+//! The training objective of one micro-batch: pixel-space MSE of the final clip, plus the
+//! convergence predictor's BCE against the paper's "reconstruction stopped improving" labels.
+
+use burn::prelude::*;
+
+use crate::model::halting::{convergence_labels, halting_bce, per_sample_mse};
+use crate::model::{ReasonOptions, TextToVideo};
+use crate::spec::types::Objective;
+
+/// What the reasoning starts from during training.
+pub enum Start<B: Backend> {
+    /// `paper`: the encoded target clip (generation starts from noise: a mismatch by design).
+    EncodedTarget,
+    /// `noise_regression`: the same noise prior generation uses.
+    Noise(Tensor<B, 3>),
+}
+
+impl<B: Backend> Start<B> {
+    /// `noise` is only drawn for the objectives that use it.
+    pub fn new(objective: Objective, noise: impl FnOnce() -> Tensor<B, 3>) -> Self {
+        match objective {
+            Objective::Paper => Self::EncodedTarget,
+            Objective::NoiseRegression => Self::Noise(noise()),
+            Objective::FlowMatching => unreachable!("validation refuses flow_matching"),
+        }
+    }
+}
+
+pub struct Loss<B: Backend> {
+    /// `mse + weight * halting_bce`, `[1]`.
+    pub total: Tensor<B, 1>,
+    pub mse: Tensor<B, 1>,
+    pub halting_bce: Option<Tensor<B, 1>>,
+}
+
+/// The loss of a batch of `videos` (`[batch, 3, T, H, W]` in [-1, 1]) with captions `ids, mask`.
+/// The halting BCE is computed when the model has a predictor and `halting_weight > 0`; it needs
+/// every step's clip, so only then are the intermediate steps decoded.
+pub fn batch_loss<B: Backend>(
+    model: &TextToVideo<B>,
+    ids: Tensor<B, 2, Int>,
+    mask: Tensor<B, 2, Bool>,
+    videos: Tensor<B, 5>,
+    start: Start<B>,
+    halting_weight: f64,
+) -> Loss<B> {
+    let train_halting = model.halting.is_some() && halting_weight > 0.0;
+    let v = match start {
+        Start::EncodedTarget => model.encode_video(videos.clone()),
+        Start::Noise(noise) => noise,
+    };
+    let options = ReasonOptions { early_stop: false, decode_steps: train_halting };
+    let out = model.forward(ids, mask, v, options);
+    let mse = (out.video - videos.clone()).powf_scalar(2.0).mean();
+    if !train_halting {
+        return Loss { total: mse.clone(), mse, halting_bce: None };
+    }
+    let step_mse: Vec<Tensor<B, 1>> =
+        out.steps.iter().map(|s| per_sample_mse(s.video.clone().expect("decoded steps"), videos.clone())).collect();
+    let labels = convergence_labels(&step_mse);
+    let probs: Vec<Tensor<B, 1>> = out.steps.iter().map(|s| s.halt_prob.clone().expect("a halting predictor")).collect();
+    let bce = halting_bce(&probs, &labels);
+    Loss { total: mse.clone() + bce.clone() * halting_weight, mse, halting_bce: Some(bce) }
+}

@@ -1,0 +1,292 @@
+//! Training end to end on the CPU with tiny configurations (hidden 32, 4 heads, one block per
+//! stack, 8-10 shapes clips): the loss goes down for both families, gradient accumulation equals
+//! the big batch, checkpoints resume exactly after a hard kill, divergence and out-of-memory are
+//! handled, FID is kept pending without weights and computed later, and `generate` renders a GIF.
+//!
+//! Faults are injected through `TTV_FAULT` into a spawned `ttv-run`, so the real binary's code
+//! paths are what is tested.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use burn::backend::{Autodiff, NdArray};
+use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::prelude::*;
+use ttv::data::{LoadOptions, load};
+use ttv::model::{TextTokenizer, TextToVideo, build};
+use ttv::spec::types::{DataSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, TextEncoderSpec};
+use ttv::store::Store;
+use ttv::store::metrics::{MetricRow, MetricsLog};
+use ttv::store::status::{State, Status};
+use ttv::train::loss::{Start, batch_loss};
+
+type B = Autodiff<NdArray>;
+
+/// Tiny paper-family run: 8 train + 2 eval clips, batch 4 (2 updates per epoch), 3 epochs,
+/// checkpoint every epoch; FID left out so no test needs the Inception weights unless it asks.
+const TINY: &str = "
+name: tiny
+data: {kind: shapes, samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16}
+model:
+  hidden: 32
+  heads: 4
+  text_encoder: {kind: paper, layers: 1, max_len: 8}
+  engine: {kind: hrm, h_layers: 1, l_layers: 1, max_steps: 2}
+training:
+  epochs: 3
+  batch_size: 4
+  grad_accum: 1
+  checkpoint_every: 1
+  optimizer: {lr: 1.0e-3}
+  schedule: {kind: constant, warmup_steps: 2}
+eval:
+  metrics: [recon_mse, gen_mse, avg_steps, halting_accuracy]
+  prompts: [a red ball moving left to right, a blue square rotating clockwise]
+seeds: [0]
+";
+
+fn ttv_run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttv-run"));
+    cmd.current_dir(dir).args(args).env("TTV_REGISTRY", dir.join("registry")).env_remove("TTV_FAULT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("ttv-run starts")
+}
+
+fn text(o: &Output) -> String {
+    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A fresh folder with `spec.yaml` holding `spec`.
+fn workspace(spec: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spec.yaml");
+    std::fs::write(&path, spec).unwrap();
+    (dir, path)
+}
+
+/// The one run of the spec in `dir`: its directory and status.
+fn the_run(dir: &Path) -> (PathBuf, Status) {
+    let runs: Vec<PathBuf> = std::fs::read_dir(dir.join("registry/runs")).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let status = Status::read(&runs[0].join("status.json")).unwrap();
+    (runs[0].clone(), status)
+}
+
+/// Metric rows without wall times (which differ between attempts), in a canonical order.
+fn values(run_dir: &Path) -> Vec<(u32, u64, String, String, f64)> {
+    let log = MetricsLog::open(&run_dir.join("metrics.parquet"), "x").unwrap();
+    let mut rows: Vec<_> = log.rows.iter().map(|r: &MetricRow| (r.epoch, r.step, r.split.clone(), r.metric.clone(), r.value)).collect();
+    rows.sort_by(|a, b| (a.1, &a.2, &a.3).cmp(&(b.1, &b.2, &b.3)));
+    rows
+}
+
+fn metric(rows: &[(u32, u64, String, String, f64)], split: &str, name: &str) -> Vec<f64> {
+    rows.iter().filter(|r| r.2 == split && r.3 == name).map(|r| r.4).collect()
+}
+
+#[test]
+fn a_run_trains_evaluates_checkpoints_and_prints_table_ii() {
+    let (dir, spec) = workspace(TINY);
+    let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("recon MSE") && stdout.contains("avg steps"), "Table II printed:\n{stdout}");
+
+    let (run_dir, status) = the_run(dir.path());
+    assert_eq!(status.state, State::Done, "{:?}", status.error);
+    let rows = values(&run_dir);
+    // 2 updates per epoch x 3 epochs; warmup over 2 updates: lr 5e-4 then 1e-3 from update 2.
+    assert_eq!(metric(&rows, "train", "lr"), vec![5e-4, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3]);
+    assert_eq!(metric(&rows, "eval", "recon_mse").len(), 3, "one evaluation per epoch");
+    let steps = metric(&rows, "eval", "avg_steps");
+    assert!(steps.iter().all(|s| (1.0..=2.0).contains(s)), "{steps:?}");
+    for key in ["params", "ckpt_bytes", "train_s", "gen_ms_b1", "gen_ms_b64", "peak_mem_bytes", "recon_mse"] {
+        assert!(status.results.get(key).is_some_and(|v| *v > 0.0), "{key} in {:?}", status.results);
+    }
+    // FID was not asked for: nothing pending, but the eval clips are kept anyway.
+    assert!(!status.results.contains_key("fid_pending"));
+    assert!(run_dir.join("eval/target.safetensors").is_file() && run_dir.join("eval/epoch_3.safetensors").is_file());
+    let gifs = run_dir.join("samples/epoch_3");
+    assert!(gifs.join("00.gif").is_file() && gifs.join("01.gif").is_file());
+    assert_eq!(std::fs::read_to_string(gifs.join("prompts.txt")).unwrap().lines().count(), 2);
+
+    // The newest checkpoint only, complete; and the index row.
+    let ckpts: Vec<String> = std::fs::read_dir(run_dir.join("ckpt")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+    assert_eq!(ckpts, vec!["update-00000006".to_string()]);
+    assert!(dir.path().join("registry/index.parquet").is_file());
+
+    // `generate` from the checkpoint: a 128x128 GIF of 4 frames.
+    let gif = dir.path().join("out.gif");
+    let short = run_dir.file_name().unwrap().to_str().unwrap()[..8].to_string();
+    let out = ttv_run(dir.path(), &["generate", "--run", &short, "a red ball moving left to right", "-o", gif.to_str().unwrap(), "--steps", "1"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 step(s)"), "{}", text(&out));
+    let mut decoder = gif::DecodeOptions::new().read_info(std::fs::File::open(&gif).unwrap()).unwrap();
+    assert_eq!((decoder.width(), decoder.height()), (128, 128));
+    let mut frames = 0;
+    while decoder.read_next_frame().unwrap().is_some() {
+        frames += 1;
+    }
+    assert_eq!(frames, 4);
+    let bad = ttv_run(dir.path(), &["generate", "--run", "ffffff", "x"], &[]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("no run ffffff"), "{}", text(&bad));
+}
+
+#[test]
+fn killed_after_a_checkpoint_the_run_resumes_to_the_same_metrics() {
+    let (whole, spec_a) = workspace(TINY);
+    let out = ttv_run(whole.path(), &[spec_a.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let (broken, spec_b) = workspace(TINY);
+    let out = ttv_run(broken.path(), &[spec_b.to_str().unwrap()], &[("TTV_FAULT", "abort-after-checkpoint=2")]);
+    assert!(!out.status.success(), "the fault aborts the process: {}", text(&out));
+    let (run_dir, status) = the_run(broken.path());
+    assert_eq!(status.state, State::Running, "the dead runner left its claim");
+    assert_eq!(metric(&values(&run_dir), "train", "loss").len(), 2, "metrics saved up to the checkpoint");
+
+    let out = ttv_run(broken.path(), &[spec_b.to_str().unwrap(), "--stale-after", "0"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, status) = the_run(broken.path());
+    assert_eq!(status.state, State::Done);
+    assert!(status.notes.iter().any(|n| n.contains("resumed from")), "{:?}", status.notes);
+    assert_eq!(values(&run_dir), values(&the_run(whole.path()).0), "resumed == uninterrupted, exactly");
+}
+
+#[test]
+fn gradient_accumulation_of_2x4_equals_a_batch_of_8() {
+    let one = TINY.replace("batch_size: 4", "batch_size: 8").replace("epochs: 3", "epochs: 1");
+    let two = TINY.replace("grad_accum: 1", "grad_accum: 2").replace("epochs: 3", "epochs: 1");
+    let mut seen = Vec::new();
+    for spec in [one, two] {
+        let (dir, path) = workspace(&spec);
+        let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[]);
+        assert!(out.status.success(), "{}", text(&out));
+        let rows = values(&the_run(dir.path()).0);
+        seen.push((metric(&rows, "train", "loss"), metric(&rows, "train", "grad_norm")));
+    }
+    assert_eq!(seen[0].0.len(), 1, "one update per epoch either way");
+    for (a, b) in [(&seen[0].0, &seen[1].0), (&seen[0].1, &seen[1].1)] {
+        let rel = (a[0] - b[0]).abs() / a[0].abs();
+        assert!(rel < 1e-5, "{a:?} vs {b:?}: {rel:e}");
+    }
+}
+
+#[test]
+fn a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
+    let (dir, spec) = workspace(TINY);
+    let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[("TTV_FAULT", "nan-at-update=3")]);
+    let (run_dir, status) = the_run(dir.path());
+    assert_eq!(status.state, State::Failed, "{}", text(&out));
+    let error = status.error.unwrap();
+    assert!(error.contains("NaN") && error.contains("update 3"), "{error}");
+    assert!(run_dir.join("ckpt/update-00000002/model.safetensors").is_file());
+    assert!(!run_dir.join("ckpt/update-00000003").exists());
+    // A failed run is skipped unless asked to retry; retried, it resumes from update 2 and ends.
+    let again = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("skipped (failed)"), "{}", text(&again));
+    let retried = ttv_run(dir.path(), &[spec.to_str().unwrap(), "--retry-failed"], &[]);
+    assert!(retried.status.success(), "{}", text(&retried));
+    assert_eq!(the_run(dir.path()).1.state, State::Done);
+}
+
+#[test]
+fn out_of_memory_splits_the_batch_and_gives_the_same_step() {
+    let spec = TINY.replace("epochs: 3", "epochs: 1");
+    let mut losses = Vec::new();
+    for fault in ["", "oom-at-update=1"] {
+        let (dir, path) = workspace(&spec);
+        let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[("TTV_FAULT", fault)]);
+        assert!(out.status.success(), "{}", text(&out));
+        let (run_dir, status) = the_run(dir.path());
+        let splits = status.results["oom_splits"];
+        assert_eq!(splits, if fault.is_empty() { 0.0 } else { 1.0 });
+        assert_eq!(status.notes.iter().any(|n| n.contains("out of device memory")), !fault.is_empty());
+        losses.push(metric(&values(&run_dir), "train", "grad_norm"));
+    }
+    for (a, b) in losses[0].iter().zip(&losses[1]) {
+        assert!((a - b).abs() / a < 1e-5, "{:?} vs {:?}", losses[0], losses[1]);
+    }
+}
+
+#[test]
+fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
+    let assets = std::env::var("TTV_ASSETS").unwrap_or_else(|_| "../shared/assets".into());
+    let assets = std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join(&assets))
+        .expect("the FID weights: set TTV_ASSETS to the shared assets folder");
+    let spec = TINY.replace("epochs: 3", "epochs: 1").replace("metrics: [recon_mse", "metrics: [fid, kid, recon_mse");
+    let (dir, path) = workspace(&spec);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pending"), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    assert_eq!(status.results.get("fid_pending"), Some(&1.0));
+    assert!(status.notes.iter().any(|n| n.starts_with("FID pending")), "{:?}", status.notes);
+    assert!(metric(&values(&run_dir), "eval", "fid").is_empty(), "no made-up FID");
+
+    let out = ttv_run(dir.path(), &["fid"], &[("TTV_ASSETS", assets.to_str().unwrap())]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    assert!(!status.results.contains_key("fid_pending"), "{:?}", status.results);
+    let fid = metric(&values(&run_dir), "eval", "fid");
+    assert_eq!(fid.len(), 1);
+    assert!(fid[0].is_finite() && fid[0] > 0.0, "{fid:?}");
+    assert_eq!(status.results["fid"], fid[0]);
+    assert_eq!(metric(&values(&run_dir), "eval", "fid_samples"), vec![2.0]);
+    assert!(status.notes.iter().any(|n| n.contains("prefer KID")), "few samples are flagged: {:?}", status.notes);
+    // Nothing left to do the second time.
+    let out = ttv_run(dir.path(), &["fid"], &[("TTV_ASSETS", assets.to_str().unwrap())]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no run"), "{}", text(&out));
+}
+
+/// Training on one fixed batch of 8 clips, the loss must fall well below where it started, for
+/// the paper's family and for the reference code's.
+#[test]
+fn the_loss_decreases_on_a_fixed_batch_for_both_families() {
+    for family in [Family::Paper, Family::Reference] {
+        let mut model_spec = ModelSpec { hidden: 32, heads: 4, ..ModelSpec::default() };
+        model_spec.text_encoder = TextEncoderSpec { kind: family, layers: 1, max_len: 8, vocab_size: 50257 };
+        model_spec.video_codec.kind = family;
+        (model_spec.engine.h_layers, model_spec.engine.l_layers, model_spec.engine.max_steps) = (1, 1, 2);
+        if family == Family::Reference {
+            model_spec.engine.interaction = Interaction::Additive;
+            model_spec.engine.norm = NormPlacement::Post;
+            model_spec.engine.causal = true;
+            model_spec.halting.kind = HaltingKind::Linear;
+            model_spec.halting.loss_weight = 0.0;
+        }
+        let data_spec = DataSpec { samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16, ..DataSpec::default() };
+        let device = Default::default();
+        B::seed(&device, 0);
+        let mut model: TextToVideo<B> = build(&model_spec, &data_spec, &device).unwrap();
+        let data = load(&data_spec, &LoadOptions::default()).unwrap();
+        let batch = ttv::data::loader::Loader::new(data.train, 8).epoch(0).next().unwrap();
+        let captions: Vec<&str> = batch.captions.iter().map(String::as_str).collect();
+        let (ids, mask) = TextTokenizer::gpt2(8).unwrap().batch::<B>(&captions, &device).unwrap();
+        let videos = batch.to_device::<B>(&device).videos;
+        let mut optimizer = AdamWConfig::new().init();
+        let mut losses = Vec::new();
+        for _ in 0..40 {
+            let loss = batch_loss(&model, ids.clone(), mask.clone(), videos.clone(), Start::EncodedTarget, model_spec.halting.loss_weight);
+            losses.push(loss.mse.clone().into_scalar());
+            let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+            model = optimizer.step(3e-3, model, grads);
+        }
+        let (first, last) = (losses[0], *losses.last().unwrap());
+        assert!(last < 0.8 * first, "{family:?}: MSE {first} -> {last}: {losses:?}");
+    }
+}
+
+#[test]
+fn the_store_index_lists_a_trained_run() {
+    let (dir, spec) = workspace(&TINY.replace("epochs: 3", "epochs: 1"));
+    let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let store = Store::at(&dir.path().join("registry"));
+    let index = ttv::store::index::read(&store.index_path()).unwrap();
+    assert_eq!(index.height(), 1);
+    let dry = ttv_run(dir.path(), &[spec.to_str().unwrap(), "--dry-run"], &[]);
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("done"), "{}", text(&dry));
+}
