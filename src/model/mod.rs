@@ -13,6 +13,7 @@
 
 pub mod attention;
 pub mod block;
+pub mod conv;
 pub mod engine;
 pub mod halting;
 pub mod hrm;

@@ -19,6 +19,7 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig3d
 use burn::prelude::*;
 use burn::tensor::activation::gelu;
 
+use super::conv::{conv_transpose3d, conv3d};
 use crate::spec::types::Family;
 
 /// Strides of the paper tokenizer's four blocks, (time, height, width).
@@ -55,7 +56,7 @@ pub fn token_grid(kind: Family, hidden: usize, frames: usize, height: usize, wid
     Ok(grid)
 }
 
-fn conv3d<B: Backend>(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, device: &B::Device) -> Conv3d<B> {
+fn conv3d_layer<B: Backend>(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, device: &B::Device) -> Conv3d<B> {
     Conv3dConfig::new(c, kernel)
         .with_stride(stride)
         .with_padding(PaddingConfig3d::Explicit(pad, pad, pad))
@@ -98,14 +99,14 @@ pub struct DownBlock<B: Backend> {
 impl<B: Backend> DownBlock<B> {
     fn new(c: [usize; 2], stride: [usize; 3], device: &B::Device) -> Self {
         Self {
-            conv: conv3d(c, stride.map(|s| s + 2), stride, 1, device),
-            project: conv3d(c, [1; 3], stride, 0, device),
+            conv: conv3d_layer(c, stride.map(|s| s + 2), stride, 1, device),
+            project: conv3d_layer(c, [1; 3], stride, 0, device),
             norm: LayerNormConfig::new(c[1]).init(device),
         }
     }
 
     fn forward(&self, x: Tensor<B, 5>) -> Tensor<B, 5> {
-        channel_norm(&self.norm, gelu(self.conv.forward(x.clone())) + self.project.forward(x))
+        channel_norm(&self.norm, gelu(conv3d(&self.conv, x.clone())) + conv3d(&self.project, x))
     }
 }
 
@@ -179,7 +180,7 @@ pub fn video_codec<B: Backend>(kind: Family, hidden: usize, grid: [usize; 3], de
                 VideoTokenizer::Paper(PaperTokenizer { blocks }),
                 VideoDetokenizer::Paper(PaperDetokenizer {
                     ups,
-                    to_rgb: conv3d([c / 16, 3], [3; 3], [1; 3], 1, device),
+                    to_rgb: conv3d_layer([c / 16, 3], [3; 3], [1; 3], 1, device),
                     grid_t,
                     grid_h,
                     grid_w,
@@ -188,9 +189,9 @@ pub fn video_codec<B: Backend>(kind: Family, hidden: usize, grid: [usize; 3], de
         }
         Family::Reference => (
             VideoTokenizer::Reference(ReferenceTokenizer {
-                conv1: conv3d([3, c / 4], [3; 3], [1; 3], 1, device),
-                conv2: conv3d([c / 4, c / 2], REFERENCE_PATCH, REFERENCE_PATCH, 0, device),
-                conv3: conv3d([c / 2, c], [3; 3], [1; 3], 1, device),
+                conv1: conv3d_layer([3, c / 4], [3; 3], [1; 3], 1, device),
+                conv2: conv3d_layer([c / 4, c / 2], REFERENCE_PATCH, REFERENCE_PATCH, 0, device),
+                conv3: conv3d_layer([c / 2, c], [3; 3], [1; 3], 1, device),
                 norm: LayerNormConfig::new(c).init(device),
             }),
             VideoDetokenizer::Reference(ReferenceDetokenizer {
@@ -212,9 +213,9 @@ impl<B: Backend> VideoTokenizer<B> {
         match self {
             Self::Paper(m) => flatten_tokens(m.blocks.iter().fold(video, |x, block| block.forward(x))),
             Self::Reference(m) => {
-                let x = gelu(m.conv1.forward(video));
-                let x = gelu(m.conv2.forward(x));
-                m.norm.forward(flatten_tokens(m.conv3.forward(x)))
+                let x = gelu(conv3d(&m.conv1, video));
+                let x = gelu(conv3d(&m.conv2, x));
+                m.norm.forward(flatten_tokens(conv3d(&m.conv3, x)))
             }
         }
     }
@@ -226,14 +227,14 @@ impl<B: Backend> VideoDetokenizer<B> {
         match self {
             Self::Paper(m) => {
                 let x = unflatten_tokens(tokens, [m.grid_t, m.grid_h, m.grid_w]);
-                let x = m.ups.iter().fold(x, |x, up| gelu(up.forward(x)));
-                m.to_rgb.forward(x).tanh()
+                let x = m.ups.iter().fold(x, |x, up| gelu(conv_transpose3d(up, x)));
+                conv3d(&m.to_rgb, x).tanh()
             }
             Self::Reference(m) => {
                 let x = unflatten_tokens(m.proj.forward(tokens), [m.grid_t, m.grid_h, m.grid_w]);
-                let x = gelu(m.conv1.forward(x));
-                let x = gelu(m.conv2.forward(x));
-                m.conv3.forward(x).tanh()
+                let x = gelu(conv_transpose3d(&m.conv1, x));
+                let x = gelu(conv_transpose3d(&m.conv2, x));
+                conv_transpose3d(&m.conv3, x).tanh()
             }
         }
     }
