@@ -10,6 +10,7 @@ pub mod runner;
 pub mod cli;
 pub mod model;
 pub mod backend;
+pub mod bench;
 pub mod train;
 pub mod report;
 pub mod metrics;

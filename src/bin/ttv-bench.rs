@@ -27,6 +27,33 @@ enum Command {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// Training samples/s and generation latency of a spec's model (its first run) on a
+    /// device: the figures of the PyTorch anchors, plus per-component forward times. Prints a
+    /// table and writes it as JSON.
+    Perf {
+        /// Spec file (its first run's model and clip size are used).
+        spec: std::path::PathBuf,
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+        device: String,
+        /// Training batch sizes.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![2usize, 16, 64])]
+        train_batches: Vec<usize>,
+        /// Generation batch sizes.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 64])]
+        gen_batches: Vec<usize>,
+        /// Timed repeats per figure (median reported).
+        #[arg(long, default_value_t = 10)]
+        repeats: usize,
+        /// Untimed calls first (the first one is reported as the cold time).
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Override a spec value (as for ttv-run).
+        #[arg(short = 's', long = "set", value_name = "PATH=VALUE")]
+        set: Vec<String>,
+        /// JSON output.
+        #[arg(long, default_value = "bench-perf.json")]
+        json: std::path::PathBuf,
+    },
     /// Build each spec's model on the CPU, copy the same weights to CUDA, run the training
     /// forward (from the encoded target) and generation (from the same noise) on both, and print
     /// the max relative difference. Needs a build with `--features cuda`.
@@ -43,6 +70,15 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Data { batch, seconds } => bench_data(batch, seconds),
+        Command::Perf { spec, device, train_batches, gen_batches, repeats, warmup, set, json } => {
+            match perf(&spec, &device, train_batches, gen_batches, repeats, warmup, &set, &json) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Parity { specs, batch } => match parity::run(&specs, batch) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -51,6 +87,31 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn perf(
+    spec: &std::path::Path,
+    device: &str,
+    train_batches: Vec<usize>,
+    gen_batches: Vec<usize>,
+    repeats: usize,
+    warmup: usize,
+    set: &[String],
+    json: &std::path::Path,
+) -> anyhow::Result<()> {
+    let exp = ttv::spec::plan(spec, set).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let first = exp.runs.first().ok_or_else(|| anyhow::anyhow!("{} expands to no runs", spec.display()))?;
+    let job = ttv::bench::PerfJob {
+        name: exp.name.clone(),
+        spec: first.spec.clone(),
+        options: ttv::bench::PerfOptions { train_batches, gen_batches, repeats, warmup },
+        device_name: ttv::backend::describe(device),
+    };
+    let result = ttv::backend::dispatch(device, job)?;
+    print!("{}", ttv::bench::table(&result));
+    ttv::store::atomic::write_atomic(json, &serde_json::to_vec_pretty(&result)?)?;
+    Ok(())
 }
 
 fn bench_data(batch: usize, seconds: f64) -> ExitCode {

@@ -91,7 +91,8 @@ impl<B: Backend> BasicConv2d<B> {
     }
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        relu(self.bn.forward(self.conv.forward(x)))
+        // im2col + matmul: burn-ndarray's own conv2d is far slower on the CPU.
+        relu(self.bn.forward(crate::model::conv::conv2d(&self.conv, x)))
     }
 }
 

@@ -7,11 +7,12 @@
 //! every kernel tap of the padded input with `select` (one index per output position and axis),
 //! lays the taps out as columns and multiplies by the weight matrix: only gather, reshape and
 //! matmul, which every backend does fast and autodiff differentiates exactly. A transposed
-//! convolution is the convolution of the zero-upsampled input with the flipped kernel.
+//! convolution is the mirror image: one matmul, then the taps overlap-added into place.
 
-use burn::nn::PaddingConfig3d;
-use burn::nn::conv::{Conv3d, ConvTranspose3d};
+use burn::nn::conv::{Conv2d, Conv3d, ConvTranspose3d};
+use burn::nn::{PaddingConfig2d, PaddingConfig3d};
 use burn::prelude::*;
+use burn::tensor::IndexingUpdateOp;
 
 /// `Conv3d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
 pub fn conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
@@ -25,33 +26,70 @@ pub fn conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
     convolve(x, conv.weight.val(), bias, conv.stride, padding)
 }
 
+/// `Conv2d` forward (dilation 1, one group) as a 3-D convolution over a single frame.
+pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    assert_eq!((conv.dilation, conv.groups), ([1; 2], 1), "dilated or grouped 2-D convolutions are not used");
+    let [ph, pw] = match conv.padding {
+        PaddingConfig2d::Valid => [0; 2],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if (top, left) == (bottom, right) => [top, left],
+        ref other => panic!("2-D convolution padding {other:?} is not used"),
+    };
+    let bias = conv.bias.as_ref().map(|b| b.val());
+    let [sh, sw] = conv.stride;
+    let y = convolve(x.unsqueeze_dim(2), conv.weight.val().unsqueeze_dim(2), bias, [1, sh, sw], [0, ph, pw]);
+    y.squeeze_dim(2)
+}
+
 /// `ConvTranspose3d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
+///
+/// Every input position's contribution to its `k` output taps is one matrix product; the taps
+/// are then overlap-added into place one axis at a time (col2im) and the padding cropped off.
 pub fn conv_transpose3d<B: Backend>(conv: &ConvTranspose3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
     assert_eq!((conv.dilation, conv.groups), ([1; 3], 1), "dilated or grouped 3-D convolutions are not used");
-    let [_, _, t, h, w] = x.dims();
-    let k = conv.kernel_size;
-    // Spread the input `stride` apart, then a stride-1 convolution with the kernel flipped and
-    // its in/out channels swapped; `k - 1 - p` of padding (plus `padding_out` at the end) gives
-    // the transposed convolution's `(n - 1) * s - 2p + k + padding_out` outputs.
-    let spread = upsample_zeros(x, conv.stride);
-    let mut pads = [(0, 0); 3];
+    let [batch, c_in, it, ih, iw] = x.dims();
+    let [c_in_w, c_out, kt, kh, kw] = conv.weight.dims();
+    assert_eq!(c_in, c_in_w, "input has {c_in} channels, the kernel expects {c_in_w}");
+    let [st, sh, sw] = conv.stride;
+    let full = [(it, kt, st), (ih, kh, sh), (iw, kw, sw)].map(|(i, k, s)| (i - 1) * s + k);
+    let weight = conv.weight.val().reshape([c_in, c_out * kt * kh * kw]);
+    let columns = x.permute([0, 2, 3, 4, 1]).reshape([batch * it * ih * iw, c_in]).matmul(weight);
+    // Overlap-add time: rows (b, ih, iw, c_out, kh, kw), columns (it, kt) -> full_t.
+    let y = columns
+        .reshape([batch, it, ih * iw, c_out, kt, kh * kw])
+        .permute([0, 2, 3, 5, 1, 4])
+        .reshape([batch * ih * iw * c_out * kh * kw, it * kt]);
+    let y = overlap_add(y, it, kt, st);
+    // Height: rows (b, iw, c_out, kw, full_t), columns (ih, kh) -> full_h.
+    let y = y
+        .reshape([batch, ih, iw * c_out, kh, kw * full[0]])
+        .permute([0, 2, 4, 1, 3])
+        .reshape([batch * iw * c_out * kw * full[0], ih * kh]);
+    let y = overlap_add(y, ih, kh, sh);
+    // Width: rows (b, c_out, full_t, full_h), columns (iw, kw) -> full_w.
+    let y = y
+        .reshape([batch, iw, c_out, kw, full[0] * full[1]])
+        .permute([0, 2, 4, 1, 3])
+        .reshape([batch * c_out * full[0] * full[1], iw * kw]);
+    let mut y = overlap_add(y, iw, kw, sw).reshape([batch, c_out, full[0], full[1], full[2]]);
     for axis in 0..3 {
-        assert!(conv.padding[axis] < k[axis], "transposed padding smaller than the kernel");
-        let side = k[axis] - 1 - conv.padding[axis];
-        pads[axis] = (side, side + conv.padding_out[axis]);
+        let (p, extra) = (conv.padding[axis], conv.padding_out[axis]);
+        assert!(extra <= p, "output padding beyond the padding is not used");
+        y = y.narrow(axis + 2, p, full[axis] - 2 * p + extra);
     }
-    let weight = conv.weight.val().swap_dims(0, 1).flip([2, 3, 4]);
-    let bias = conv.bias.as_ref().map(|b| b.val());
-    let out = convolve_padded(pad3(spread, pads), weight, bias, [1; 3]);
-    debug_assert_eq!(
-        &out.dims()[2..],
-        &[t, h, w]
-            .iter()
-            .enumerate()
-            .map(|(a, n)| (n - 1) * conv.stride[a] + k[a] + conv.padding_out[a] - 2 * conv.padding[a])
-            .collect::<Vec<_>>()[..]
-    );
-    out
+    match &conv.bias {
+        Some(bias) => y + bias.val().reshape([1, c_out, 1, 1, 1]),
+        None => y,
+    }
+}
+
+/// `y` `[rows, n * k]` (input position outer, tap inner) summed into `[rows, (n - 1) * s + k]`:
+/// input `i`, tap `j` lands on `i * s + j`.
+fn overlap_add<B: Backend>(y: Tensor<B, 2>, n: usize, k: usize, s: usize) -> Tensor<B, 2> {
+    let [rows, _] = y.dims();
+    let device = y.device();
+    let index: Vec<i64> = (0..n).flat_map(|i| (0..k).map(move |j| (i * s + j) as i64)).collect();
+    let index = Tensor::<B, 1, Int>::from_data(TensorData::new(index, [n * k]), &device);
+    Tensor::zeros([rows, (n - 1) * s + k], &device).select_assign(1, index, y, IndexingUpdateOp::Add)
 }
 
 /// Cross-correlation of `x` `[b, c_in, t, h, w]` with `weight` `[c_out, c_in, kt, kh, kw]`.
@@ -66,6 +104,11 @@ fn convolve_padded<B: Backend>(x: Tensor<B, 5>, weight: Tensor<B, 5>, bias: Opti
     let (size, kernel) = ([t, h, w], [kt, kh, kw]);
     let [ot, oh, ow] = [0, 1, 2].map(|a| (size[a] - kernel[a]) / stride[a] + 1);
     let device = x.device();
+    if [kt, kh, kw, stride[0], stride[1], stride[2]] == [1; 6] {
+        // A pointwise convolution is a matmul over channels.
+        let columns = x.permute([0, 2, 3, 4, 1]).reshape([batch * t * h * w, c_in]);
+        return finish(columns, weight.reshape([c_out, c_in]), bias, [batch, t, h, w, c_out]);
+    }
     // Channels last, then the taps of time, height and width in turn (at most 6 axes: what
     // every backend supports), ending as rows (b, ot, oh, ow) x columns (kt, kh, kw, c).
     let x = x.permute([0, 2, 3, 4, 1]); // [b, t, h, w, c]
@@ -77,12 +120,18 @@ fn convolve_padded<B: Backend>(x: Tensor<B, 5>, weight: Tensor<B, 5>, bias: Opti
         .permute([0, 2, 1, 3, 4]);
     let columns = x.reshape([batch * ot * oh * ow, kt * kh * kw * c_in]);
     let weight = weight.permute([0, 2, 3, 4, 1]).reshape([c_out, kt * kh * kw * c_in]);
+    finish(columns, weight, bias, [batch, ot, oh, ow, c_out])
+}
+
+/// `columns` `[positions, taps]` times `weight` `[c_out, taps]`, plus bias, back to
+/// channels-first `[b, c_out, t, h, w]` from the positions' `[b, t, h, w, c_out]`.
+fn finish<B: Backend>(columns: Tensor<B, 2>, weight: Tensor<B, 2>, bias: Option<Tensor<B, 1>>, out: [usize; 5]) -> Tensor<B, 5> {
     let product = columns.matmul(weight.transpose());
     let product = match bias {
         Some(bias) => product + bias.unsqueeze_dim(0),
         None => product,
     };
-    product.reshape([batch, ot, oh, ow, c_out]).permute([0, 4, 1, 2, 3])
+    product.reshape(out).permute([0, 4, 1, 2, 3])
 }
 
 /// Gather the `kernel` taps along `axis`: output position `i`, tap `j` reads input
@@ -119,30 +168,10 @@ fn pad3<B: Backend>(x: Tensor<B, 5>, pads: [(usize, usize); 3]) -> Tensor<B, 5> 
     )
 }
 
-/// Insert `stride - 1` zeros between neighbours along each trailing axis.
-fn upsample_zeros<B: Backend>(x: Tensor<B, 5>, stride: [usize; 3]) -> Tensor<B, 5> {
-    let mut x = x;
-    for (axis, s) in stride.into_iter().enumerate().map(|(a, s)| (a + 2, s)) {
-        if s == 1 {
-            continue;
-        }
-        let mut dims = x.dims();
-        let n = dims[axis];
-        // [.., n, 1, ..] next to [.., n, s - 1, ..] zeros, merged into n * s, the tail cut off.
-        let mut zeros = x.dims().to_vec();
-        zeros.insert(axis + 1, s - 1);
-        let zeros = Tensor::<B, 6>::zeros(<[usize; 6]>::try_from(zeros).unwrap(), &x.device());
-        let merged = Tensor::cat(vec![x.unsqueeze_dim::<6>(axis + 1), zeros], axis + 1);
-        dims[axis] = n * s;
-        x = merged.reshape(dims).narrow(axis, 0, (n - 1) * s + 1);
-    }
-    x
-}
-
 #[cfg(test)]
 mod tests {
     use burn::backend::NdArray;
-    use burn::nn::conv::{Conv3dConfig, ConvTranspose3dConfig};
+    use burn::nn::conv::{Conv2dConfig, Conv3dConfig, ConvTranspose3dConfig};
     use burn::tensor::Distribution;
 
     use super::*;
@@ -166,6 +195,13 @@ mod tests {
                 .with_padding(PaddingConfig3d::Explicit(pad, pad, pad))
                 .init::<B>(&device);
             close(conv3d(&conv, x.clone()), conv.forward(x.clone()));
+            let flat = Conv2dConfig::new([3, 5], [kernel[1], kernel[2]])
+                .with_stride([stride[1], stride[2]])
+                .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                .init::<B>(&device);
+            let frames = x.clone().narrow(2, 0, 1).squeeze_dim::<4>(2);
+            let (a, b) = (conv2d(&flat, frames.clone()), flat.forward(frames));
+            close(a.unsqueeze_dim(2), b.unsqueeze_dim(2));
             let up = ConvTranspose3dConfig::new([3, 5], kernel).with_stride(stride).with_padding([pad; 3]).init::<B>(&device);
             close(conv_transpose3d(&up, x.clone()), up.forward(x.clone()));
         }
