@@ -89,7 +89,7 @@ fn metric(rows: &[(u32, u64, String, String, f64)], split: &str, name: &str) -> 
 #[test]
 fn a_run_trains_evaluates_checkpoints_and_prints_table_ii() {
     let (dir, spec) = workspace(TINY);
-    let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent")]);
+    let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")]);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("recon MSE") && stdout.contains("avg steps"), "Table II printed:\n{stdout}");
@@ -218,7 +218,7 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
         .expect("the FID weights: set TTV_ASSETS to the shared assets folder");
     let spec = TINY.replace("epochs: 3", "epochs: 1").replace("metrics: [recon_mse", "metrics: [fid, kid, recon_mse");
     let (dir, path) = workspace(&spec);
-    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent")]);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("pending"), "{}", text(&out));
     let (run_dir, status) = the_run(dir.path());
