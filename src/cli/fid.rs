@@ -70,13 +70,7 @@ pub fn score_pending<B: Backend>(store: &Store, device: &B::Device) -> Result<Ve
             caveats.extend(scores.note);
         }
         metrics.save()?;
-        let last = evals.last().copied();
-        let finals: Vec<(String, f64)> = metrics
-            .rows
-            .iter()
-            .filter(|r| r.split == "eval" && Some(r.epoch) == last)
-            .map(|r| (r.metric.clone(), r.value))
-            .collect();
+        let finals = metrics.last_eval();
         let complete = finals.iter().any(|(k, _)| k == "fid");
         status.results.extend(finals);
         if complete {

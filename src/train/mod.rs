@@ -422,14 +422,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         let prompt = self.spec().eval.prompts.first().cloned().unwrap_or_else(|| "a red ball moving left to right".into());
         let b1 = measure::generation_seconds_per_clip(&valid, &self.tokenizer, &prompt, 1, 5, &self.device)?;
         let b64 = measure::generation_seconds_per_clip(&valid, &self.tokenizer, &prompt, 64, 1, &self.device)?;
-        let last_epoch = self.metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).max();
-        let finals: Vec<(String, f64)> = self
-            .metrics
-            .rows
-            .iter()
-            .filter(|r| r.split == "eval" && Some(r.epoch) == last_epoch)
-            .map(|r| (r.metric.clone(), r.value))
-            .collect();
+        let finals = self.metrics.last_eval();
         let results = &mut self.ctx.status.results;
         results.extend(finals);
         results.insert("params".into(), model.num_params() as f64);
