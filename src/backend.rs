@@ -24,7 +24,10 @@ pub fn dispatch<J: WithBackend<Output = Result<T>>, T>(device: &str, job: J) -> 
     match device {
         "cpu" => job.run::<burn::backend::Autodiff<Cpu>>(Default::default()),
         #[cfg(feature = "cuda")]
-        "cuda" => job.run::<burn::backend::Autodiff<Gpu>>(Default::default()),
+        "cuda" => {
+            kernel_cache::configure();
+            job.run::<burn::backend::Autodiff<Gpu>>(Default::default())
+        }
         #[cfg(not(feature = "cuda"))]
         "cuda" => bail!("this ttv was built without CUDA: rebuild with `cargo build --release --features cuda`"),
         other => bail!("unknown device `{other}` (use cpu or cuda)"),
@@ -48,5 +51,41 @@ pub fn describe(device: &str) -> String {
             let name = if cfg!(feature = "ndarray") { "burn-ndarray" } else { "burn-flex" };
             format!("cpu ({name}, {threads} threads)")
         }
+    }
+}
+
+/// CubeCL compiles every distinct kernel on first use (hundreds for a training step, about a
+/// second each) and forgets them when the process ends unless told where to keep them. ttv keeps
+/// compiled kernels and autotune choices in `$TTV_KERNEL_CACHE` (default `~/.cache/ttv/cubecl`)
+/// so only the first run on a machine pays; a `cubecl.toml` that names its own caches wins.
+#[cfg(feature = "cuda")]
+pub mod kernel_cache {
+    use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, cache::CacheConfig};
+    use std::path::PathBuf;
+
+    pub fn dir() -> PathBuf {
+        if let Some(dir) = std::env::var_os("TTV_KERNEL_CACHE") {
+            return PathBuf::from(dir);
+        }
+        let home = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache"))
+        });
+        home.unwrap_or_else(std::env::temp_dir).join("ttv").join("cubecl")
+    }
+
+    /// Set CubeCL's configuration once, before the first kernel.
+    pub fn configure() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
+            let dir = dir();
+            if config.compilation.cache.is_none() {
+                config.compilation.cache = Some(CacheConfig::File(dir.clone()));
+            }
+            if matches!(config.autotune.cache, CacheConfig::Target) {
+                config.autotune.cache = CacheConfig::File(dir);
+            }
+            CubeClRuntimeConfig::set(config);
+        });
     }
 }

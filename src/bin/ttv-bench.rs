@@ -185,6 +185,7 @@ mod parity {
     }
 
     pub fn run(specs: &[std::path::PathBuf], batch: usize) -> Result<()> {
+        ttv::backend::kernel_cache::configure();
         let (cpu, gpu): (burn::tensor::Device<NdArray>, burn::tensor::Device<Cuda>) = (Default::default(), Default::default());
         println!("{:<24} {:>12} {:>14} {:>14} {:>12}", "spec", "params", "train rel", "generate rel", "steps equal");
         for path in specs {

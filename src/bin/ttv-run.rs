@@ -11,6 +11,7 @@ use ttv::cli::generate::{GenerateJob, GenerateRequest};
 use ttv::runner::{Outcome, RunOptions, execute};
 use ttv::spec;
 use ttv::store::Store;
+use ttv::store::status::State;
 
 /// Run TTV-HRM experiments declared in YAML specs.
 ///
@@ -263,6 +264,8 @@ fn run(cli: &Cli) -> ExitCode {
         match execute(exp, &store, &opts) {
             Ok(outcomes) => {
                 for (plan, o) in exp.runs.iter().zip(&outcomes) {
+                    // A run that failed now fails the command (one skipped as failed before does not).
+                    failed |= matches!(o, Outcome::Finished(State::Failed));
                     let what = match o {
                         Outcome::Skipped(s) => format!("skipped ({})", s.as_str()),
                         Outcome::HeldElsewhere(who) => format!("skipped (running elsewhere: {who})"),

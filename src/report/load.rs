@@ -207,6 +207,13 @@ fn runs(store: &Store, df: &DataFrame) -> Result<Vec<(String, Run)>> {
     Ok(out)
 }
 
+/// Whether the status names a runner on this host whose process has ended.
+fn runner_gone(raw: &serde_json::Value) -> bool {
+    use crate::store::status::{hostname, pid_alive};
+    let (Some(pid), Some(host)) = (raw["pid"].as_u64(), raw["host"].as_str()) else { return false };
+    host == hostname() && !pid_alive(pid as u32)
+}
+
 /// The state a reader should see, and why a run is not done: a `running` status whose runner
 /// is gone is `interrupted` (the next `ttv-run` resumes it).
 fn state_and_reason(
@@ -219,7 +226,9 @@ fn state_and_reason(
     match status {
         "done" => ("done".into(), None),
         "failed" => ("failed".into(), Some(error.unwrap_or("no error recorded").to_string())),
-        "running" if store.state(hash) == RunState::Running => {
+        // The store waits out the heartbeat before taking a claim over; a reader on the runner's
+        // own host can already tell a runner whose pid is gone.
+        "running" if store.state(hash) == RunState::Running && !runner_gone(raw) => {
             let age = raw["heartbeat"].as_f64().map(|h| crate::store::status::now() - h);
             let pid = raw["pid"].as_u64().unwrap_or_default();
             let host = raw["host"].as_str().unwrap_or("?");

@@ -418,10 +418,14 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     /// generation latency at batch 1 and 64.
     fn summarise(&mut self, model: &TextToVideo<B>) -> Result<()> {
         let train_s = self.elapsed();
+        // Training's peak first; then generation's own, measured from a reset.
+        let train_peak = measure::peak_rss_bytes();
+        let phase_measured = measure::reset_peak_rss();
         let valid = model.valid();
         let prompt = self.spec().eval.prompts.first().cloned().unwrap_or_else(|| "a red ball moving left to right".into());
         let b1 = measure::generation_seconds_per_clip(&valid, &self.tokenizer, &prompt, 1, 5, &self.device)?;
         let b64 = measure::generation_seconds_per_clip(&valid, &self.tokenizer, &prompt, 64, 1, &self.device)?;
+        let infer_peak = phase_measured.then(measure::resident_peak_since_reset).flatten();
         let finals = self.metrics.last_eval();
         let results = &mut self.ctx.status.results;
         results.extend(finals);
@@ -432,8 +436,11 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         results.insert("gen_ms_b1".into(), b1 * 1e3);
         results.insert("gen_ms_b64".into(), b64 * 1e3);
         results.insert("oom_splits".into(), self.oom_splits as f64);
-        if let Some(peak) = measure::peak_rss_bytes() {
+        if let Some(peak) = train_peak {
             results.insert("peak_mem_bytes".into(), peak);
+        }
+        if let Some(peak) = infer_peak {
+            results.insert("peak_infer_mem_bytes".into(), peak);
         }
         if self.oom_splits > 0 {
             self.ctx.status.notes.push(format!("out of device memory {} time(s): micro-batches were split in halves", self.oom_splits));
