@@ -1,14 +1,15 @@
 //! The backends a run can use, chosen at run time by `--device`; one generic code path.
 //!
-//! The CPU backend is burn-ndarray (feature `ndarray`, the default) or burn-flex (feature
-//! `flex`); CUDA needs a build with `--features cuda`.
+//! The CPU backend is burn-flex (feature `flex`, the default: 1.6-2.6x faster than burn-ndarray
+//! on every figure of `ttv-bench perf`, benches/RESULTS.md) or burn-ndarray (feature `ndarray`,
+//! kept for comparison); CUDA needs a build with `--features cuda`.
 
 use anyhow::{Result, bail};
 
-#[cfg(feature = "ndarray")]
-pub type Cpu = burn::backend::NdArray;
-#[cfg(all(feature = "flex", not(feature = "ndarray")))]
+#[cfg(feature = "flex")]
 pub type Cpu = burn::backend::Flex;
+#[cfg(all(feature = "ndarray", not(feature = "flex")))]
+pub type Cpu = burn::backend::NdArray;
 
 #[cfg(feature = "cuda")]
 pub type Gpu = burn::backend::Cuda;
@@ -48,7 +49,7 @@ pub fn describe(device: &str) -> String {
         }
         _ => {
             let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-            let name = if cfg!(feature = "ndarray") { "burn-ndarray" } else { "burn-flex" };
+            let name = if cfg!(feature = "flex") { "burn-flex" } else { "burn-ndarray" };
             format!("cpu ({name}, {threads} threads)")
         }
     }

@@ -311,7 +311,7 @@ fn heldout_combinations_never_appear_in_training() {
 
 #[test]
 fn loader_batches_are_ordered_bounded_and_reproducible() {
-    type B = burn::backend::NdArray<f32>;
+    type B = ttv::backend::Cpu;
     let d = load(&shapes_spec(50));
     let loader = Loader::new(d.train.clone(), 8).shuffle(3).prefetch(2);
     assert_eq!(loader.num_batches(), 6);

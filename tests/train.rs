@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
+use ttv::backend::Cpu;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
 use ttv::data::{LoadOptions, load};
@@ -20,7 +21,7 @@ use ttv::store::metrics::{MetricRow, MetricsLog};
 use ttv::store::status::{State, Status};
 use ttv::train::loss::{Start, batch_loss};
 
-type B = Autodiff<NdArray>;
+type B = Autodiff<Cpu>;
 
 /// Tiny paper-family run: 8 train + 2 eval clips, batch 4 (2 updates per epoch), 3 epochs,
 /// checkpoint every epoch; FID left out so no test needs the Inception weights unless it asks.
@@ -169,8 +170,10 @@ fn gradient_accumulation_of_2x4_equals_a_batch_of_8() {
     }
     assert_eq!(seen[0].0.len(), 1, "one update per epoch either way");
     for (a, b) in [(&seen[0].0, &seen[1].0), (&seen[0].1, &seen[1].1)] {
+        // Equal up to f32 rounding: the CPU GEMM tiles a batch of 8 and one of 4 differently
+        // (burn-flex: ~3e-5 on the loss). A wrong weighting of the micro-batches is off by far more.
         let rel = (a[0] - b[0]).abs() / a[0].abs();
-        assert!(rel < 1e-5, "{a:?} vs {b:?}: {rel:e}");
+        assert!(rel < 1e-4, "{a:?} vs {b:?}: {rel:e}");
     }
 }
 

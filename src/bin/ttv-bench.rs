@@ -162,7 +162,8 @@ mod parity {
 #[cfg(feature = "cuda")]
 mod parity {
     use anyhow::{Result, anyhow};
-    use burn::backend::{Cuda, NdArray};
+    use burn::backend::Cuda;
+    use ttv::backend::Cpu;
     use burn::module::Module;
     use burn::prelude::*;
     use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
@@ -173,32 +174,32 @@ mod parity {
     type Rec = BinBytesRecorder<FullPrecisionSettings>;
 
     /// max |a - b| / max |a|
-    fn rel_diff<const D: usize>(a: Tensor<NdArray, D>, b: Tensor<Cuda, D>) -> f32 {
+    fn rel_diff<const D: usize>(a: Tensor<Cpu, D>, b: Tensor<Cuda, D>) -> f32 {
         let a: Vec<f32> = a.into_data().to_vec().unwrap();
         let b: Vec<f32> = b.into_data().to_vec().unwrap();
         let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-12);
         a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
     }
 
-    fn to_gpu<const D: usize>(t: &Tensor<NdArray, D>, device: &burn::tensor::Device<Cuda>) -> Tensor<Cuda, D> {
+    fn to_gpu<const D: usize>(t: &Tensor<Cpu, D>, device: &burn::tensor::Device<Cuda>) -> Tensor<Cuda, D> {
         Tensor::from_data(t.to_data(), device)
     }
 
     pub fn run(specs: &[std::path::PathBuf], batch: usize) -> Result<()> {
         ttv::backend::kernel_cache::configure();
-        let (cpu, gpu): (burn::tensor::Device<NdArray>, burn::tensor::Device<Cuda>) = (Default::default(), Default::default());
+        let (cpu, gpu): (burn::tensor::Device<Cpu>, burn::tensor::Device<Cuda>) = (Default::default(), Default::default());
         println!("{:<24} {:>12} {:>14} {:>14} {:>12}", "spec", "params", "train rel", "generate rel", "steps equal");
         for path in specs {
             let exp = ttv::spec::plan(path, &[]).map_err(|e| anyhow!("{e}"))?;
             let run = &exp.runs[0].spec;
-            <NdArray as Backend>::seed(&cpu, 0);
+            <Cpu as Backend>::seed(&cpu, 0);
             // Parameters initialise lazily and a clone draws its own, so record the model itself
             // and load the same bytes into both backends.
-            let m_init: TextToVideo<NdArray> = build(&run.model, &run.data, &cpu).map_err(|e| anyhow!(e))?;
-            let bytes = Recorder::<NdArray>::record(&Rec::default(), m_init.into_record(), ())?;
-            let m_cpu: TextToVideo<NdArray> = build(&run.model, &run.data, &cpu)
+            let m_init: TextToVideo<Cpu> = build(&run.model, &run.data, &cpu).map_err(|e| anyhow!(e))?;
+            let bytes = Recorder::<Cpu>::record(&Rec::default(), m_init.into_record(), ())?;
+            let m_cpu: TextToVideo<Cpu> = build(&run.model, &run.data, &cpu)
                 .map_err(|e| anyhow!(e))?
-                .load_record(Recorder::<NdArray>::load(&Rec::default(), bytes.clone(), &cpu)?);
+                .load_record(Recorder::<Cpu>::load(&Rec::default(), bytes.clone(), &cpu)?);
             let record = Recorder::<Cuda>::load(&Rec::default(), bytes, &gpu)?;
             let m_gpu: TextToVideo<Cuda> = build(&run.model, &run.data, &gpu).map_err(|e| anyhow!(e))?.load_record(record);
 
@@ -206,11 +207,11 @@ mod parity {
             let samples = data.train.take(batch);
             let captions: Vec<&str> = samples.iter().map(|s| s.caption.as_str()).collect();
             let tok = TextTokenizer::gpt2(run.model.text_encoder.max_len as usize).map_err(|e| anyhow!(e))?;
-            let (ids, mask) = tok.batch::<NdArray>(&captions, &cpu).map_err(|e| anyhow!(e))?;
+            let (ids, mask) = tok.batch::<Cpu>(&captions, &cpu).map_err(|e| anyhow!(e))?;
             let d = &run.data;
             let shape = [samples.len(), 3, d.frames as usize, d.height as usize, d.width as usize];
             let pixels: Vec<f32> = samples.iter().flat_map(|s| s.video.iter().copied()).collect();
-            let video = Tensor::<NdArray, 5>::from_data(TensorData::new(pixels, shape), &cpu);
+            let video = Tensor::<Cpu, 5>::from_data(TensorData::new(pixels, shape), &cpu);
 
             let train_cpu = m_cpu.forward(ids.clone(), mask.clone(), m_cpu.encode_video(video.clone()), ReasonOptions::TRAIN);
             let ids_g = Tensor::<Cuda, 2, Int>::from_data(ids.to_data(), &gpu);
@@ -230,7 +231,7 @@ mod parity {
                 rel_diff(v.clone(), v_g),
                 rel_diff(dec_c, dec_g)
             );
-            let noise = Tensor::<NdArray, 3>::random(v.dims(), Distribution::Normal(0.0, 0.02), &cpu);
+            let noise = Tensor::<Cpu, 3>::random(v.dims(), Distribution::Normal(0.0, 0.02), &cpu);
             let gen_cpu = m_cpu.generate(ids, mask, noise.clone());
             let gen_gpu = m_gpu.generate(ids_g, mask_g, to_gpu(&noise, &gpu));
             let params = m_cpu.num_params();

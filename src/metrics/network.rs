@@ -60,7 +60,7 @@ impl<B: Backend> FidNetwork<B> {
 mod tests {
     use super::*;
     use crate::metrics::{FID_WEIGHTS, testing::assets};
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
     use burn::store::{ModuleStore, SafetensorsStore};
 
     /// The 8 reference images (uint8 299x299, so the resize is the identity and the input is
@@ -77,7 +77,7 @@ mod tests {
         let pixels = input.as_slice::<u8>().unwrap();
         let images: Vec<&[u8]> = pixels.chunks(INPUT_SIZE * INPUT_SIZE * 3).collect();
 
-        let net = FidNetwork::<NdArray>::load(&dir.join(FID_WEIGHTS), &Default::default()).unwrap().with_batch(3);
+        let net = FidNetwork::<Cpu>::load(&dir.join(FID_WEIGHTS), &Default::default()).unwrap().with_batch(3);
         let start = std::time::Instant::now();
         let got = net.features(&images, INPUT_SIZE, INPUT_SIZE);
         let elapsed = start.elapsed();

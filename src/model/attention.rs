@@ -124,10 +124,10 @@ impl<B: Backend> CrossAttention<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
     use burn::tensor::Distribution;
 
-    type B = NdArray;
+    type B = Cpu;
 
     fn max_abs_diff(a: Tensor<B, 3>, b: Tensor<B, 3>) -> f32 {
         (a - b).abs().max().into_scalar()

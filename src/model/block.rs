@@ -93,10 +93,10 @@ impl<B: Backend> Block<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
     use burn::tensor::Distribution;
 
-    type B = NdArray;
+    type B = Cpu;
 
     #[test]
     fn block_variants_keep_the_shape_and_count_as_expected() {

@@ -170,13 +170,13 @@ fn pad3<B: Backend>(x: Tensor<B, 5>, pads: [(usize, usize); 3]) -> Tensor<B, 5> 
 
 #[cfg(test)]
 mod tests {
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
     use burn::nn::conv::{Conv2dConfig, Conv3dConfig, ConvTranspose3dConfig};
     use burn::tensor::Distribution;
 
     use super::*;
 
-    type B = NdArray;
+    type B = Cpu;
 
     fn close(a: Tensor<B, 5>, b: Tensor<B, 5>) {
         assert_eq!(a.dims(), b.dims());

@@ -181,10 +181,10 @@ pub fn fixed_normal<B: Backend>(len: usize, std: f64, seed: u64, device: &B::Dev
 mod tests {
     use super::*;
     use crate::model::rope::ROPE_BASE;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
     use burn::tensor::Distribution;
 
-    type B = NdArray;
+    type B = Cpu;
 
     fn config(kind: EngineKind, interaction: Interaction, norm: NormPlacement) -> EngineConfig {
         let block = BlockConfig { hidden: 32, heads: 4, expansion: 2.0, norm, causal: false, cross: false };

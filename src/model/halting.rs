@@ -97,10 +97,10 @@ pub fn halting_bce<B: Backend>(probs: &[Tensor<B, 1>], labels: &[Tensor<B, 1>]) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
     use burn::tensor::Distribution;
 
-    type B = NdArray;
+    type B = Cpu;
 
     #[test]
     fn both_predictors_give_one_probability_per_sample() {

@@ -157,9 +157,9 @@ mod tests {
     use crate::model::registry::build;
     use crate::model::tokenizer::TextTokenizer;
     use crate::spec::types::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
 
-    type B = NdArray;
+    type B = Cpu;
 
     /// A tiny model of either family: hidden 32, 4 heads, one block per stack.
     fn tiny(family: Family) -> (ModelSpec, DataSpec) {

@@ -38,16 +38,16 @@ impl<B: Backend> RmsNorm<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
 
     #[test]
     fn rms_norm_gives_unit_rms_and_counts_its_gain() {
         let device = Default::default();
-        let x = Tensor::<NdArray, 3>::from_data([[[3.0, 4.0], [1.0, -1.0]]], &device);
-        let y = RmsNorm::<NdArray>::plain().forward(x.clone());
+        let x = Tensor::<Cpu, 3>::from_data([[[3.0, 4.0], [1.0, -1.0]]], &device);
+        let y = RmsNorm::<Cpu>::plain().forward(x.clone());
         let rms = y.powf_scalar(2.0).mean_dim(2).into_data().to_vec::<f32>().unwrap();
         assert!(rms.iter().all(|r| (r - 1.0).abs() < 1e-4), "{rms:?}");
-        assert_eq!(RmsNorm::<NdArray>::plain().num_params(), 0);
-        assert_eq!(RmsNorm::<NdArray>::weighted(2, &device).num_params(), 2);
+        assert_eq!(RmsNorm::<Cpu>::plain().num_params(), 0);
+        assert_eq!(RmsNorm::<Cpu>::weighted(2, &device).num_params(), 2);
     }
 }

@@ -102,10 +102,8 @@ pub fn build<B: Backend>(model: &ModelSpec, data: &DataSpec, device: &B::Device)
     })
 }
 
-#[cfg(feature = "ndarray")]
-type CountingBackend = burn::backend::NdArray;
-#[cfg(all(not(feature = "ndarray"), feature = "flex"))]
-type CountingBackend = burn::backend::Flex;
+#[cfg(any(feature = "flex", feature = "ndarray"))]
+type CountingBackend = crate::backend::Cpu;
 #[cfg(all(not(feature = "ndarray"), not(feature = "flex"), feature = "cuda"))]
 type CountingBackend = burn::backend::Cuda;
 
@@ -152,7 +150,7 @@ mod tests {
         use burn::module::Module;
         use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
         use burn::tensor::Distribution;
-        type B = burn::backend::NdArray;
+        type B = crate::backend::Cpu;
         let device = Default::default();
         let model = ModelSpec { hidden: 32, heads: 4, ..reference_spec() };
         let data = DataSpec { frames: 2, height: 8, width: 8, ..DataSpec::default() };

@@ -53,9 +53,9 @@ impl<B: Backend> Rope<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
 
-    type B = NdArray;
+    type B = Cpu;
 
     #[test]
     fn rope_matches_a_hand_computed_rotation() {

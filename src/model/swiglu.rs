@@ -31,13 +31,13 @@ impl<B: Backend> SwiGlu<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
 
     #[test]
     fn swiglu_keeps_the_width_and_has_three_bias_free_matrices() {
         let device = Default::default();
-        let ffn = SwiGlu::<NdArray>::new(32, 2.0, &device);
-        let y = ffn.forward(Tensor::<NdArray, 3>::zeros([2, 5, 32], &device));
+        let ffn = SwiGlu::<Cpu>::new(32, 2.0, &device);
+        let y = ffn.forward(Tensor::<Cpu, 3>::zeros([2, 5, 32], &device));
         assert_eq!(y.dims(), [2, 5, 32]);
         assert_eq!(ffn.num_params(), 3 * 32 * 64);
     }

@@ -96,9 +96,9 @@ impl<B: Backend> TextEncoder<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
 
-    type B = NdArray;
+    type B = Cpu;
 
     fn config(family: Family) -> TextEncoderConfig {
         TextEncoderConfig { family, vocab_size: 100, max_len: 8, layers: 1, hidden: 32, heads: 4, expansion: 2.0 }

@@ -243,10 +243,10 @@ impl<B: Backend> VideoDetokenizer<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
     use burn::tensor::Distribution;
 
-    type B = NdArray;
+    type B = Cpu;
 
     #[test]
     fn codecs_round_trip_shapes() {

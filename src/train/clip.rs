@@ -60,10 +60,11 @@ pub fn clip_global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::{Autodiff, NdArray};
+    use burn::backend::Autodiff;
+    use crate::backend::Cpu;
     use burn::nn::LinearConfig;
 
-    type B = Autodiff<NdArray>;
+    type B = Autodiff<Cpu>;
 
     #[test]
     fn clips_the_global_norm_not_each_tensor() {
@@ -73,8 +74,8 @@ mod tests {
         let loss = linear.forward(x).sum() * 10.0;
         let grads = GradientsParams::from_grads(loss.backward(), &linear);
         let norm_of = |g: &GradientsParams| {
-            let w = g.get::<NdArray, 2>(linear.weight.id).unwrap().square().sum().into_scalar();
-            let b = g.get::<NdArray, 1>(linear.bias.as_ref().unwrap().id).unwrap().square().sum().into_scalar();
+            let w = g.get::<Cpu, 2>(linear.weight.id).unwrap().square().sum().into_scalar();
+            let b = g.get::<Cpu, 1>(linear.bias.as_ref().unwrap().id).unwrap().square().sum().into_scalar();
             (w + b).sqrt()
         };
         // d(10 * sum(xW + b)) / dW = 40 everywhere (6 entries), / db = 40 (2 entries).
@@ -84,7 +85,7 @@ mod tests {
         assert!((norm.into_scalar() - before).abs() < 1e-3);
         assert!((norm_of(&clipped) - 1.0).abs() < 1e-4);
         // The direction is kept: weight and bias are scaled by the same factor.
-        let w = clipped.get::<NdArray, 2>(linear.weight.id).unwrap().into_data().to_vec::<f32>().unwrap();
+        let w = clipped.get::<Cpu, 2>(linear.weight.id).unwrap().into_data().to_vec::<f32>().unwrap();
         assert!(w.iter().all(|&v| (v - 1.0 / 8f32.sqrt()).abs() < 1e-4), "{w:?}");
         // Below the threshold nothing changes.
         let loss = linear.forward(Tensor::<B, 2>::ones([1, 3], &device)).sum() * 0.01;

@@ -29,13 +29,13 @@ fn standard_normal(rng: &mut Rng) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::backend::Cpu;
 
     #[test]
     fn noise_is_keyed_per_sample_and_scaled() {
         let device = Default::default();
-        let a = noise::<NdArray>(7, "gen", 0, [3, 16, 32], &device);
-        let b = noise::<NdArray>(7, "gen", 1, [2, 16, 32], &device);
+        let a = noise::<Cpu>(7, "gen", 0, [3, 16, 32], &device);
+        let b = noise::<Cpu>(7, "gen", 1, [2, 16, 32], &device);
         // Sample 1 of the first draw is sample 0 of a draw starting at 1: batching does not matter.
         assert_eq!(a.clone().narrow(0, 1, 2).into_data(), b.into_data());
         let values = a.into_data().to_vec::<f32>().unwrap();
