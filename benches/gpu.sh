@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
 # What the H100 runs (device machine, no toolchain): the stripped CUDA binaries are carried in
 # gpu/. Usage: benches/gpu.sh <what>...  with what in perf-reference, perf-paper, mem64-reference,
-# paper, parity. Results go under $OUT (tables as .txt, JSON, the paper run's registry as a
+# paper, parity, experiments (SPECS="experiments/a.yaml ..."). Results go under $OUT (tables as .txt, JSON, the paper run's registry as a
 # tarball, CubeCL's compile and autotune logs).
 #
 # CubeCL compiles each distinct kernel on first use (about a second each). The compiled kernels
 # and autotune choices live in $TTV_KERNEL_CACHE; this script carries them between machines in
-# parts (each back from $OUT if under 16 MiB, carried in from gpu/): autotune.tgz (the chosen
-# kernel per problem: small, and it spares compiling the losing candidates), ptx.tgz (CubeCL's
-# compiled kernels), nv.tgz (the driver's PTX -> SASS cache).
+# parts (carried in from gpu/, back from $OUT xz-compressed and split under 16 MiB per file):
+# autotune.txz (the chosen kernel per problem: small, stable across builds, and it spares
+# compiling the losing candidates) and ptx.txz.* (CubeCL's compiled kernels; valid only for the
+# same binary, since CubeCL's kernel keys hash Rust TypeIds). The driver's PTX -> SASS cache is
+# rebuilt on each machine.
 set -uo pipefail
 BIN=${BIN:-gpu}
 OUT=${OUT:-out}
-STAGE_S=${STAGE_S:-400}   # each stage's time limit, so the cache is always written back
+STAGE_S=${STAGE_S:-400}   # each stage's time limit (STAGE_S_<stage> overrides it for one), so the cache is always written back
 mkdir -p "$OUT"
+# xz shrinks the binaries and the PTX text 2-3x more than gzip; python3's lzma stands in for a
+# missing xz binary.
+unpack() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma,sys,shutil; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
+pack() { if command -v xz >/dev/null; then xz -T0 -6 -c; else python3 -c 'import lzma,sys,shutil; shutil.copyfileobj(sys.stdin.buffer, lzma.open(sys.stdout.buffer, "w", preset=6))'; fi; }
+for f in "$BIN"/ttv-run.xz "$BIN"/ttv-bench.xz; do [ -e "$f" ] && unpack "$f" > "${f%.xz}"; done
 for f in "$BIN"/ttv-*.gz; do [ -e "$f" ] && gunzip -f "$f"; done
 chmod +x "$BIN"/ttv-run "$BIN"/ttv-bench
-export TTV_KERNEL_CACHE=$PWD/kcache
+export TTV_KERNEL_CACHE=$PWD/kcache TTV_PROGRESS=lines
 mkdir -p "$TTV_KERNEL_CACHE"
-for part in autotune ptx nv; do [ -e "$BIN/$part.tgz" ] && tar xzf "$BIN/$part.tgz" -C "$TTV_KERNEL_CACHE"; done
+# Cache parts come as <part>.txz, or split into <part>.txz.aa, .ab ... (16 MiB per file back).
+for part in autotune ptx nv; do
+  for f in "$BIN/$part.tgz"; do [ -e "$f" ] && tar xzf "$f" -C "$TTV_KERNEL_CACHE"; done
+  files=$(ls "$BIN/$part".txz* 2>/dev/null)
+  [ -n "$files" ] && cat $files > "/tmp/$part.txz" && unpack "/tmp/$part.txz" | tar xf - -C "$TTV_KERNEL_CACHE" && rm "/tmp/$part.txz"
+done
 # The driver's PTX -> SASS cache, kept with CubeCL's.
 export CUDA_CACHE_PATH=$TTV_KERNEL_CACHE/nv CUDA_CACHE_MAXSIZE=4294967296
 cat > cubecl.toml <<EOF
@@ -39,27 +51,38 @@ peak_mem() { # sample used memory every 0.2 s while "$@" runs; print the peak in
   echo "peak device memory (nvidia-smi, MiB): $(sort -n "$log" | tail -1)"; rm -f "$log"; return $rc
 }
 for what in "$@"; do
+  v=STAGE_S_${what//-/_}; limit=${!v:-$STAGE_S}   # e.g. STAGE_S_paper=400 for one stage
   echo "== $what ($(date +%T), kernels compiled so far: $(grep -c . "$OUT/compile.log" 2>/dev/null || echo 0))"
   case $what in
     perf-reference|perf-paper)
       spec=experiments/${what#perf-}.yaml
-      ( time peak_mem timeout "$STAGE_S" "$BIN"/ttv-bench perf "$spec" --device cuda --json "$OUT/$what.json" ${PERF_ARGS:-} ) 2>&1 | tee "$OUT/$what.txt" ;;
+      ( time peak_mem timeout "$limit" "$BIN"/ttv-bench perf "$spec" --device cuda --json "$OUT/$what.json" ${PERF_ARGS:-} ) 2>&1 | tee "$OUT/$what.txt" ;;
     mem64-reference)
-      ( peak_mem timeout "$STAGE_S" "$BIN"/ttv-bench perf experiments/reference.yaml --device cuda --train-batches 64 --gen-batches 1 --repeats 3 --json "$OUT/$what.json" ) 2>&1 | tee "$OUT/$what.txt" ;;
+      ( peak_mem timeout "$limit" "$BIN"/ttv-bench perf experiments/reference.yaml --device cuda --train-batches 64 --gen-batches 1 --repeats 3 --json "$OUT/$what.json" ) 2>&1 | tee "$OUT/$what.txt" ;;
     paper)
-      ( time timeout "$STAGE_S" "$BIN"/ttv-run experiments/paper.yaml --device cuda --registry "$OUT/registry" ) 2>&1 | tail -30 | tee "$OUT/paper.txt"
+      ( time timeout "$limit" "$BIN"/ttv-run experiments/paper.yaml --device cuda --registry "$OUT/registry" ) 2>&1 | tail -30 | tee "$OUT/paper.txt"
       tar czf "$OUT/paper-registry.tgz" -C "$OUT" --exclude=ckpt registry && rm -rf "$OUT/registry" ;;
+    experiments)   # every spec in $SPECS into one registry (carried in as gpu/registry.tgz), back as registry.tgz
+      mkdir -p "$OUT/registry"; [ -e "$BIN/registry.tgz" ] && tar xzf "$BIN/registry.tgz" -C "$OUT"
+      deadline=$(( $(date +%s) + limit ))
+      for spec in ${SPECS:-}; do
+        left=$(( deadline - $(date +%s) )); [ $left -gt 20 ] || break
+        ( time timeout "$left" "$BIN"/ttv-run "$spec" --device cuda --registry "$OUT/registry" ) 2>&1 | grep -v '^\[' | tail -15
+      done 2>&1 | tee "$OUT/experiments.txt"
+      tar czf "$OUT/registry.tgz" -C "$OUT" --exclude=ckpt --exclude=claim registry && rm -rf "$OUT/registry" ;;
     parity)
-      timeout "$STAGE_S" "$BIN"/ttv-bench parity 2>&1 | tee "$OUT/parity.txt" ;;
+      timeout "$limit" "$BIN"/ttv-bench parity 2>&1 | tee "$OUT/parity.txt" ;;
   esac
 done
 echo "== done ($(date +%T)), kernels compiled: $(grep -c . "$OUT/compile.log" 2>/dev/null || echo 0)"
 du -sh "$TTV_KERNEL_CACHE"/* 2>/dev/null
-tar czf "$OUT/logs.tgz" -C "$OUT" compile.log autotune.log && rm -f "$OUT/compile.log" "$OUT/autotune.log"
-for part in autotune:autotune ptx:cuda nv:nv; do
+(cd "$OUT" && tar czf logs.tgz --remove-files $(ls *.log *.txt *.json 2>/dev/null))
+# The caches go back in parts under 16 MiB; the driver's SASS cache (hundreds of MB) stays.
+for part in autotune:autotune ptx:cuda; do
   name=${part%%:*}; dir=${part#*:}
   [ -d "$TTV_KERNEL_CACHE/$dir" ] || continue
-  tar czf "/tmp/$name.tgz" -C "$TTV_KERNEL_CACHE" "$dir"
-  size=$(stat -c %s "/tmp/$name.tgz"); echo "cache part $name: $size bytes"
-  [ "$size" -lt 16000000 ] && mv "/tmp/$name.tgz" "$OUT/"
+  tar cf - -C "$TTV_KERNEL_CACHE" "$dir" | pack > "/tmp/$name.txz"
+  echo "cache part $name: $(stat -c %s "/tmp/$name.txz") bytes"
+  split -b 15000000 "/tmp/$name.txz" "$OUT/$name.txz." && rm "/tmp/$name.txz"
 done
+ls -la "$OUT"

@@ -28,8 +28,9 @@ enum Command {
         seconds: f64,
     },
     /// Training samples/s and generation latency of a spec's model (its first run) on a
-    /// device: the figures of the PyTorch anchors, plus per-component forward times. Prints a
-    /// table and writes it as JSON.
+    /// device: the figures of the PyTorch anchors, plus per-component forward times, each with
+    /// its achieved FLOP/s (analytic FLOPs per sample) against the device's measured matmul
+    /// peak. Prints a table and writes it as JSON.
     Perf {
         /// Spec file (its first run's model and clip size are used).
         spec: std::path::PathBuf,
@@ -47,6 +48,10 @@ enum Command {
         /// Untimed calls first (the first one is reported as the cold time).
         #[arg(long, default_value_t = 3)]
         warmup: usize,
+        /// Side of the square f32 matmul timed as the device's peak FLOP/s (default 8192 on
+        /// cuda, 1024 on cpu).
+        #[arg(long)]
+        peak_size: Option<usize>,
         /// Override a spec value (as for ttv-run).
         #[arg(short = 's', long = "set", value_name = "PATH=VALUE")]
         set: Vec<String>,
@@ -70,8 +75,10 @@ enum Command {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Data { batch, seconds } => bench_data(batch, seconds),
-        Command::Perf { spec, device, train_batches, gen_batches, repeats, warmup, set, json } => {
-            match perf(&spec, &device, train_batches, gen_batches, repeats, warmup, &set, &json) {
+        Command::Perf { spec, device, train_batches, gen_batches, repeats, warmup, peak_size, set, json } => {
+            let peak_n = peak_size.unwrap_or(if device == "cuda" { 8192 } else { 1024 });
+            let options = ttv::bench::PerfOptions { train_batches, gen_batches, repeats, warmup, peak_n };
+            match perf(&spec, &device, options, &set, &json) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e:#}");
@@ -89,23 +96,13 @@ fn main() -> ExitCode {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn perf(
-    spec: &std::path::Path,
-    device: &str,
-    train_batches: Vec<usize>,
-    gen_batches: Vec<usize>,
-    repeats: usize,
-    warmup: usize,
-    set: &[String],
-    json: &std::path::Path,
-) -> anyhow::Result<()> {
+fn perf(spec: &std::path::Path, device: &str, options: ttv::bench::PerfOptions, set: &[String], json: &std::path::Path) -> anyhow::Result<()> {
     let exp = ttv::spec::plan(spec, set).map_err(|e| anyhow::anyhow!("{e}"))?;
     let first = exp.runs.first().ok_or_else(|| anyhow::anyhow!("{} expands to no runs", spec.display()))?;
     let job = ttv::bench::PerfJob {
         name: exp.name.clone(),
         spec: first.spec.clone(),
-        options: ttv::bench::PerfOptions { train_batches, gen_batches, repeats, warmup },
+        options,
         device_name: ttv::backend::describe(device),
     };
     let result = ttv::backend::dispatch(device, job)?;

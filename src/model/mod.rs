@@ -8,6 +8,7 @@
 //! - [`halting`]: the convergence predictor (paper MLP, reference linear).
 //! - [`hrm`]: the whole model and its reasoning loop ([`TextToVideo::reason`]).
 //! - [`registry`]: spec -> model, parameter counts per component.
+//! - [`flops`]: analytic forward FLOPs per sample, per component.
 //!
 //! Building blocks: [`attention`], [`rope`], [`swiglu`], [`norm`], [`block`].
 
@@ -15,6 +16,7 @@ pub mod attention;
 pub mod block;
 pub mod conv;
 pub mod engine;
+pub mod flops;
 pub mod halting;
 pub mod hrm;
 pub mod norm;

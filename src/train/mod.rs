@@ -259,7 +259,9 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
             }
         }
         self.ctx.progress.set_position(update);
-        self.ctx.progress.set_message(format!("epoch {epoch}/{} loss {loss:.4}", self.spec().training.epochs));
+        let message = format!("epoch {epoch}/{} loss {loss:.4}", self.spec().training.epochs);
+        progress_line(&format!("update {update}/{} {message}", self.ctx.progress.length().unwrap_or(0)), wall);
+        self.ctx.progress.set_message(message);
         Ok(Ok(model))
     }
 
@@ -348,6 +350,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     /// Eval metrics, FID/KID, prompt GIFs for `epoch`; a new best FID gets its own checkpoint.
     fn evaluate(&mut self, model: &TextToVideo<B>, optimizer: &AdamWOptimizer<TextToVideo<B>, B>, epoch: u32) -> Result<()> {
         let began = Instant::now();
+        progress_line(&format!("evaluating after epoch {epoch}"), self.elapsed());
         let spec = self.ctx.plan.spec.clone();
         let valid = model.valid();
         let device = self.device.clone();
@@ -418,6 +421,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     /// generation latency at batch 1 and 64.
     fn summarise(&mut self, model: &TextToVideo<B>) -> Result<()> {
         let train_s = self.elapsed();
+        progress_line("measuring generation latency (batch 1 and 64)", train_s);
         // Training's peak first; then generation's own, measured from a reset.
         let train_peak = measure::peak_rss_bytes();
         let phase_measured = measure::reset_peak_rss();
@@ -464,5 +468,15 @@ pub fn state_of(ending: &Ending) -> State {
     match ending {
         Ending::Done => State::Done,
         Ending::Failed(_) => State::Failed,
+    }
+}
+
+/// With `TTV_PROGRESS=lines`, progress also goes to stderr as plain timestamped lines: the bars
+/// are hidden when stderr is not a terminal (a batch job, the device machine), and a long first
+/// step (kernels compiling) should still show where it is.
+fn progress_line(what: &str, wall_s: f64) {
+    static LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *LINES.get_or_init(|| std::env::var("TTV_PROGRESS").is_ok_and(|v| v == "lines")) {
+        eprintln!("[{wall_s:8.1} s] {what}");
     }
 }
