@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the H100 runs (device machine, no toolchain): the stripped CUDA binaries are carried in
-# gpu/. Usage: benches/gpu.sh <what>...  with what in perf-reference, perf-paper, mem64-reference,
+# gpu/. Usage: benches/gpu.sh <what>...  with what in perf-reference, perf-paper, mem64-reference, mem64-paper,
 # paper, parity, experiments (SPECS="experiments/a.yaml ..."). Results go under $OUT (tables as .txt, JSON, the paper run's registry as a
 # tarball, CubeCL's compile and autotune logs).
 #
@@ -57,19 +57,19 @@ for what in "$@"; do
     perf-reference|perf-paper)
       spec=experiments/${what#perf-}.yaml
       ( time peak_mem timeout "$limit" "$BIN"/ttv-bench perf "$spec" --device cuda --json "$OUT/$what.json" ${PERF_ARGS:-} ) 2>&1 | tee "$OUT/$what.txt" ;;
-    mem64-reference)
-      ( peak_mem timeout "$limit" "$BIN"/ttv-bench perf experiments/reference.yaml --device cuda --train-batches 64 --gen-batches 1 --repeats 3 --json "$OUT/$what.json" ) 2>&1 | tee "$OUT/$what.txt" ;;
+    mem64-reference|mem64-paper)   # training at batch 64 alone in its process: its peak memory
+      ( peak_mem timeout "$limit" "$BIN"/ttv-bench perf "experiments/${what#mem64-}.yaml" --device cuda --train-batches 64 --gen-batches 1 --repeats 3 --json "$OUT/$what.json" ) 2>&1 | tee "$OUT/$what.txt" ;;
     paper)
       ( time timeout "$limit" "$BIN"/ttv-run experiments/paper.yaml --device cuda --registry "$OUT/registry" ) 2>&1 | tail -30 | tee "$OUT/paper.txt"
       tar czf "$OUT/paper-registry.tgz" -C "$OUT" --exclude=ckpt registry && rm -rf "$OUT/registry" ;;
-    experiments)   # every spec in $SPECS into one registry (carried in as gpu/registry.tgz), back as registry.tgz
-      mkdir -p "$OUT/registry"; [ -e "$BIN/registry.tgz" ] && tar xzf "$BIN/registry.tgz" -C "$OUT"
+    experiments)   # every spec in $SPECS into one registry (carried in as gpu/registry.tgz*), back as registry.tgz.aa, .ab ...
+      mkdir -p "$OUT/registry"; ls "$BIN"/registry.tgz* >/dev/null 2>&1 && cat "$BIN"/registry.tgz* | tar xzf - -C "$OUT"
       deadline=$(( $(date +%s) + limit ))
       for spec in ${SPECS:-}; do
         left=$(( deadline - $(date +%s) )); [ $left -gt 20 ] || break
         ( time timeout "$left" "$BIN"/ttv-run "$spec" --device cuda --registry "$OUT/registry" ) 2>&1 | grep -v '^\[' | tail -15
       done 2>&1 | tee "$OUT/experiments.txt"
-      tar czf "$OUT/registry.tgz" -C "$OUT" --exclude=ckpt --exclude=claim registry && rm -rf "$OUT/registry" ;;
+      tar czf - -C "$OUT" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." && rm -rf "$OUT/registry" ;;
     parity)
       timeout "$limit" "$BIN"/ttv-bench parity 2>&1 | tee "$OUT/parity.txt" ;;
   esac
