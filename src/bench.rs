@@ -4,7 +4,8 @@
 //!   trains it), backward, clipping at global norm 1.0, AdamW; samples/s at each batch size.
 //! - Generation: from noise with early stopping, latency at batch 1 and clips/s at batch 64.
 //! - Each figure is the median over timed repeats after warm-up, each repeat ended by a device
-//!   sync; the first call (kernels compiling, autotune) is reported on its own.
+//!   sync; the first call (kernels compiling, and autotuning in `autotune` builds) is reported
+//!   on its own.
 //! - Per-component forward times (text encoder, video tokenizer, reasoning, detokenizer) show
 //!   where a step's time goes.
 //! - Each figure's analytic FLOPs per sample ([`ModelFlops`]) times its samples/s is its achieved
