@@ -18,7 +18,7 @@
 use serde::Serialize;
 
 use super::swiglu::inner_width;
-use super::video_codec::{PAPER_STRIDES, REFERENCE_PATCH, token_grid};
+use super::video_codec::{PAPER_STRIDES, REFERENCE_PATCH, paper_down_widths, paper_kernel, paper_up_widths, token_grid};
 use crate::spec::types::{DataSpec, EngineKind, Family, HaltingKind, Interaction, ModelSpec};
 
 /// FLOPs of one component, split by what multiplies what.
@@ -194,7 +194,7 @@ impl ModelFlops {
         let c = self.hidden();
         Flops::weights(match self.model.video_codec.kind {
             Family::Paper => {
-                let widths = [3, c / 4, c / 2, c, c];
+                let widths = paper_down_widths(c as usize).map(|w| w as u64);
                 let mut size = self.clip;
                 (0..4)
                     .map(|i| {
@@ -202,7 +202,7 @@ impl ModelFlops {
                         size = shrink(size, stride);
                         // The strided conv (kernel stride + 2) and its strided 1x1x1 residual projection.
                         let channels = [widths[i], widths[i + 1]];
-                        conv(channels, stride.map(|s| s + 2), volume(size)) + conv(channels, [1; 3], volume(size))
+                        conv(channels, paper_kernel(stride), volume(size)) + conv(channels, [1; 3], volume(size))
                     })
                     .sum()
             }
@@ -219,17 +219,17 @@ impl ModelFlops {
         let c = self.hidden();
         Flops::weights(match self.model.video_codec.kind {
             Family::Paper => {
-                let widths = [c, c / 2, c / 4, c / 8, c / 16];
+                let widths = paper_up_widths(c as usize).map(|w| w as u64);
                 let mut size = self.grid;
                 let ups: u64 = (0..4)
                     .map(|i| {
                         let stride = PAPER_STRIDES[3 - i];
-                        let flops = conv([widths[i], widths[i + 1]], stride.map(|s| s + 2), volume(size));
+                        let flops = conv([widths[i], widths[i + 1]], paper_kernel(stride), volume(size));
                         size = grow(size, stride);
                         flops
                     })
                     .sum();
-                ups + conv([c / 16, 3], [3; 3], volume(self.clip))
+                ups + conv([widths[4], 3], [3; 3], volume(self.clip))
             }
             Family::Reference => {
                 linear(self.tokens(), c, c)

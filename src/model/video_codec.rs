@@ -24,6 +24,20 @@ use crate::spec::types::Family;
 
 /// Strides of the paper tokenizer's four blocks, (time, height, width).
 pub const PAPER_STRIDES: [[usize; 3]; 4] = [[1, 2, 2], [1, 2, 2], [2, 2, 2], [2, 1, 1]];
+/// Channel widths through the paper tokenizer's four blocks, RGB in, `hidden` out.
+pub fn paper_down_widths(hidden: usize) -> [usize; 5] {
+    [3, hidden / 4, hidden / 2, hidden, hidden]
+}
+/// Channel widths through the paper detokenizer's four transposed blocks, down to `hidden / 16`
+/// (a last 3x3x3 convolution makes RGB of them).
+pub fn paper_up_widths(hidden: usize) -> [usize; 5] {
+    [hidden, hidden / 2, hidden / 4, hidden / 8, hidden / 16]
+}
+/// A paper block's kernel for its stride: stride + 2 per axis, so padding 1 divides the size by
+/// the stride exactly.
+pub fn paper_kernel(stride: [usize; 3]) -> [usize; 3] {
+    stride.map(|s| s + 2)
+}
 /// The reference tokenizer's patch, (time, height, width).
 pub const REFERENCE_PATCH: [usize; 3] = [2, 4, 4];
 
@@ -99,7 +113,7 @@ pub struct DownBlock<B: Backend> {
 impl<B: Backend> DownBlock<B> {
     fn new(c: [usize; 2], stride: [usize; 3], device: &B::Device) -> Self {
         Self {
-            conv: conv3d_layer(c, stride.map(|s| s + 2), stride, 1, device),
+            conv: conv3d_layer(c, paper_kernel(stride), stride, 1, device),
             project: conv3d_layer(c, [1; 3], stride, 0, device),
             norm: LayerNormConfig::new(c[1]).init(device),
         }
@@ -167,20 +181,20 @@ pub fn video_codec<B: Backend>(kind: Family, hidden: usize, grid: [usize; 3], de
     let c = hidden;
     match kind {
         Family::Paper => {
-            let widths = [3, c / 4, c / 2, c, c];
+            let widths = paper_down_widths(c);
             let blocks = (0..4).map(|i| DownBlock::new([widths[i], widths[i + 1]], PAPER_STRIDES[i], device)).collect();
-            let up_widths = [c, c / 2, c / 4, c / 8, c / 16];
+            let up_widths = paper_up_widths(c);
             let ups = (0..4)
                 .map(|i| {
                     let stride = PAPER_STRIDES[3 - i];
-                    conv_t3d([up_widths[i], up_widths[i + 1]], stride.map(|s| s + 2), stride, 1, device)
+                    conv_t3d([up_widths[i], up_widths[i + 1]], paper_kernel(stride), stride, 1, device)
                 })
                 .collect();
             (
                 VideoTokenizer::Paper(PaperTokenizer { blocks }),
                 VideoDetokenizer::Paper(PaperDetokenizer {
                     ups,
-                    to_rgb: conv3d_layer([c / 16, 3], [3; 3], [1; 3], 1, device),
+                    to_rgb: conv3d_layer([up_widths[4], 3], [3; 3], [1; 3], 1, device),
                     grid_t,
                     grid_h,
                     grid_w,
