@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What the H100 runs (device machine, no toolchain): the stripped CUDA binaries are carried in
-# gpu/. Usage: benches/gpu.sh <what>...  with what in perf-reference, perf-paper, mem64-reference, mem64-paper,
-# paper, parity, experiments (SPECS="experiments/a.yaml ..."). Results go under $OUT (tables as .txt, JSON, the paper run's registry as a
-# tarball, CubeCL's compile and autotune logs).
+# gpu/. Usage: benches/gpu.sh <what>...  with what in perf-reference, perf-paper,
+# mem64-reference, mem64-paper, paper, parity, experiments (SPECS="experiments/a.yaml ...").
+# Results go under $OUT (tables as .txt, JSON, the runs' registry as a tarball, CubeCL's compile
+# and autotune logs).
 #
 # CubeCL compiles each distinct kernel on first use (about a second each). The compiled kernels
 # and autotune choices live in $TTV_KERNEL_CACHE; this script carries them between machines in
@@ -59,9 +60,8 @@ for what in "$@"; do
       ( time peak_mem timeout "$limit" "$BIN"/ttv-bench perf "$spec" --device cuda --json "$OUT/$what.json" ${PERF_ARGS:-} ) 2>&1 | tee "$OUT/$what.txt" ;;
     mem64-reference|mem64-paper)   # training at batch 64 alone in its process: its peak memory
       ( peak_mem timeout "$limit" "$BIN"/ttv-bench perf "experiments/${what#mem64-}.yaml" --device cuda --train-batches 64 --gen-batches 1 --repeats 3 --json "$OUT/$what.json" ) 2>&1 | tee "$OUT/$what.txt" ;;
-    paper)
-      ( time timeout "$limit" "$BIN"/ttv-run experiments/paper.yaml --device cuda --registry "$OUT/registry" ) 2>&1 | tail -30 | tee "$OUT/paper.txt"
-      tar czf "$OUT/paper-registry.tgz" -C "$OUT" --exclude=ckpt registry && rm -rf "$OUT/registry" ;;
+    paper)   # = experiments with SPECS=experiments/paper.yaml
+      SPECS=experiments/paper.yaml ;&
     experiments)   # every spec in $SPECS into one registry (carried in as gpu/registry.tgz*), back as registry.tgz.aa, .ab ...
       mkdir -p "$OUT/registry"; ls "$BIN"/registry.tgz* >/dev/null 2>&1 && cat "$BIN"/registry.tgz* | tar xzf - -C "$OUT"
       deadline=$(( $(date +%s) + limit ))
