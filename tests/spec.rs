@@ -85,6 +85,21 @@ fn hash_is_stable_across_invocations_and_versions_the_format() {
     assert_eq!(spec::FORMAT_VERSION, "ttv-run-spec/1");
 }
 
+#[test]
+fn a_field_added_later_keeps_old_hashes_at_its_old_meaning() {
+    let d = Dir::new();
+    let a = d.write("a.yaml", "model: {hidden: 64, heads: 4}\n");
+    let run = &plan(&a, &[]).unwrap().runs[0];
+    let json = spec::canonical_json(&run.spec);
+    // Off means what every run stored before the field existed: not in the identity.
+    assert!(!json.contains("position_embedding"), "{json}");
+    assert_eq!(hashes(&a, &["model.video_codec.position_embedding=false"]), hashes(&a, &[]));
+    // On is new science: a new hash, and the field is part of it.
+    let on = &plan(&a, &["model.video_codec.position_embedding=true".to_string()]).unwrap().runs[0];
+    assert!(spec::canonical_json(&on.spec).contains("\"position_embedding\":true"));
+    assert_ne!(hashes(&a, &["model.video_codec.position_embedding=true"]), hashes(&a, &[]));
+}
+
 // ------------------------------------------------------------------------------------------
 // sweeps
 

@@ -1,7 +1,7 @@
 //! The component registry: a `ModelSpec` names a text encoder, a video codec, an engine and a
 //! halting predictor; this builds them for a clip shape and counts their parameters.
 
-use burn::nn::LayerNormConfig;
+use burn::nn::{Initializer, LayerNormConfig};
 use burn::prelude::*;
 
 use super::block::BlockConfig;
@@ -91,6 +91,10 @@ pub fn build<B: Backend>(model: &ModelSpec, data: &DataSpec, device: &B::Device)
         video_detokenizer,
         engine,
         output_norm: LayerNormConfig::new(hidden).init(device),
+        start_positions: model
+            .video_codec
+            .position_embedding
+            .then(|| Initializer::Normal { mean: 0.0, std: 0.02 }.init([tokens, hidden], device)),
         halting: Halting::new(model.halting.kind, tokens, hidden, device),
         max_steps: model.engine.max_steps as usize,
         threshold: model.halting.threshold,
@@ -129,6 +133,7 @@ pub fn component_counts<B: Backend>(m: &TextToVideo<B>) -> Vec<(String, usize)> 
         None => counts.push(("engine.flat".to_string(), m.engine.low.num_params())),
     }
     counts.push(("output_norm".to_string(), m.output_norm.num_params()));
+    counts.push(("start_positions".to_string(), m.start_positions.as_ref().map_or(0, |p| p.num_params())));
     counts.push(("halting".to_string(), m.halting.as_ref().map_or(0, |h| h.num_params())));
     let total = m.num_params();
     debug_assert_eq!(total, counts.iter().map(|(_, n)| n).sum::<usize>(), "a component is missing from the counts");
@@ -179,7 +184,7 @@ mod tests {
             heads: 8,
             expansion: 2.0,
             text_encoder: TextEncoderSpec { kind: Family::Reference, layers: 3, max_len: 77, vocab_size: 50257 },
-            video_codec: VideoCodecSpec { kind: Family::Reference },
+            video_codec: VideoCodecSpec { kind: Family::Reference, ..VideoCodecSpec::default() },
             engine: EngineSpec {
                 kind: EngineKind::Hrm,
                 h_layers: 2,

@@ -196,11 +196,17 @@ impl Default for TextEncoderSpec {
 pub struct VideoCodecSpec {
     /// Registry name: `paper` (4 strided Conv3d blocks, 32 tokens) or `reference` (256 tokens).
     pub kind: Family,
+    /// Add a learned absolute position embedding to the latent the reasoning starts from (the
+    /// encoded clip, or the noise at generation). Neither source has one; from noise every
+    /// token starts alike and gets the same update (RoPE rotates queries and keys, not values),
+    /// so nothing tells the detokenizer where anything is. Off by default (both sources); left
+    /// out of the hash when off, so older runs keep their identity (spec/hash.rs).
+    pub position_embedding: bool,
 }
 
 impl Default for VideoCodecSpec {
     fn default() -> Self {
-        Self { kind: Family::Paper }
+        Self { kind: Family::Paper, position_embedding: false }
     }
 }
 
