@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the H100 runs (device machine, no toolchain): the stripped CUDA binaries are carried in
 # gpu/. Usage: benches/gpu.sh <what>...  with what in perf-reference, perf-paper,
-# mem64-reference, mem64-paper, paper, parity, experiments (SPECS="experiments/a.yaml ...").
+# mem64-reference, mem64-paper, profile-reference, profile-paper, paper, parity, experiments (SPECS="experiments/a.yaml ...").
 # Results go under $OUT (tables as .txt, JSON, the runs' registry as a tarball, CubeCL's compile
 # and autotune logs).
 #
@@ -43,6 +43,9 @@ level = "${AUTOTUNE:-balanced}"
 [autotune.logger]
 level = "minimal"
 file = "$OUT/autotune.log"
+[profiling.logger]
+level = "disabled"
+file = "$OUT/profile.log"
 EOF
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 peak_mem() { # sample used memory every 0.2 s while "$@" runs; print the peak in MiB
@@ -58,6 +61,11 @@ for what in "$@"; do
     perf-reference|perf-paper)
       spec=experiments/${what#perf-}.yaml
       ( time peak_mem timeout "$limit" "$BIN"/ttv-bench perf "$spec" --device cuda --json "$OUT/$what.json" ${PERF_ARGS:-} ) 2>&1 | tee "$OUT/$what.txt" ;;
+    profile-reference|profile-paper)   # CubeCL's kernel profile: a table (kernel, launches, GPU time) per sync
+      # (the last ones: one training step at batch 64, then generation at batch 1 and 64 is
+      # before them); each launch is timed on its own, so wall times here are not benchmarks.
+      ( CUBECL_DEBUG_OPTION=profile timeout "$limit" "$BIN"/ttv-bench perf "experiments/${what#profile-}.yaml" --device cuda --train-batches 64 --gen-batches 1,64 --repeats 1 --warmup 2 ) 2>&1 | tee "$OUT/$what.txt"
+      mv "$OUT/profile.log" "$OUT/$what.log" 2>/dev/null ;;
     mem64-reference|mem64-paper)   # training at batch 64 alone in its process: its peak memory
       ( peak_mem timeout "$limit" "$BIN"/ttv-bench perf "experiments/${what#mem64-}.yaml" --device cuda --train-batches 64 --gen-batches 1 --repeats 3 --json "$OUT/$what.json" ) 2>&1 | tee "$OUT/$what.txt" ;;
     paper)   # = experiments with SPECS=experiments/paper.yaml
