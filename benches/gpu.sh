@@ -75,7 +75,8 @@ for what in "$@"; do
       deadline=$(( $(date +%s) + limit ))
       for spec in ${SPECS:-}; do
         left=$(( deadline - $(date +%s) )); [ $left -gt 20 ] || break
-        ( time timeout "$left" "$BIN"/ttv-run "$spec" --device cuda --registry "$OUT/registry" ) 2>&1 | grep -v '^\[' | tail -15
+        # ONLY="hash ..." (with one spec in SPECS) runs just those of its runs: one that fits the call.
+        ( time timeout "$left" "$BIN"/ttv-run "$spec" --device cuda --registry "$OUT/registry" $(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done) ) 2>&1 | grep -v '^\[' | tail -15
       done 2>&1 | tee "$OUT/experiments.txt"
       tar czf - -C "$OUT" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." && rm -rf "$OUT/registry" ;;
     parity)

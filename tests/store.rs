@@ -177,6 +177,29 @@ fn dry_run_shows_the_plan_and_rerunning_skips_finished_work() {
 }
 
 #[test]
+fn only_runs_the_named_runs_and_refuses_an_unknown_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let p = spec_file(dir.path(), &format!("name: t\nsweep:\n  model.halting.threshold: [0.3, 0.6]\n{TINY}"));
+    let path = p.to_str().unwrap();
+    let exp = ttv::spec::plan(&p, &[]).unwrap();
+    let second = exp.runs[1].short().to_string();
+
+    let plan = String::from_utf8(ttv_run(&[path, "--dry-run", "--only", &second[..6]], &registry).stdout).unwrap();
+    assert!(plan.contains("experiment t: 1 runs"), "{plan}");
+    assert!(plan.contains(&second), "{plan}");
+    let out = ttv_run(&[path, "--only", &second[..6]], &registry);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let store = Store::at(&registry);
+    assert_eq!(store.state(&exp.runs[1].hash), RunState::Done);
+    assert!(!store.run_dir(&exp.runs[0].hash).exists(), "the other run is left alone");
+
+    let out = ttv_run(&[path, "--only", "ffffffffffff"], &registry);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--only ffffffffffff: no run of these specs has that hash"));
+}
+
+#[test]
 fn the_resolved_spec_in_the_store_reproduces_the_hash() {
     let dir = tempfile::tempdir().unwrap();
     let registry = dir.path().join("registry");

@@ -49,6 +49,10 @@ struct Cli {
     #[arg(long)]
     retry_failed: bool,
 
+    /// Only the runs whose hash starts with this (as `--dry-run` shows it); repeatable.
+    #[arg(long, value_name = "HASH")]
+    only: Vec<String>,
+
     /// Seconds without a heartbeat after which a dead runner's claim is taken over.
     #[arg(long, default_value_t = ttv::store::DEFAULT_STALE_AFTER, value_name = "SECS")]
     stale_after: f64,
@@ -239,6 +243,10 @@ fn run(cli: &Cli) -> ExitCode {
                 bad = true;
             }
         }
+    }
+    if let Err(e) = spec::keep_only(&mut experiments, &cli.only) {
+        eprintln!("error: {e}");
+        bad = true;
     }
     if bad {
         return ExitCode::from(2);

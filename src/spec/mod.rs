@@ -14,7 +14,7 @@ pub mod validate;
 pub use error::{SpecError, SpecErrors};
 pub use hash::{FORMAT_VERSION, canonical_json, run_hash};
 pub use load::{LoadedSpec, load};
-pub use sweep::{Experiment, RunPlan, expand};
+pub use sweep::{Experiment, RunPlan, expand, keep_only};
 pub use types::*;
 
 /// Load and expand in one go.

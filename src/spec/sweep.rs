@@ -58,6 +58,28 @@ pub struct Experiment {
     pub swept: Vec<String>,
 }
 
+/// Keep only the runs whose hash starts with one of `prefixes` (`ttv-run --only`: one run of
+/// a sweep, e.g. when a time-limited machine fits one). Every prefix must name a run of some
+/// experiment; the error lists the ones that name none.
+pub fn keep_only(experiments: &mut [Experiment], prefixes: &[String]) -> Result<(), String> {
+    if prefixes.is_empty() {
+        return Ok(());
+    }
+    let matches = |r: &RunPlan, p: &String| r.hash.starts_with(p.to_ascii_lowercase().as_str());
+    let unknown: Vec<&str> = prefixes
+        .iter()
+        .filter(|p| p.is_empty() || !experiments.iter().any(|e| e.runs.iter().any(|r| matches(r, p))))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!("--only {}: no run of these specs has that hash", unknown.join(", ")));
+    }
+    for e in experiments.iter_mut() {
+        e.runs.retain(|r| prefixes.iter().any(|p| matches(r, p)));
+    }
+    Ok(())
+}
+
 pub fn expand(loaded: &LoadedSpec) -> Result<Experiment, SpecErrors> {
     let spec = &loaded.spec;
     let mut errors = Vec::new();
