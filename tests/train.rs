@@ -229,7 +229,13 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
     assert!(status.notes.iter().any(|n| n.starts_with("FID pending")), "{:?}", status.notes);
     assert!(metric(&values(&run_dir), "eval", "fid").is_empty(), "no made-up FID");
 
-    let out = ttv_run(dir.path(), &["fid"], &[("TTV_ASSETS", assets.to_str().unwrap())]);
+    // `--experiment` scores only that experiment's runs: another name leaves this one pending.
+    let out = ttv_run(dir.path(), &["fid", "--experiment", "some_other"], &[("TTV_ASSETS", assets.to_str().unwrap())]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no run"), "{}", text(&out));
+    assert_eq!(the_run(dir.path()).1.results.get("fid_pending"), Some(&1.0));
+
+    let name = status.experiments.keys().next().expect("the run's experiment").clone();
+    let out = ttv_run(dir.path(), &["fid", "--experiment", &name], &[("TTV_ASSETS", assets.to_str().unwrap())]);
     assert!(out.status.success(), "{}", text(&out));
     let (run_dir, status) = the_run(dir.path());
     assert!(!status.results.contains_key("fid_pending"), "{:?}", status.results);

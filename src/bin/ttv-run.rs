@@ -113,6 +113,9 @@ enum Command {
         registry: PathBuf,
         #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
         device: String,
+        /// Only the runs of this experiment (its `name:`); repeatable. All runs by default.
+        #[arg(long, value_name = "NAME")]
+        experiment: Vec<String>,
     },
     /// Write the JSON Schema of spec files (for editors) to a file, or check it is current.
     Schema {
@@ -147,9 +150,9 @@ fn main() -> ExitCode {
                 }
             }))
         }
-        Some(Command::Fid { registry, device }) => {
+        Some(Command::Fid { registry, device, experiment }) => {
             let store = Store::at(registry);
-            report(dispatch(device, FidJob { store: &store }).map(|scored| {
+            report(dispatch(device, FidJob { store: &store, experiments: experiment }).map(|scored| {
                 if scored.is_empty() {
                     println!("no run in {} has FID pending", registry.display());
                 }

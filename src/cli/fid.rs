@@ -24,21 +24,24 @@ pub struct Scored {
 
 pub struct FidJob<'a> {
     pub store: &'a Store,
+    /// Only runs listed by one of these experiments (all runs when empty).
+    pub experiments: &'a [String],
 }
 
 impl WithBackend for FidJob<'_> {
     type Output = Result<Vec<Scored>>;
     fn run<A: AutodiffBackend>(self, device: A::Device) -> Result<Vec<Scored>> {
-        score_pending::<A::InnerBackend>(self.store, &device)
+        score_pending::<A::InnerBackend>(self.store, self.experiments, &device)
     }
 }
 
-/// Score the pending evaluations of every run in `store`, update their metrics, status and the
-/// index. Runs without pending FID are left as they are.
-pub fn score_pending<B: Backend>(store: &Store, device: &B::Device) -> Result<Vec<Scored>> {
+/// Score the pending evaluations of every run in `store` (of `experiments`, when not empty),
+/// update their metrics, status and the index. Runs without pending FID are left as they are.
+pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], device: &B::Device) -> Result<Vec<Scored>> {
+    let wanted = |s: &Status| experiments.is_empty() || s.experiments.keys().any(|e| experiments.contains(e));
     let mut pending: Vec<Status> = crate::store::index::scan(&store.runs_dir())
         .into_iter()
-        .filter(|s| s.results.get("fid_pending").is_some_and(|v| *v > 0.0))
+        .filter(|s| s.results.get("fid_pending").is_some_and(|v| *v > 0.0) && wanted(s))
         .collect();
     pending.sort_by(|a, b| a.hash.cmp(&b.hash));
     if pending.is_empty() {
