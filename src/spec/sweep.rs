@@ -65,17 +65,20 @@ pub fn keep_only(experiments: &mut [Experiment], prefixes: &[String]) -> Result<
     if prefixes.is_empty() {
         return Ok(());
     }
-    let matches = |r: &RunPlan, p: &String| r.hash.starts_with(p.to_ascii_lowercase().as_str());
+    // Hashes are lower-case hex; lower the prefixes once, not per run.
+    let lowered: Vec<String> = prefixes.iter().map(|p| p.to_ascii_lowercase()).collect();
+    let matches = |r: &RunPlan, p: &str| r.hash.starts_with(p);
     let unknown: Vec<&str> = prefixes
         .iter()
-        .filter(|p| p.is_empty() || !experiments.iter().any(|e| e.runs.iter().any(|r| matches(r, p))))
-        .map(String::as_str)
+        .zip(&lowered)
+        .filter(|(_, p)| p.is_empty() || !experiments.iter().any(|e| e.runs.iter().any(|r| matches(r, p))))
+        .map(|(given, _)| given.as_str())
         .collect();
     if !unknown.is_empty() {
         return Err(format!("--only {}: no run of these specs has that hash", unknown.join(", ")));
     }
     for e in experiments.iter_mut() {
-        e.runs.retain(|r| prefixes.iter().any(|p| matches(r, p)));
+        e.runs.retain(|r| lowered.iter().any(|p| matches(r, p)));
     }
     Ok(())
 }
