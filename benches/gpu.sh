@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the H100 runs (device machine, no toolchain): the stripped CUDA binaries are carried in
 # gpu/. Usage: benches/gpu.sh <what>...  with what in perf-reference, perf-paper,
-# mem64-reference, mem64-paper, profile-reference, profile-paper, paper, parity, experiments (SPECS="experiments/a.yaml ...").
+# mem64-reference, mem64-paper, profile-reference, profile-paper, paper, parity, experiments (SPECS="experiments/a.yaml ..."),
+# long (one spec across several calls).
 # Results go under $OUT (tables as .txt, JSON, the runs' registry as a tarball, CubeCL's compile
 # and autotune logs).
 #
@@ -79,6 +80,13 @@ for what in "$@"; do
         ( time timeout "$left" "$BIN"/ttv-run "$spec" --device cuda --registry "$OUT/registry" $(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done) ) 2>&1 | grep -v '^\[' | tail -15
       done 2>&1 | tee "$OUT/experiments.txt"
       tar czf - -C "$OUT" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." && rm -rf "$OUT/registry" ;;
+    long)   # one spec in $SPECS (ONLY= picks its runs) trained across back-to-back calls on one warm machine: the
+            # registry lives in longrun/ (ignored, so it stays on the machine between calls); a run stopped at this
+            # stage's limit resumes from its newest checkpoint in the next call. Back: registry.tgz.* without checkpoints.
+      reg=$PWD/longrun/registry; mkdir -p "$reg"
+      rm -f "$reg"/runs/*/claim   # the previous call's runner was stopped at its limit: its claims are dead
+      ( time timeout "$limit" "$BIN"/ttv-run $SPECS --device cuda --registry "$reg" $(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done) ) 2>&1 | grep -v '^\[' | tail -25 | tee "$OUT/long.txt"
+      tar czf - -C "$PWD/longrun" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." ;;
     parity)
       timeout "$limit" "$BIN"/ttv-bench parity 2>&1 | tee "$OUT/parity.txt" ;;
   esac
