@@ -19,7 +19,8 @@ const EPOCHS: u32 = 3;
 const PROMPTS: [&str; 2] = ["a red ball moving left to right", "a blue square rotating clockwise"];
 
 /// The tiny configuration: hidden 32, 4 heads, one block per stack, 8 train + 2 eval shapes
-/// clips of 4x16x16, 3 epochs of 2 updates; FID asked for but the weights hidden (pending).
+/// clips of 4x16x16, 3 epochs of 2 updates; FID asked for but the weights hidden (pending),
+/// alignment and temporal coherence computed.
 const SPEC: &str = "
 name: tiny
 data: {kind: shapes, samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16}
@@ -35,7 +36,7 @@ training:
   optimizer: {lr: 1.0e-3}
   schedule: {kind: constant, warmup_steps: 2}
 eval:
-  metrics: [fid, recon_mse, gen_mse, avg_steps, halting_accuracy]
+  metrics: [fid, recon_mse, gen_mse, avg_steps, halting_accuracy, alignment, temporal_coherence]
   prompts: [a red ball moving left to right, a blue square rotating clockwise]
 seeds: [0, 1]
 sweep:
@@ -215,7 +216,7 @@ fn report_tables_match_the_parquet_files() {
     assert_eq!(text(cell(rows[1], "runs")), "2 / 3");
     let note = fid_note(&registry);
     for (row, label) in rows.iter().zip(labels) {
-        for key in ["gen_mse", "avg_steps", "recon_mse"] {
+        for key in ["gen_mse", "avg_steps", "recon_mse", "alignment", "temporal_mse", "persistence"] {
             check_stat(cell(*row, key), &eval[&(label.to_string(), EPOCHS, key.to_string())]);
         }
         check_stat(cell(*row, "gen_ms_b1"), &results[&(label.to_string(), "gen_ms_b1".to_string())]);
@@ -279,6 +280,8 @@ fn report_tables_match_the_parquet_files() {
     assert_eq!(open.iter().filter(|r| r.contains("failed") && r.contains("NaN")).count(), 2, "{open:?}");
     assert!(open.iter().any(|r| r.contains("interrupted") && r.contains("resumes")), "{open:?}");
     assert_eq!(rows_of(&doc, "runs").len(), 7);
+    // What the alignment scores are worth is on the page: their chance levels, in each run's notes.
+    assert!(page.contains("alignment chance levels on these 2 eval clips"));
     assert_eq!(doc.select(&sel("table#runs details pre")).count(), 7, "every run's resolved spec is on the page");
 
     // Every image is a relative path to a file beside the page.

@@ -1,7 +1,8 @@
 //! Training end to end on the CPU with tiny configurations (hidden 32, 4 heads, one block per
 //! stack, 8-10 shapes clips): the loss goes down for both families, gradient accumulation equals
 //! the big batch, checkpoints resume exactly after a hard kill, divergence and out-of-memory are
-//! handled, FID is kept pending without weights and computed later, and `generate` renders a GIF.
+//! handled, FID is kept pending without weights and computed later, alignment and temporal
+//! coherence are scored in training and afterwards (`ttv-run score`), and `generate` renders a GIF.
 //!
 //! Faults are injected through `TTV_FAULT` into a spawned `ttv-run`, so the real binary's code
 //! paths are what is tested.
@@ -298,4 +299,70 @@ fn the_store_index_lists_a_trained_run() {
     assert_eq!(index.height(), 1);
     let dry = ttv_run(dir.path(), &[spec.to_str().unwrap(), "--dry-run"], &[]);
     assert!(String::from_utf8_lossy(&dry.stdout).contains("done"), "{}", text(&dry));
+}
+
+#[test]
+fn alignment_and_temporal_coherence_are_scored_at_each_evaluation() {
+    let spec = TINY.replace("epochs: 3", "epochs: 1").replace("metrics: [recon_mse", "metrics: [alignment, temporal_coherence, recon_mse");
+    let (dir, path) = workspace(&spec);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    let rows = values(&run_dir);
+    for name in ["align_colour", "align_object", "align_motion", "align_background", "alignment", "persistence"] {
+        let v = metric(&rows, "eval", name);
+        assert!(v.len() == 1 && (0.0..=1.0).contains(&v[0]), "{name}: {v:?}");
+    }
+    let temporal = metric(&rows, "eval", "temporal_mse");
+    assert!(temporal.len() == 1 && temporal[0] > 0.0, "an untrained model does not move like its targets: {temporal:?}");
+    assert_eq!(status.results.get("alignment"), Some(&metric(&rows, "eval", "alignment")[0]));
+    assert!(status.notes.iter().any(|n| n.starts_with("alignment chance levels on these 2 eval clips")), "{:?}", status.notes);
+    assert!(status.notes.iter().any(|n| n.starts_with("alignment on only 2 eval clips")), "{:?}", status.notes);
+}
+
+/// `ttv-run score` on a run trained without the two metrics: the stored target clips, scored
+/// as if generated, align on every attribute (so the re-derived eval items are the kept clips,
+/// in order, under the `eval.samples` cap), and nothing already stored changes.
+#[test]
+fn ttv_run_score_scores_a_stored_run_afterwards() {
+    let spec = TINY
+        .replace("samples: 10, eval_fraction: 0.2", "samples: 20, eval_fraction: 0.4")
+        .replace("epochs: 3", "epochs: 2")
+        .replace("  prompts:", "  samples: 6\n  prompts:");
+    let (dir, path) = workspace(&spec);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, before) = the_run(dir.path());
+    let stored = MetricsLog::open(&run_dir.join("metrics.parquet"), "x").unwrap().rows;
+    assert!(metric(&values(&run_dir), "eval", "alignment").is_empty(), "not asked for in training");
+    // Epoch 1 keeps what the model generated; epoch 2 is replaced by the targets themselves.
+    std::fs::copy(run_dir.join("eval/target.safetensors"), run_dir.join("eval/epoch_2.safetensors")).unwrap();
+
+    let out = ttv_run(dir.path(), &["score", "--run", &before.hash[..6]], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.contains("epoch 1") && printed.contains("epoch 2"), "{printed}");
+    let after = MetricsLog::open(&run_dir.join("metrics.parquet"), "x").unwrap().rows;
+    assert_eq!(after[..stored.len()], stored[..], "the stored rows are kept as they were");
+    let rows = values(&run_dir);
+    for name in ["align_colour", "align_object", "align_motion", "align_background", "alignment", "persistence"] {
+        let v = metric(&rows, "eval", name);
+        assert!(v.len() == 2 && (0.0..=1.0).contains(&v[0]), "{name}: {v:?}");
+        assert_eq!(v[1], 1.0, "{name}: the targets align with their own captions");
+    }
+    assert_eq!(metric(&rows, "eval", "temporal_mse")[1], 0.0);
+    // The new rows belong to their evaluations: same update as the rows already there.
+    let step_of = |epoch: u32, name: &str| after.iter().find(|r| r.epoch == epoch && r.metric == name).unwrap().step;
+    assert_eq!(step_of(2, "alignment"), step_of(2, "gen_mse"));
+    let (_, status) = the_run(dir.path());
+    assert_eq!(status.results.get("alignment"), Some(&1.0), "the final eval values are updated");
+    assert!(status.notes.iter().any(|n| n.contains("ttv-run score")), "{:?}", status.notes);
+    assert!(status.notes.iter().any(|n| n.starts_with("alignment chance levels on these 6 eval clips")), "{:?}", status.notes);
+    let index = ttv::store::index::read(&Store::at(&dir.path().join("registry")).index_path()).unwrap();
+    assert_eq!(index.column("alignment").unwrap().f64().unwrap().get(0), Some(1.0));
+
+    // Nothing left to do the second time; `ttv-run fid` still finds nothing pending.
+    let out = ttv_run(dir.path(), &["score"], &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"), "{}", text(&out));
+    assert_eq!(MetricsLog::open(&run_dir.join("metrics.parquet"), "x").unwrap().rows, after);
 }

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use ttv::backend::dispatch;
 use ttv::cli::fid::FidJob;
 use ttv::cli::generate::{GenerateJob, GenerateRequest};
+use ttv::cli::score::{ScoreOutcome, Selection, score_stored};
 use ttv::runner::{Outcome, RunOptions, execute};
 use ttv::spec;
 use ttv::store::Store;
@@ -117,6 +118,19 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         experiment: Vec<String>,
     },
+    /// Score alignment and temporal coherence of done (and failed) runs from the eval clips they
+    /// kept, on the CPU: for runs trained without those metrics. Adds only the metrics an
+    /// evaluation lacks to its metrics.parquet; what is stored stays as it is.
+    Score {
+        #[arg(long, env = "TTV_REGISTRY", default_value = "registry", value_name = "DIR")]
+        registry: PathBuf,
+        /// Only the runs of this experiment (its `name:`); repeatable. All runs by default.
+        #[arg(long, value_name = "NAME")]
+        experiment: Vec<String>,
+        /// Only the runs whose hash starts with this; repeatable.
+        #[arg(long, value_name = "HASH")]
+        run: Vec<String>,
+    },
     /// Write the JSON Schema of spec files (for editors) to a file, or check it is current.
     Schema {
         /// Output file.
@@ -163,6 +177,7 @@ fn main() -> ExitCode {
                 }
             }))
         }
+        Some(Command::Score { registry, experiment, run }) => score(registry, experiment, run),
         None => run(&cli),
     }
 }
@@ -176,6 +191,41 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn score(registry: &PathBuf, experiments: &[String], runs: &[String]) -> ExitCode {
+    let outcomes = match score_stored(&Store::at(registry), &Selection { experiments, runs }) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    if outcomes.is_empty() {
+        println!("no done or failed run in {} matches", registry.display());
+    }
+    let mut failed = false;
+    for (hash, outcome) in outcomes {
+        let short = &hash[..12.min(hash.len())];
+        match outcome {
+            Ok(ScoreOutcome::Scored { epochs, notes }) => {
+                for (epoch, values) in epochs {
+                    let values: Vec<String> = values.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                    println!("{short}  epoch {epoch:<3} {}", values.join("  "));
+                }
+                for note in notes {
+                    println!("{short}  note: {note}");
+                }
+            }
+            Ok(ScoreOutcome::UpToDate) => println!("{short}  up to date"),
+            Ok(ScoreOutcome::NoClips) => println!("{short}  kept no eval clips: nothing to score"),
+            Err(e) => {
+                eprintln!("{short}  error: {e:#}");
+                failed = true;
+            }
+        }
+    }
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 fn schema(out: &PathBuf, check: bool) -> ExitCode {

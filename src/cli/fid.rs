@@ -70,7 +70,7 @@ pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], device: 
             }
             let value = |k: &str| scores.values.iter().find(|(n, _)| n == k).map_or(f64::NAN, |v| v.1);
             epochs.push((epoch, value("fid"), value("kid")));
-            caveats.extend(scores.note);
+            caveats.extend(scores.notes);
         }
         metrics.save()?;
         let finals = metrics.last_eval();

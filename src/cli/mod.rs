@@ -2,6 +2,7 @@
 
 pub mod fid;
 pub mod generate;
+pub mod score;
 
 use std::collections::HashMap;
 use std::fmt::Write;

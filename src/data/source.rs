@@ -2,6 +2,7 @@
 //! train/eval split never copies clips.
 
 use super::sample::{Clip, Sample, VideoShape};
+use super::shapes::ShapeItem;
 use std::sync::Arc;
 
 pub trait Source: Send + Sync {
@@ -17,6 +18,12 @@ pub trait Source: Send + Sync {
         out.copy_from_slice(&s.video);
         s.video = Vec::new();
         s
+    }
+
+    /// Ground truth of sample `index` down to its layout, for metrics that re-render what was
+    /// asked (shapes only; real clips have none).
+    fn shape_item(&self, _index: usize) -> Option<ShapeItem> {
+        None
     }
 }
 
@@ -89,6 +96,11 @@ impl Dataset {
     /// See `Source::get_into`.
     pub fn get_into(&self, i: usize, out: &mut [f32]) -> Sample {
         self.source.get_into(self.indices[i], out)
+    }
+
+    /// Every sample's shapes ground truth, in order; none unless all have one.
+    pub fn shape_items(&self) -> Option<Vec<ShapeItem>> {
+        self.indices.iter().map(|&i| self.source.shape_item(i)).collect()
     }
 
     /// Indices into the underlying source (stable identity of each sample).

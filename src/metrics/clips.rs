@@ -20,6 +20,12 @@ use crate::store::atomic::write_atomic_with;
 /// Name of the single tensor in a clips file.
 const CLIPS_TENSOR: &str = "clips";
 
+/// A model value in [-1, 1] as the byte a kept clip stores: `(v + 1) * 127.5`, rounded and
+/// clamped.
+pub fn to_byte(v: f32) -> u8 {
+    ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8
+}
+
 /// `n` RGB clips of `frames` frames, uint8, laid out `[n, frames, height, width, 3]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClipsU8 {
@@ -50,7 +56,7 @@ impl ClipsU8 {
                 for p in 0..plane {
                     for ch in 0..3 {
                         let v = values[((i * 3 + ch) * frames + t) * plane + p];
-                        data[((i * frames + t) * plane + p) * 3 + ch] = ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8;
+                        data[((i * frames + t) * plane + p) * 3 + ch] = to_byte(v);
                     }
                 }
             }

@@ -1,4 +1,5 @@
-//! Distribution metrics of generated video: frame-wise FID and KID.
+//! Metrics of generated video: frame-wise FID and KID (distributions), and for the `shapes`
+//! benchmark alignment with the caption ([`alignment`]) and temporal coherence ([`temporal`]).
 //!
 //! What the numbers are, so they can be compared:
 //! - Features: the 2048-d `pool3` activations (global average pool after `Mixed_7c`) of the FID
@@ -21,6 +22,7 @@
 //! `rank_deficient` and [`FramewiseFid::caveat`] says so in words. KID is unbiased and is the
 //! number to trust at small n.
 
+pub mod alignment;
 pub mod clips;
 pub mod features;
 pub mod fid;
@@ -28,6 +30,7 @@ pub mod inception;
 pub mod kid;
 pub mod network;
 pub mod resize;
+pub mod temporal;
 #[cfg(test)]
 pub(crate) mod testing;
 

@@ -23,10 +23,13 @@ const fn m(key: &'static str, title: &'static str, unit: Unit, better: Better) -
 }
 
 /// Final quality and cost: the comparison table (and `--format`).
-pub const SUMMARY: [Metric; 9] = [
+pub const SUMMARY: [Metric; 12] = [
     m("fid", "FID", Unit::Plain, Better::Lower),
     m("kid", "KID", Unit::Plain, Better::Lower),
     m("gen_mse", "gen. MSE", Unit::Plain, Better::Lower),
+    m("alignment", "alignment", Unit::Plain, Better::Higher),
+    m("temporal_mse", "temporal MSE", Unit::Plain, Better::Lower),
+    m("persistence", "persistence", Unit::Plain, Better::Higher),
     m("recon_mse", "recon. MSE", Unit::Plain, Better::Lower),
     m("avg_steps", "avg. steps", Unit::Plain, Better::Lower),
     m("halt_acc", "halting acc.", Unit::Plain, Better::Higher),
@@ -54,11 +57,18 @@ pub const TABLE_III: [Metric; 7] = [
 ];
 
 /// Eval metrics plotted per epoch, in this order.
-pub const EVAL: [Metric; 6] = [
+pub const EVAL: [Metric; 13] = [
     m("fid", "FID", Unit::Plain, Better::Lower),
     m("kid", "KID", Unit::Plain, Better::Lower),
     m("gen_mse", "gen. MSE", Unit::Plain, Better::Lower),
     m("recon_mse", "recon. MSE", Unit::Plain, Better::Lower),
     m("avg_steps", "avg. steps", Unit::Plain, Better::Lower),
     m("halt_acc", "halting acc.", Unit::Plain, Better::Higher),
+    m("alignment", "alignment", Unit::Plain, Better::Higher),
+    m("align_colour", "colour alignment", Unit::Plain, Better::Higher),
+    m("align_object", "object alignment", Unit::Plain, Better::Higher),
+    m("align_motion", "motion alignment", Unit::Plain, Better::Higher),
+    m("align_background", "background alignment", Unit::Plain, Better::Higher),
+    m("temporal_mse", "temporal MSE", Unit::Plain, Better::Lower),
+    m("persistence", "persistence", Unit::Plain, Better::Higher),
 ];

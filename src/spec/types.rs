@@ -497,7 +497,11 @@ pub enum Metric {
     Kid,
     AvgSteps,
     HaltingAccuracy,
+    /// Shapes only: attribute retrieval accuracy (`align_colour`, `align_object`,
+    /// `align_motion`, `align_background`) and `alignment`, the mean of the first three.
     Alignment,
+    /// `temporal_mse` (frame-to-frame differences vs the target's) and, for shapes,
+    /// `persistence` (the object stays in view where the target's is).
     TemporalCoherence,
 }
 

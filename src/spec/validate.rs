@@ -1,7 +1,7 @@
 //! Semantic checks on a resolved run: values that parse but make no sense. Each problem is
 //! blamed on the dotted path a user should edit.
 
-use super::types::{DataKind, Family, Metric, Objective, Precision, RunSpec, SplitKind};
+use super::types::{DataKind, Family, Objective, Precision, RunSpec, SplitKind};
 
 /// A problem with one field: (dotted path, message).
 pub type Problem = (&'static str, String);
@@ -100,10 +100,5 @@ pub fn validate(run: &RunSpec) -> Vec<Problem> {
     check(e.every >= 1, "eval.every", "must be >= 1");
     check(e.samples.is_none_or(|s| s >= 1), "eval.samples", "must be >= 1 (or null for the whole eval split)");
     check(e.prompts.iter().all(|p| !p.trim().is_empty()), "eval.prompts", "prompts must not be empty");
-    check(
-        !e.metrics.iter().any(|m| matches!(m, Metric::Alignment | Metric::TemporalCoherence)),
-        "eval.metrics",
-        "alignment and temporal_coherence are not implemented yet",
-    );
     out
 }

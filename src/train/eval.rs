@@ -31,23 +31,28 @@ pub struct EvalResult {
     pub generated: ClipsU8,
 }
 
-/// Evaluate on the first `cap` samples of `eval` (all when `None`). Generation noise for eval
-/// sample `i` is stream `(seed, "eval", i)`: the same at every epoch, so epochs compare.
+/// The samples every evaluation scores, in the order its clips are kept: the first
+/// `eval.samples` of the eval split (all when `None`). Scoring kept clips afterwards rebuilds
+/// their ground truth from this same subset.
+pub fn eval_subset(eval: &Dataset, samples: Option<u64>) -> Dataset {
+    eval.head(samples.map_or(usize::MAX, |s| s as usize))
+}
+
+/// Evaluate on `subset` (see [`eval_subset`]), in order. Generation noise for eval sample `i`
+/// is stream `(seed, "eval", i)`: the same at every epoch, so epochs compare.
 pub fn evaluate<B: Backend>(
     model: &TextToVideo<B>,
     tokenizer: &TextTokenizer,
-    eval: &Dataset,
-    cap: Option<usize>,
+    subset: &Dataset,
     seed: u64,
     device: &B::Device,
 ) -> anyhow::Result<EvalResult> {
-    let subset = eval.head(cap.unwrap_or(usize::MAX));
     let n = subset.len();
     let (mut recon, mut generation, mut steps) = (0.0, 0.0, 0usize);
     let (mut agree, mut judged) = (0usize, 0usize);
     let (mut target, mut generated): (Option<ClipsU8>, Option<ClipsU8>) = (None, None);
     let mut first = 0u64;
-    for host in Loader::new(subset, EVAL_BATCH).epoch(0) {
+    for host in Loader::new(subset.clone(), EVAL_BATCH).epoch(0) {
         let b = host.len();
         let captions: Vec<&str> = host.captions.iter().map(String::as_str).collect();
         let (ids, mask) = tokenizer.batch::<B>(&captions, device).map_err(anyhow::Error::msg)?;

@@ -29,8 +29,8 @@ pub fn generated_path(run_dir: &Path, epoch: u32) -> PathBuf {
 #[derive(Debug, Clone, Default)]
 pub struct Scores {
     pub values: Vec<(String, f64)>,
-    pub note: Option<String>,
-    /// FID was asked for but could not be computed here (`note` says why).
+    pub notes: Vec<String>,
+    /// FID was asked for but could not be computed here (`notes` say why).
     pub pending: bool,
 }
 
@@ -46,7 +46,7 @@ impl Scores {
             ("kid_std".to_string(), result.kid_std),
             ("fid_samples".to_string(), result.generated_per_frame as f64),
         ];
-        Self { values, note: result.caveat(), pending: false }
+        Self { values, notes: result.caveat().into_iter().collect(), pending: false }
     }
 }
 
@@ -79,7 +79,7 @@ impl<B: Backend> FidJudge<B> {
             Ok(network) => network,
             Err(reason) => {
                 let note = format!("{PENDING_NOTE}: {reason}; the eval clips are kept, run `ttv-run fid` where the weights are");
-                return Ok(Scores { values: vec![], note: Some(note), pending: true });
+                return Ok(Scores { values: vec![], notes: vec![note], pending: true });
             }
         };
         let real = self.real.get_or_insert_with(|| FrameFeatures::of(target, network));

@@ -5,13 +5,15 @@
 //! - [`loss`]: the objective of one micro-batch (pixel MSE + halting BCE).
 //! - [`clip`]: clipping by the global gradient norm.
 //! - [`schedule`]: the learning rate of each update.
-//! - [`eval`]: eval-split metrics and prompt samples; [`fid`]: FID/KID on them.
+//! - [`eval`]: eval-split metrics and prompt samples; [`fid`]: FID/KID on them;
+//!   [`clip_scores`]: alignment and temporal coherence on them.
 //! - [`checkpoint`]: safetensors model + optimizer moments + trainer position.
 //! - [`noise`]: reproducible host-side noise; [`samples`]: clips as bytes and GIFs.
 //! - [`measure`]: generation latency and peak memory; [`fault`]: fault injection for tests.
 
 pub mod checkpoint;
 pub mod clip;
+pub mod clip_scores;
 pub mod eval;
 pub mod fault;
 pub mod fid;
@@ -354,8 +356,8 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         let spec = self.ctx.plan.spec.clone();
         let valid = model.valid();
         let device = self.device.clone();
-        let cap = spec.eval.samples.map(|s| s as usize);
-        let result: EvalResult = eval::evaluate(&valid, &self.tokenizer, &self.data.eval, cap, self.ctx.plan.seed, &device)?;
+        let subset = eval::eval_subset(&self.data.eval, spec.eval.samples);
+        let result: EvalResult = eval::evaluate(&valid, &self.tokenizer, &subset, self.ctx.plan.seed, &device)?;
         let (update, wall) = (self.state.updates, self.elapsed());
         let mut push = |name: &str, value: f64| self.metrics.push(epoch, update, "eval", name, value, wall);
         push("recon_mse", result.recon_mse);
@@ -366,15 +368,20 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         }
         let run_dir = self.ctx.store.run_dir(&self.ctx.plan.hash);
         let scores = self.fid.score(&run_dir, epoch, &result.target, &result.generated, &device)?;
-        for (name, value) in &scores.values {
-            self.metrics.push(epoch, update, "eval", name, *value, wall);
-        }
         if scores.pending {
             self.ctx.status.results.insert("fid_pending".into(), 1.0);
         }
-        if let Some(note) = &scores.note {
-            if !self.ctx.status.notes.contains(note) {
-                self.ctx.status.notes.push(note.clone());
+        let truth = clip_scores::Truth::of(&subset, spec.data.kind);
+        let wanted = clip_scores::Wanted::of(&spec.eval.metrics);
+        let clip = clip_scores::score(&result.target, &result.generated, &truth, wanted)?;
+        for s in [&scores, &clip] {
+            for (name, value) in &s.values {
+                self.metrics.push(epoch, update, "eval", name, *value, wall);
+            }
+            for note in &s.notes {
+                if !self.ctx.status.notes.contains(note) {
+                    self.ctx.status.notes.push(note.clone());
+                }
             }
         }
         if !spec.eval.prompts.is_empty() {

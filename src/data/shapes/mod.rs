@@ -134,4 +134,8 @@ impl Source for ShapesSource {
             attributes: Some(item.attributes),
         }
     }
+
+    fn shape_item(&self, index: usize) -> Option<ShapeItem> {
+        Some(self.describe(index))
+    }
 }

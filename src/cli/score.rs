@@ -1,0 +1,128 @@
+//! `ttv-run score`: alignment and temporal coherence of runs already trained, from the eval
+//! clips they kept (`eval/target.safetensors`, `eval/epoch_<E>.safetensors`), on the CPU and
+//! without retraining.
+//!
+//! The ground truth is rebuilt from the run's own `spec.yaml`: the eval split, capped by
+//! `eval.samples`, in the order evaluation keeps its clips (`train::eval::eval_subset`);
+//! alignment checks every kept target clip against its re-rendered caption, so a mismatch is an
+//! error rather than a wrong score. Only done and failed runs are scored (a live or resumable
+//! run's trainer rewrites its metrics), and only metrics an evaluation lacks are added: the
+//! rows already stored are kept as they are.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result};
+
+use super::generate::read_run_spec;
+use crate::data::{LoadOptions, load};
+use crate::metrics::ClipsU8;
+use crate::spec::types::DataKind;
+use crate::store::metrics::MetricsLog;
+use crate::store::status::Status;
+use crate::store::{RunState, Store};
+use crate::train::clip_scores::{Truth, Wanted, score};
+use crate::train::eval::eval_subset;
+use crate::train::fid::{generated_path, target_path};
+
+/// Recorded in the notes of a run scored afterwards.
+pub const SCORED_NOTE: &str = "alignment and temporal coherence computed afterwards by `ttv-run score`";
+
+/// What `ttv-run score` did to one run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScoreOutcome {
+    /// Rows newly stored per evaluation, (epoch, [(metric, value)]), and the notes newly added
+    /// to the run's status (chance levels; why a metric has no value).
+    Scored { epochs: Vec<(u32, Vec<(String, f64)>)>, notes: Vec<String> },
+    /// Every kept evaluation already has every metric it can have.
+    UpToDate,
+    /// The run kept no eval clips (it trained before runs kept them).
+    NoClips,
+}
+
+/// Which runs to score: those of `experiments` (all when empty) whose hash starts with one of
+/// `runs` (all when empty).
+pub struct Selection<'a> {
+    pub experiments: &'a [String],
+    pub runs: &'a [String],
+}
+
+/// Score every selected done or failed run of `store`, then rebuild its index if anything was
+/// added. One run's error does not stop the others.
+pub fn score_stored(store: &Store, selection: &Selection) -> Result<Vec<(String, Result<ScoreOutcome>)>> {
+    let wanted = |s: &Status| {
+        (selection.experiments.is_empty() || s.experiments.keys().any(|e| selection.experiments.contains(e)))
+            && (selection.runs.is_empty() || selection.runs.iter().any(|r| s.hash.starts_with(&r.to_lowercase())))
+    };
+    let mut out = Vec::new();
+    for status in crate::store::index::scan(&store.runs_dir()) {
+        if wanted(&status) && matches!(store.state(&status.hash), RunState::Done | RunState::Failed) {
+            let hash = status.hash.clone();
+            let outcome = score_run(store, status).with_context(|| format!("run {}", &hash[..12.min(hash.len())]));
+            out.push((hash, outcome));
+        }
+    }
+    if out.iter().any(|(_, o)| matches!(o, Ok(ScoreOutcome::Scored { .. }))) {
+        store.rebuild_index()?;
+    }
+    Ok(out)
+}
+
+fn score_run(store: &Store, mut status: Status) -> Result<ScoreOutcome> {
+    let run_dir = store.run_dir(&status.hash);
+    let target_file = target_path(&run_dir);
+    if !target_file.is_file() {
+        return Ok(ScoreOutcome::NoClips);
+    }
+    let spec = read_run_spec(&run_dir)?;
+    let truth = match spec.data.kind {
+        DataKind::Shapes => {
+            let data = load(&spec.data, &LoadOptions::default())?;
+            Truth::of(&eval_subset(&data.eval, spec.eval.samples), spec.data.kind)
+        }
+        // Real clips are not decoded again: nothing here needs them.
+        kind => Truth::Without(kind),
+    };
+    let target = ClipsU8::load(&target_file)?;
+    let mut metrics = MetricsLog::open(&run_dir.join("metrics.parquet"), &status.hash)?;
+    let evals: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).collect();
+    let mut epochs = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    for epoch in evals {
+        let path = generated_path(&run_dir, epoch);
+        if !path.is_file() {
+            continue;
+        }
+        let generated = ClipsU8::load(&path)?;
+        let scores = score(&target, &generated, &truth, Wanted::ALL).with_context(|| format!("epoch {epoch}"))?;
+        let at_epoch = |name: &str| metrics.rows.iter().any(|r| r.split == "eval" && r.epoch == epoch && r.metric == name);
+        let new: Vec<(String, f64)> = scores.values.into_iter().filter(|(name, _)| !at_epoch(name)).collect();
+        notes.extend(scores.notes);
+        if new.is_empty() {
+            continue;
+        }
+        // The rows belong to the evaluation they score: same epoch, update and wall time.
+        let at = metrics.rows.iter().filter(|r| r.split == "eval" && r.epoch == epoch).max_by_key(|r| r.step).expect("an eval epoch");
+        let (step, wall) = (at.step, at.wall_s);
+        for (name, value) in &new {
+            metrics.push(epoch, step, "eval", name, *value, wall);
+        }
+        epochs.push((epoch, new));
+    }
+    if !epochs.is_empty() {
+        metrics.save()?;
+        status.results.extend(metrics.last_eval());
+        notes.push(SCORED_NOTE.into());
+    }
+    let mut added = Vec::new();
+    for note in notes {
+        if !status.notes.contains(&note) {
+            status.notes.push(note.clone());
+            added.push(note);
+        }
+    }
+    if epochs.is_empty() && added.is_empty() {
+        return Ok(ScoreOutcome::UpToDate);
+    }
+    store.write_status(&status)?;
+    Ok(ScoreOutcome::Scored { epochs, notes: added })
+}
