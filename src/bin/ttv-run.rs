@@ -1,6 +1,6 @@
 //! `ttv-run`: expand a YAML spec into runs and execute the ones not already done.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -193,7 +193,7 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn score(registry: &PathBuf, experiments: &[String], runs: &[String]) -> ExitCode {
+fn score(registry: &Path, experiments: &[String], runs: &[String]) -> ExitCode {
     let outcomes = match score_stored(&Store::at(registry), &Selection { experiments, runs }) {
         Ok(o) => o,
         Err(e) => {

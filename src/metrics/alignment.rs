@@ -349,10 +349,10 @@ mod tests {
     fn a_blank_clip_aligns_on_nothing_but_its_background() {
         let (items, target) = eval_set();
         let mut blank = target.clone();
-        for i in 0..blank.n {
-            let bg = items[i].attributes.background.rgb().map(|v| v as u8);
-            let len = blank.frames * blank.height * blank.width * 3;
-            for (k, b) in blank.data[i * len..(i + 1) * len].iter_mut().enumerate() {
+        let len = blank.frames * blank.height * blank.width * 3;
+        for (clip, item) in blank.data.chunks_exact_mut(len).zip(&items) {
+            let bg = item.attributes.background.rgb().map(|v| v as u8);
+            for (k, b) in clip.iter_mut().enumerate() {
                 *b = bg[k % 3];
             }
         }
