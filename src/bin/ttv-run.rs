@@ -118,7 +118,7 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         experiment: Vec<String>,
     },
-    /// Score alignment and temporal coherence of done (and failed) runs from the eval clips they
+    /// Score alignment and temporal coherence of done, failed or interrupted runs from the eval clips they
     /// kept, on the CPU: for runs trained without those metrics. Adds only the metrics an
     /// evaluation lacks to its metrics.parquet; what is stored stays as it is.
     Score {
@@ -202,7 +202,7 @@ fn score(registry: &Path, experiments: &[String], runs: &[String]) -> ExitCode {
         }
     };
     if outcomes.is_empty() {
-        println!("no done or failed run in {} matches", registry.display());
+        println!("no run that is done, failed or interrupted in {} matches", registry.display());
     }
     let mut failed = false;
     for (hash, outcome) in outcomes {

@@ -46,8 +46,9 @@ pub struct Selection<'a> {
     pub runs: &'a [String],
 }
 
-/// Score every selected done or failed run of `store`, then rebuild its index if anything was
-/// added. One run's error does not stop the others.
+/// Score every selected run that no trainer holds (done, failed, or interrupted: an interrupted
+/// run's evaluations so far are real, and a resume keeps those before its checkpoint), then
+/// rebuild the index if anything was added. One run's error does not stop the others.
 pub fn score_stored(store: &Store, selection: &Selection) -> Result<Vec<(String, Result<ScoreOutcome>)>> {
     let wanted = |s: &Status| {
         (selection.experiments.is_empty() || s.experiments.keys().any(|e| selection.experiments.contains(e)))
@@ -55,7 +56,7 @@ pub fn score_stored(store: &Store, selection: &Selection) -> Result<Vec<(String,
     };
     let mut out = Vec::new();
     for status in crate::store::index::scan(&store.runs_dir()) {
-        if wanted(&status) && matches!(store.state(&status.hash), RunState::Done | RunState::Failed) {
+        if wanted(&status) && matches!(store.state(&status.hash), RunState::Done | RunState::Failed | RunState::Partial) {
             let hash = status.hash.clone();
             let outcome = score_run(store, status).with_context(|| format!("run {}", &hash[..12.min(hash.len())]));
             out.push((hash, outcome));
