@@ -74,7 +74,9 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
 fn run_one(exp: &Experiment, plan: &RunPlan, store: &Store, opts: &RunOptions, progress: ProgressBar) -> Result<State> {
     store.write_spec(plan)?;
     let mut status = store.begin_status(plan, &exp.name, &describe(&opts.device), State::Running);
-    status.notes.clear();
+    // Notes are this attempt's, except where earlier attempts resumed from: a run that spans
+    // several stopped processes says so.
+    status.notes.retain(|n| n.starts_with(crate::train::RESUMED_FROM));
     store.write_status(&status)?;
     let job = Job { ctx: RunContext { plan, store, load: load_options(store, exp), status: &mut status, progress } };
     let ending = catch_unwind(AssertUnwindSafe(|| dispatch(&opts.device, job)));

@@ -149,11 +149,15 @@ fn killed_after_a_checkpoint_the_run_resumes_to_the_same_metrics() {
     assert_eq!(status.state, State::Running, "the dead runner left its claim");
     assert_eq!(metric(&values(&run_dir), "train", "loss").len(), 2, "metrics saved up to the checkpoint");
 
+    // Stopped a second time, after the next checkpoint: both resumes stay in the notes.
+    let out = ttv_run(broken.path(), &[spec_b.to_str().unwrap(), "--stale-after", "0"], &[("TTV_FAULT", "abort-after-checkpoint=4")]);
+    assert!(!out.status.success(), "the fault aborts the process: {}", text(&out));
     let out = ttv_run(broken.path(), &[spec_b.to_str().unwrap(), "--stale-after", "0"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let (run_dir, status) = the_run(broken.path());
     assert_eq!(status.state, State::Done);
-    assert!(status.notes.iter().any(|n| n.contains("resumed from")), "{:?}", status.notes);
+    let resumed: Vec<&String> = status.notes.iter().filter(|n| n.starts_with("resumed from")).collect();
+    assert!(resumed.len() == 2 && resumed[0].ends_with("(update 2)") && resumed[1].ends_with("(update 4)"), "{:?}", status.notes);
     assert_eq!(values(&run_dir), values(&the_run(whole.path()).0), "resumed == uninterrupted, exactly");
 }
 

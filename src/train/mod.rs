@@ -62,6 +62,9 @@ pub struct RunContext<'a> {
     pub progress: ProgressBar,
 }
 
+/// How a status note of a resumed attempt begins.
+pub const RESUMED_FROM: &str = "resumed from";
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ending {
@@ -151,13 +154,16 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     ) -> Result<(TextToVideo<B>, AdamWOptimizer<TextToVideo<B>, B>)> {
         let Some((path, saved)) = checkpoint::newest(&self.ckpt_dir) else {
             self.metrics.rows.clear();
+            self.ctx.status.notes.retain(|n| !n.starts_with(RESUMED_FROM));
             return Ok((model, optimizer));
         };
         let model = checkpoint::load_model(&path, model)?;
         let optimizer = checkpoint::load_optimizer(&path, &model, optimizer, &self.device)?;
         self.metrics.truncate_after(saved.updates);
         self.earlier_s = saved.train_s;
-        self.ctx.status.notes.push(format!("resumed from {} (update {})", path.display(), saved.updates));
+        self.ctx.status.notes.push(format!("{RESUMED_FROM} {} (update {})", path.display(), saved.updates));
+        // Stored now, so that a later attempt still knows of this one if it is stopped too.
+        self.ctx.store.write_status(self.ctx.status)?;
         self.state = saved;
         Ok((model, optimizer))
     }
