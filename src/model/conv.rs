@@ -8,14 +8,30 @@
 //! lays the taps out as columns and multiplies by the weight matrix: only gather, reshape and
 //! matmul, which every backend does fast and autodiff differentiates exactly. A transposed
 //! convolution is the mirror image: one matmul, then the taps overlap-added into place.
+//!
+//! burn-flex (the CPU default) is the exception: its own convolutions are tiled im2col + gemm
+//! run in parallel, about 3x faster than these on the codec's shapes, forward and backward
+//! (`cargo run --example conv_speed`), so on it the module's own forward is used.
 
 use burn::nn::conv::{Conv2d, Conv3d, ConvTranspose3d};
 use burn::nn::{PaddingConfig2d, PaddingConfig3d};
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 
+/// Whether `B`'s own convolutions are the fast ones (burn-flex, plain or under autodiff).
+/// `TTV_GEMM_CONV=1` keeps the gather + matmul ones there too: the two round differently, so
+/// CPU runs made before session 7 reproduce bit for bit only with it.
+fn native<B: Backend>(device: &B::Device) -> bool {
+    B::name(device).contains("flex") && std::env::var("TTV_GEMM_CONV").is_err()
+}
+
 /// `Conv3d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
 pub fn conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
+    if native::<B>(&x.device()) { conv.forward(x) } else { gemm_conv3d(conv, x) }
+}
+
+/// [`conv3d`] as one gather and one matmul.
+fn gemm_conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
     assert_eq!((conv.dilation, conv.groups), ([1; 3], 1), "dilated or grouped 3-D convolutions are not used");
     let padding = match conv.padding {
         PaddingConfig3d::Valid => [0; 3],
@@ -26,8 +42,13 @@ pub fn conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
     convolve(x, conv.weight.val(), bias, conv.stride, padding)
 }
 
-/// `Conv2d` forward (dilation 1, one group) as a 3-D convolution over a single frame.
+/// `Conv2d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
 pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    if native::<B>(&x.device()) { conv.forward(x) } else { gemm_conv2d(conv, x) }
+}
+
+/// [`conv2d`] as a 3-D convolution over a single frame.
+fn gemm_conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     assert_eq!((conv.dilation, conv.groups), ([1; 2], 1), "dilated or grouped 2-D convolutions are not used");
     let [ph, pw] = match conv.padding {
         PaddingConfig2d::Valid => [0; 2],
@@ -41,10 +62,14 @@ pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
 }
 
 /// `ConvTranspose3d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
-///
-/// Every input position's contribution to its `k` output taps is one matrix product; the taps
-/// are then overlap-added into place one axis at a time (col2im) and the padding cropped off.
 pub fn conv_transpose3d<B: Backend>(conv: &ConvTranspose3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
+    if native::<B>(&x.device()) { conv.forward(x) } else { gemm_conv_transpose3d(conv, x) }
+}
+
+/// [`conv_transpose3d`] as one matmul and an overlap-add: every input position's contribution
+/// to its `k` output taps is one matrix product; the taps are then overlap-added into place one
+/// axis at a time (col2im) and the padding cropped off.
+fn gemm_conv_transpose3d<B: Backend>(conv: &ConvTranspose3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
     assert_eq!((conv.dilation, conv.groups), ([1; 3], 1), "dilated or grouped 3-D convolutions are not used");
     let [batch, c_in, it, ih, iw] = x.dims();
     let [c_in_w, c_out, kt, kh, kw] = conv.weight.dims();
@@ -186,6 +211,12 @@ mod tests {
     }
 
     #[test]
+    fn the_cpu_default_takes_burns_own_convolutions() {
+        let device = Default::default();
+        assert!(native::<B>(&device) && native::<burn::backend::Autodiff<B>>(&device));
+    }
+
+    #[test]
     fn gemm_convolutions_match_burns_modules() {
         let device = Default::default();
         let x = Tensor::<B, 5>::random([2, 3, 4, 8, 6], Distribution::Normal(0.0, 1.0), &device);
@@ -194,16 +225,16 @@ mod tests {
                 .with_stride(stride)
                 .with_padding(PaddingConfig3d::Explicit(pad, pad, pad))
                 .init::<B>(&device);
-            close(conv3d(&conv, x.clone()), conv.forward(x.clone()));
+            close(gemm_conv3d(&conv, x.clone()), conv.forward(x.clone()));
             let flat = Conv2dConfig::new([3, 5], [kernel[1], kernel[2]])
                 .with_stride([stride[1], stride[2]])
                 .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
                 .init::<B>(&device);
             let frames = x.clone().narrow(2, 0, 1).squeeze_dim::<4>(2);
-            let (a, b) = (conv2d(&flat, frames.clone()), flat.forward(frames));
+            let (a, b) = (gemm_conv2d(&flat, frames.clone()), flat.forward(frames));
             close(a.unsqueeze_dim(2), b.unsqueeze_dim(2));
             let up = ConvTranspose3dConfig::new([3, 5], kernel).with_stride(stride).with_padding([pad; 3]).init::<B>(&device);
-            close(conv_transpose3d(&up, x.clone()), up.forward(x.clone()));
+            close(gemm_conv_transpose3d(&up, x.clone()), up.forward(x.clone()));
         }
     }
 }

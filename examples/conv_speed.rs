@@ -1,0 +1,46 @@
+//! Forward + backward time of the video codec's convolutions on the CPU default (burn-flex):
+//! ttv's gather + matmul ones (`TTV_GEMM_CONV=1`) against burn-flex's own, which
+//! src/model/conv.rs picks by default. `cargo run --release --example conv_speed`
+use burn::backend::Autodiff;
+use burn::nn::conv::{Conv3dConfig, ConvTranspose3dConfig};
+use burn::nn::PaddingConfig3d;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use std::time::Instant;
+use ttv::model::conv::{conv3d, conv_transpose3d};
+
+type B = Autodiff<ttv::backend::Cpu>;
+const REPEATS: usize = 5;
+
+fn main() {
+    let device = Default::default();
+    println!("{:<11} {:>22} {:>22}", "shapes", "gather+matmul ms", "burn-flex ms");
+    // The first tokenizer block (3 -> C/4 channels, stride 1x2x2) and the last transposed block
+    // of the detokenizer (C/8 -> C/16), the codec's largest activations.
+    for (name, batch, c, [t, h, w]) in [("quickstart", 16, 64, [8, 16, 16]), ("paper", 8, 256, [8, 32, 32])] {
+        let down = Conv3dConfig::new([3, c / 4], [3, 4, 4])
+            .with_stride([1, 2, 2])
+            .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
+            .init::<B>(&device);
+        let up = ConvTranspose3dConfig::new([c / 8, c / 16], [3, 4, 4]).with_stride([1, 2, 2]).with_padding([1; 3]).init::<B>(&device);
+        let x = Tensor::<B, 5>::random([batch, 3, t, h, w], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let z = Tensor::<B, 5>::random([batch, c / 8, t, h / 2, w / 2], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let mut ms = [0.0; 2];
+        // Each path twice, the first as a warm-up.
+        for (round, gemm) in [(0, true), (0, false), (1, true), (1, false)] {
+            // SAFETY: single-threaded here; conv.rs reads the variable on each call.
+            unsafe {
+                if gemm { std::env::set_var("TTV_GEMM_CONV", "1") } else { std::env::remove_var("TTV_GEMM_CONV") }
+            }
+            let began = Instant::now();
+            for _ in 0..REPEATS {
+                let loss = conv3d(&down, x.clone()).powf_scalar(2.0).mean() + conv_transpose3d(&up, z.clone()).powf_scalar(2.0).mean();
+                let _grads = loss.backward();
+            }
+            if round == 1 {
+                ms[!gemm as usize] = began.elapsed().as_secs_f64() * 1e3 / REPEATS as f64;
+            }
+        }
+        println!("{name:<11} {:>22.1} {:>22.1}", ms[0], ms[1]);
+    }
+}
