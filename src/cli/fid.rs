@@ -38,10 +38,9 @@ impl WithBackend for FidJob<'_> {
 /// Score the pending evaluations of every run in `store` (of `experiments`, when not empty),
 /// update their metrics, status and the index. Runs without pending FID are left as they are.
 pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], device: &B::Device) -> Result<Vec<Scored>> {
-    let wanted = |s: &Status| experiments.is_empty() || s.experiments.keys().any(|e| experiments.contains(e));
     let mut pending: Vec<Status> = crate::store::index::scan(&store.runs_dir())
         .into_iter()
-        .filter(|s| s.results.get("fid_pending").is_some_and(|v| *v > 0.0) && wanted(s))
+        .filter(|s| s.results.get("fid_pending").is_some_and(|v| *v > 0.0) && s.listed_by(experiments))
         .collect();
     pending.sort_by(|a, b| a.hash.cmp(&b.hash));
     if pending.is_empty() {
@@ -81,9 +80,7 @@ pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], device: 
             status.notes.retain(|n| !n.starts_with(PENDING_NOTE));
             status.notes.push("FID computed afterwards by `ttv-run fid` (no best-FID checkpoint was kept)".into());
             for c in caveats {
-                if !status.notes.contains(&c) {
-                    status.notes.push(c);
-                }
+                status.add_note(c);
             }
         }
         store.write_status(&status)?;

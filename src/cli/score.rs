@@ -5,9 +5,9 @@
 //! The ground truth is rebuilt from the run's own `spec.yaml`: the eval split, capped by
 //! `eval.samples`, in the order evaluation keeps its clips (`train::eval::eval_subset`);
 //! alignment checks every kept target clip against its re-rendered caption, so a mismatch is an
-//! error rather than a wrong score. Only done and failed runs are scored (a live or resumable
-//! run's trainer rewrites its metrics), and only metrics an evaluation lacks are added: the
-//! rows already stored are kept as they are.
+//! error rather than a wrong score. Only runs no trainer holds are scored (done, failed or
+//! interrupted; a live run's trainer rewrites its metrics), and only metrics an evaluation
+//! lacks are added: the rows already stored are kept as they are.
 
 use std::collections::BTreeSet;
 
@@ -51,7 +51,7 @@ pub struct Selection<'a> {
 /// rebuild the index if anything was added. One run's error does not stop the others.
 pub fn score_stored(store: &Store, selection: &Selection) -> Result<Vec<(String, Result<ScoreOutcome>)>> {
     let wanted = |s: &Status| {
-        (selection.experiments.is_empty() || s.experiments.keys().any(|e| selection.experiments.contains(e)))
+        s.listed_by(selection.experiments)
             && (selection.runs.is_empty() || selection.runs.iter().any(|r| s.hash.starts_with(&r.to_lowercase())))
     };
     let mut out = Vec::new();
@@ -116,8 +116,7 @@ fn score_run(store: &Store, mut status: Status) -> Result<ScoreOutcome> {
     }
     let mut added = Vec::new();
     for note in notes {
-        if !status.notes.contains(&note) {
-            status.notes.push(note.clone());
+        if status.add_note(note.clone()) {
             added.push(note);
         }
     }

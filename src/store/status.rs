@@ -73,6 +73,21 @@ impl Status {
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         write_atomic(path, &serde_json::to_vec_pretty(self).expect("status serialises"))
     }
+
+    /// Add `note` unless the run already says it (an evaluation repeats its caveats); whether it
+    /// was added.
+    pub fn add_note(&mut self, note: String) -> bool {
+        let new = !self.notes.contains(&note);
+        if new {
+            self.notes.push(note);
+        }
+        new
+    }
+
+    /// Whether one of `experiments` lists this run (any run, when `experiments` is empty).
+    pub fn listed_by(&self, experiments: &[String]) -> bool {
+        experiments.is_empty() || self.experiments.keys().any(|e| experiments.contains(e))
+    }
 }
 
 pub fn now() -> f64 {

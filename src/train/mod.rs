@@ -385,9 +385,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
                 self.metrics.push(epoch, update, "eval", name, *value, wall);
             }
             for note in &s.notes {
-                if !self.ctx.status.notes.contains(note) {
-                    self.ctx.status.notes.push(note.clone());
-                }
+                self.ctx.status.add_note(note.clone());
             }
         }
         if !spec.eval.prompts.is_empty() {
