@@ -226,7 +226,7 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
     let assets = std::env::var("TTV_ASSETS").unwrap_or_else(|_| "../shared/assets".into());
     let assets = std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join(&assets))
         .expect("the FID weights: set TTV_ASSETS to the shared assets folder");
-    let spec = TINY.replace("epochs: 3", "epochs: 1").replace("metrics: [recon_mse", "metrics: [fid, kid, recon_mse");
+    let spec = TINY.replace("epochs: 3", "epochs: 2").replace("metrics: [recon_mse", "metrics: [fid, kid, recon_mse");
     let (dir, path) = workspace(&spec);
     let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")]);
     assert!(out.status.success(), "{}", text(&out));
@@ -247,14 +247,27 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
     let (run_dir, status) = the_run(dir.path());
     assert!(!status.results.contains_key("fid_pending"), "{:?}", status.results);
     let fid = metric(&values(&run_dir), "eval", "fid");
-    assert_eq!(fid.len(), 1);
-    assert!(fid[0].is_finite() && fid[0] > 0.0, "{fid:?}");
-    assert_eq!(status.results["fid"], fid[0]);
-    assert_eq!(metric(&values(&run_dir), "eval", "fid_samples"), vec![2.0]);
+    assert_eq!(fid.len(), 2, "both evaluations scored");
+    assert!(fid.iter().all(|f| f.is_finite() && *f > 0.0), "{fid:?}");
+    assert_eq!(status.results["fid"], fid[1]);
+    assert_eq!(metric(&values(&run_dir), "eval", "fid_samples"), vec![2.0, 2.0]);
     assert!(status.notes.iter().any(|n| n.contains("prefer KID")), "few samples are flagged: {:?}", status.notes);
     // Nothing left to do the second time.
     let out = ttv_run(dir.path(), &["fid"], &[("TTV_ASSETS", assets.to_str().unwrap())]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("no run"), "{}", text(&out));
+
+    // `--last` scores only the newest evaluation, and the status says so.
+    let (dir, path) = workspace(&spec);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = ttv_run(dir.path(), &["fid", "--last"], &[("TTV_ASSETS", assets.to_str().unwrap())]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    let rows = values(&run_dir);
+    let scored: Vec<u32> = rows.iter().filter(|r| r.2 == "eval" && r.3 == "fid").map(|r| r.0).collect();
+    assert_eq!(scored, vec![2], "only the newest evaluation");
+    assert!(!status.results.contains_key("fid_pending") && status.results.contains_key("fid"), "{:?}", status.results);
+    assert!(status.notes.iter().any(|n| n.contains("--last")), "{:?}", status.notes);
 }
 
 /// Training on one fixed batch of 8 clips, the loss must fall well below where it started, for

@@ -26,18 +26,21 @@ pub struct FidJob<'a> {
     pub store: &'a Store,
     /// Only runs listed by one of these experiments (all runs when empty).
     pub experiments: &'a [String],
+    /// Only each run's newest evaluation (a long run's every evaluation costs hours on a CPU).
+    pub last_only: bool,
 }
 
 impl WithBackend for FidJob<'_> {
     type Output = Result<Vec<Scored>>;
     fn run<A: AutodiffBackend>(self, device: A::Device) -> Result<Vec<Scored>> {
-        score_pending::<A::InnerBackend>(self.store, self.experiments, &device)
+        score_pending::<A::InnerBackend>(self.store, self.experiments, self.last_only, &device)
     }
 }
 
 /// Score the pending evaluations of every run in `store` (of `experiments`, when not empty),
 /// update their metrics, status and the index. Runs without pending FID are left as they are.
-pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], device: &B::Device) -> Result<Vec<Scored>> {
+/// With `last_only`, only each run's newest evaluation is scored, and its status says so.
+pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], last_only: bool, device: &B::Device) -> Result<Vec<Scored>> {
     let mut pending: Vec<Status> = crate::store::index::scan(&store.runs_dir())
         .into_iter()
         .filter(|s| s.results.get("fid_pending").is_some_and(|v| *v > 0.0) && s.listed_by(experiments))
@@ -52,7 +55,10 @@ pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], device: 
         let run_dir = store.run_dir(&status.hash);
         let mut metrics = MetricsLog::open(&run_dir.join("metrics.parquet"), &status.hash)?;
         let scored: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval" && r.metric == "fid").map(|r| r.epoch).collect();
-        let evals: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).collect();
+        let mut evals: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).collect();
+        if last_only {
+            evals = evals.last().copied().into_iter().collect();
+        }
         let mut real: Option<FrameFeatures> = None;
         let mut epochs = Vec::new();
         let mut caveats = Vec::new();
@@ -78,7 +84,11 @@ pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], device: 
         if complete {
             status.results.remove("fid_pending");
             status.notes.retain(|n| !n.starts_with(PENDING_NOTE));
-            status.notes.push("FID computed afterwards by `ttv-run fid` (no best-FID checkpoint was kept)".into());
+            status.notes.push(if last_only {
+                "FID computed afterwards by `ttv-run fid --last`, for the newest evaluation only (no best-FID checkpoint was kept)".into()
+            } else {
+                "FID computed afterwards by `ttv-run fid` (no best-FID checkpoint was kept)".into()
+            });
             for c in caveats {
                 status.add_note(c);
             }
