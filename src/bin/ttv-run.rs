@@ -118,7 +118,7 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         experiment: Vec<String>,
         /// Only each run's newest evaluation: a scaled run's every evaluation x 64 clips costs
-        /// about an hour on 2 CPU cores, its last one about 20 minutes.
+        /// about an hour on 2 CPU cores, its last one about 7 minutes.
         #[arg(long)]
         last: bool,
     },
