@@ -13,6 +13,8 @@
 # compiling the losing candidates) and ptx.txz.* (CubeCL's compiled kernels; valid only for the
 # same binary, since CubeCL's kernel keys hash Rust TypeIds). The driver's PTX -> SASS cache is
 # rebuilt on each machine.
+# The device call carries the tracked tree, over 64 MiB with reports/ and registry-h100/: move
+# those two out of the checkout for the calls and back after (benches/RESULTS.md, session 8).
 set -uo pipefail
 BIN=${BIN:-gpu}
 OUT=${OUT:-out}
