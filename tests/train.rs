@@ -49,6 +49,9 @@ eval:
 seeds: [0]
 ";
 
+/// Environment in which `ttv-run` finds no FID weights anywhere (FID stays pending).
+const NO_WEIGHTS: &[(&str, &str)] = &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")];
+
 fn ttv_run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttv-run"));
     cmd.current_dir(dir).args(args).env("TTV_REGISTRY", dir.join("registry")).env_remove("TTV_FAULT");
@@ -93,7 +96,7 @@ fn metric(rows: &[(u32, u64, String, String, f64)], split: &str, name: &str) -> 
 #[test]
 fn a_run_trains_evaluates_checkpoints_and_prints_table_ii() {
     let (dir, spec) = workspace(TINY);
-    let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")]);
+    let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], NO_WEIGHTS);
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("recon MSE") && stdout.contains("avg steps"), "Table II printed:\n{stdout}");
@@ -228,7 +231,7 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
         .expect("the FID weights: set TTV_ASSETS to the shared assets folder");
     let spec = TINY.replace("epochs: 3", "epochs: 2").replace("metrics: [recon_mse", "metrics: [fid, kid, recon_mse");
     let (dir, path) = workspace(&spec);
-    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")]);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], NO_WEIGHTS);
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("pending"), "{}", text(&out));
     let (run_dir, status) = the_run(dir.path());
@@ -258,7 +261,7 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
 
     // `--last` scores only the newest evaluation, and the status says so.
     let (dir, path) = workspace(&spec);
-    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")]);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], NO_WEIGHTS);
     assert!(out.status.success(), "{}", text(&out));
     let out = ttv_run(dir.path(), &["fid", "--last"], &[("TTV_ASSETS", assets.to_str().unwrap())]);
     assert!(out.status.success(), "{}", text(&out));
@@ -270,15 +273,22 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
     assert!(status.notes.iter().any(|n| n.contains("--last")), "{:?}", status.notes);
 }
 
+/// `family`'s model at test size: hidden 32, 4 heads, one text block, one block per level, two
+/// reasoning steps; captions up to `max_len` tokens.
+fn tiny_model_spec(family: Family, max_len: u32) -> ModelSpec {
+    let mut spec = ModelSpec { hidden: 32, heads: 4, ..ModelSpec::default() };
+    spec.text_encoder = TextEncoderSpec { kind: family, layers: 1, max_len, vocab_size: 50257 };
+    spec.video_codec.kind = family;
+    (spec.engine.h_layers, spec.engine.l_layers, spec.engine.max_steps) = (1, 1, 2);
+    spec
+}
+
 /// Training on one fixed batch of 8 clips, the loss must fall well below where it started, for
 /// the paper's family and for the reference code's.
 #[test]
 fn the_loss_decreases_on_a_fixed_batch_for_both_families() {
     for family in [Family::Paper, Family::Reference] {
-        let mut model_spec = ModelSpec { hidden: 32, heads: 4, ..ModelSpec::default() };
-        model_spec.text_encoder = TextEncoderSpec { kind: family, layers: 1, max_len: 8, vocab_size: 50257 };
-        model_spec.video_codec.kind = family;
-        (model_spec.engine.h_layers, model_spec.engine.l_layers, model_spec.engine.max_steps) = (1, 1, 2);
+        let mut model_spec = tiny_model_spec(family, 8);
         if family == Family::Reference {
             model_spec.engine.interaction = Interaction::Additive;
             model_spec.engine.norm = NormPlacement::Post;
@@ -392,10 +402,8 @@ fn ttv_run_score_scores_a_stored_run_afterwards() {
 /// quickstart's recipe at test size (start positions, two steps, no halting predictor).
 #[test]
 fn trained_from_noise_each_caption_generates_its_own_clip() {
-    let mut model_spec = ModelSpec { hidden: 32, heads: 4, ..ModelSpec::default() };
-    model_spec.text_encoder = TextEncoderSpec { kind: Family::Paper, layers: 1, max_len: 16, vocab_size: 50257 };
+    let mut model_spec = tiny_model_spec(Family::Paper, 16);
     model_spec.video_codec.position_embedding = true;
-    (model_spec.engine.h_layers, model_spec.engine.l_layers, model_spec.engine.max_steps) = (1, 1, 2);
     model_spec.halting.kind = HaltingKind::None;
     let data_spec = DataSpec { frames: 4, height: 16, width: 16, ..DataSpec::default() };
     let device = Default::default();
@@ -413,13 +421,13 @@ fn trained_from_noise_each_caption_generates_its_own_clip() {
     let (ids, mask) = TextTokenizer::gpt2(16).unwrap().batch::<B>(&captions, &device).unwrap();
     let mut optimizer = AdamWConfig::new().init();
     for _ in 0..300 {
-        let noise = model.noise(captions.len(), &device);
+        let noise = model.noise(n, &device);
         let loss = batch_loss(&model, ids.clone(), mask.clone(), videos.clone(), Start::Noise(noise), 0.0);
         let grads = GradientsParams::from_grads(loss.total.backward(), &model);
         model = optimizer.step(1e-3, model, grads);
     }
     let model = model.valid();
-    let generated = model.generate(ids.inner(), mask.inner(), model.noise(captions.len(), &device)).video;
+    let generated = model.generate(ids.inner(), mask.inner(), model.noise(n, &device)).video;
     // The clips differ most in their backgrounds; a model deaf to the text would generate one
     // clip (their mean) for all three, about equally far from each target.
     let targets = videos.inner();

@@ -84,11 +84,8 @@ pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], last_onl
         if complete {
             status.results.remove("fid_pending");
             status.notes.retain(|n| !n.starts_with(PENDING_NOTE));
-            status.notes.push(if last_only {
-                "FID computed afterwards by `ttv-run fid --last`, for the newest evaluation only (no best-FID checkpoint was kept)".into()
-            } else {
-                "FID computed afterwards by `ttv-run fid` (no best-FID checkpoint was kept)".into()
-            });
+            let how = if last_only { "`ttv-run fid --last`, for the newest evaluation only" } else { "`ttv-run fid`" };
+            status.notes.push(format!("FID computed afterwards by {how} (no best-FID checkpoint was kept)"));
             for c in caveats {
                 status.add_note(c);
             }
