@@ -2,12 +2,12 @@
 //! ttv's gather + matmul ones (`TTV_GEMM_CONV=1`) against burn-flex's own, which
 //! src/model/conv.rs picks by default. `cargo run --release --example conv_speed`
 use burn::backend::Autodiff;
-use burn::nn::conv::{Conv3dConfig, ConvTranspose3dConfig};
 use burn::nn::PaddingConfig3d;
+use burn::nn::conv::{Conv3dConfig, ConvTranspose3dConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use std::time::Instant;
-use ttv::model::conv::{conv3d, conv_transpose3d};
+use ttv::model::conv::{conv_transpose3d, conv3d};
 
 type B = Autodiff<ttv::backend::Cpu>;
 const REPEATS: usize = 5;
@@ -22,19 +22,19 @@ fn main() {
             .with_stride([1, 2, 2])
             .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
             .init::<B>(&device);
-        let up = ConvTranspose3dConfig::new([c / 8, c / 16], [3, 4, 4]).with_stride([1, 2, 2]).with_padding([1; 3]).init::<B>(&device);
+        let up =
+            ConvTranspose3dConfig::new([c / 8, c / 16], [3, 4, 4]).with_stride([1, 2, 2]).with_padding([1; 3]).init::<B>(&device);
         let x = Tensor::<B, 5>::random([batch, 3, t, h, w], Distribution::Normal(0.0, 1.0), &device).require_grad();
         let z = Tensor::<B, 5>::random([batch, c / 8, t, h / 2, w / 2], Distribution::Normal(0.0, 1.0), &device).require_grad();
         let mut ms = [0.0; 2];
         // Each path twice, the first as a warm-up.
         for (round, gemm) in [(0, true), (0, false), (1, true), (1, false)] {
             // SAFETY: single-threaded here; conv.rs reads the variable on each call.
-            unsafe {
-                if gemm { std::env::set_var("TTV_GEMM_CONV", "1") } else { std::env::remove_var("TTV_GEMM_CONV") }
-            }
+            unsafe { if gemm { std::env::set_var("TTV_GEMM_CONV", "1") } else { std::env::remove_var("TTV_GEMM_CONV") } }
             let began = Instant::now();
             for _ in 0..REPEATS {
-                let loss = conv3d(&down, x.clone()).powf_scalar(2.0).mean() + conv_transpose3d(&up, z.clone()).powf_scalar(2.0).mean();
+                let loss =
+                    conv3d(&down, x.clone()).powf_scalar(2.0).mean() + conv_transpose3d(&up, z.clone()).powf_scalar(2.0).mean();
                 let _grads = loss.backward();
             }
             if round == 1 {

@@ -68,9 +68,9 @@ pub mod kernel_cache {
         if let Some(dir) = std::env::var_os("TTV_KERNEL_CACHE") {
             return PathBuf::from(dir);
         }
-        let home = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| {
-            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache"))
-        });
+        let home = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")));
         home.unwrap_or_else(std::env::temp_dir).join("ttv").join("cubecl")
     }
 

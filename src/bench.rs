@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::backend::WithBackend;
 use crate::model::flops::{ModelFlops, Pass};
-use crate::model::{ReasonOptions, TextTokenizer, TextToVideo, build};
+use crate::model::{ReasonOptions, TextToVideo, TextTokenizer, build};
 use crate::spec::types::RunSpec;
 use crate::train::clip::clip_global_norm;
 use crate::train::loss::{Start, batch_loss};
@@ -144,7 +144,13 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
     let generate = flops.forward(Pass::generate(generate_steps));
     let (train_step_flops, generate_flops) = (flops.train_step_flops_per_sample(), generate.total());
     let peak = peak::<B::InnerBackend>(device, opts.peak_n, opts.warmup, opts.repeats);
-    eprintln!("{:<22} n={:<5} {:>10.2} ms {:>10.3} TFLOP/s", "peak f32 matmul", peak.n, peak.median_s * 1e3, peak.flop_per_s / 1e12);
+    eprintln!(
+        "{:<22} n={:<5} {:>10.2} ms {:>10.3} TFLOP/s",
+        "peak f32 matmul",
+        peak.n,
+        peak.median_s * 1e3,
+        peak.flop_per_s / 1e12
+    );
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
     let shape = [spec.data.frames as usize, spec.data.height as usize, spec.data.width as usize];
     let prompt = "a red ball moving left to right";
@@ -172,30 +178,58 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
     }
     let batch = 16;
     let (ids, mask) = tokenizer.batch::<B::InnerBackend>(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
-    let video = Tensor::<B::InnerBackend, 5>::random([batch, 3, shape[0], shape[1], shape[2]], burn::tensor::Distribution::Uniform(-1.0, 1.0), device);
+    let video = Tensor::<B::InnerBackend, 5>::random(
+        [batch, 3, shape[0], shape[1], shape[2]],
+        burn::tensor::Distribution::Uniform(-1.0, 1.0),
+        device,
+    );
     let text = inference.encode_text(ids.clone(), mask.clone());
     let v = inference.encode_video(video.clone());
     let text_flops = generate.component("text_encoder").total();
-    record("fwd text encoder", batch, text_flops, time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
-        let _ = inference.encode_text(ids.clone(), mask.clone());
-    }));
-    record("fwd video tokenizer", batch, flops.video_tokenizer().total(), time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
-        let _ = inference.encode_video(video.clone());
-    }));
+    record(
+        "fwd text encoder",
+        batch,
+        text_flops,
+        time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
+            let _ = inference.encode_text(ids.clone(), mask.clone());
+        }),
+    );
+    record(
+        "fwd video tokenizer",
+        batch,
+        flops.video_tokenizer().total(),
+        time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
+            let _ = inference.encode_video(video.clone());
+        }),
+    );
     let all_steps = ReasonOptions { early_stop: false, decode_steps: false };
     // All K steps and one decode: generation without its text encoder.
-    record("fwd reasoning+decode", batch, generate_flops - text_flops, time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
-        let _ = inference.reason(v.clone(), &text, all_steps);
-    }));
+    record(
+        "fwd reasoning+decode",
+        batch,
+        generate_flops - text_flops,
+        time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
+            let _ = inference.reason(v.clone(), &text, all_steps);
+        }),
+    );
     let tokens = v.clone();
-    record("fwd detokenizer", batch, flops.video_detokenizer().total(), time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
-        let _ = inference.decode(tokens.clone());
-    }));
+    record(
+        "fwd detokenizer",
+        batch,
+        flops.video_detokenizer().total(),
+        time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
+            let _ = inference.decode(tokens.clone());
+        }),
+    );
     // Training steps: one model and optimizer per batch size, as a fresh run would have.
     let weight = spec.model.halting.loss_weight;
     for &batch in &opts.train_batches {
         let (ids, mask) = tokenizer.batch::<B>(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
-        let videos = Tensor::<B, 5>::random([batch, 3, shape[0], shape[1], shape[2]], burn::tensor::Distribution::Uniform(-1.0, 1.0), device);
+        let videos = Tensor::<B, 5>::random(
+            [batch, 3, shape[0], shape[1], shape[2]],
+            burn::tensor::Distribution::Uniform(-1.0, 1.0),
+            device,
+        );
         let mut optimizer = AdamWConfig::new().with_weight_decay(0.01).init::<B, TextToVideo<B>>();
         let mut current = Some(model.clone());
         let timing = time::<B>(device, opts.warmup, opts.repeats, || {
@@ -209,7 +243,16 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
     }
 
     let params = model.num_params();
-    Ok(Perf { spec: job.name.clone(), params, device: job.device_name.clone(), train_step_flops, generate_flops, generate_steps, peak, figures })
+    Ok(Perf {
+        spec: job.name.clone(),
+        params,
+        device: job.device_name.clone(),
+        train_step_flops,
+        generate_flops,
+        generate_steps,
+        peak,
+        figures,
+    })
 }
 
 /// The table `ttv-bench perf` prints.

@@ -50,7 +50,9 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
                 Ok(claim) => {
                     let steps = bars.add(ProgressBar::new(0));
                     steps.set_style(
-                        ProgressStyle::with_template("  update {pos}/{len} [{bar:30}] {msg} eta {eta}").unwrap().progress_chars("=> "),
+                        ProgressStyle::with_template("  update {pos}/{len} [{bar:30}] {msg} eta {eta}")
+                            .unwrap()
+                            .progress_chars("=> "),
                     );
                     let result = run_one(exp, plan, store, opts, steps.clone());
                     steps.finish_and_clear();

@@ -69,10 +69,8 @@ fn shapes_values_and_layout() {
         let video = shapes::render_prompt("a red ball moving left to right", shape).unwrap().1;
         let bg = Background::Dark.rgb()[0] / 127.5 - 1.0;
         let red = Colour::Red.rgb()[0] / 127.5 - 1.0;
-        let partial = video[..(t * h * w) as usize]
-            .iter()
-            .filter(|&&v| (v as f64) > bg + 0.05 && (v as f64) < red - 0.05)
-            .count();
+        let partial =
+            video[..(t * h * w) as usize].iter().filter(|&&v| (v as f64) > bg + 0.05 && (v as f64) < red - 0.05).count();
         assert!(partial > 0, "no antialiased edge pixels at {t}x{h}x{w}");
     }
 }
@@ -170,9 +168,7 @@ fn plane(video: &[f32], shape: VideoShape, c: usize, f: usize) -> &[f32] {
 fn weights(video: &[f32], shape: VideoShape, f: usize, bg: Background) -> Vec<f64> {
     let bgv = bg.rgb().map(|v| v / 127.5 - 1.0);
     let planes: Vec<&[f32]> = (0..3).map(|c| plane(video, shape, c, f)).collect();
-    (0..shape.height * shape.width)
-        .map(|i| (0..3).map(|c| (planes[c][i] as f64 - bgv[c]).abs()).sum::<f64>())
-        .collect()
+    (0..shape.height * shape.width).map(|i| (0..3).map(|c| (planes[c][i] as f64 - bgv[c]).abs()).sum::<f64>()).collect()
 }
 
 /// (mass, centroid x, centroid y, principal-axis angle in y-down coordinates).
@@ -290,9 +286,8 @@ fn heldout_combinations_never_appear_in_training() {
     let pairs = |ds: &Dataset| -> BTreeSet<(Object, Motion)> {
         (0..ds.len()).map(|i| ds.get(i).attributes.unwrap()).map(|a| (a.object, a.motion)).collect()
     };
-    let combos = |ds: &Dataset| -> BTreeSet<shapes::Attributes> {
-        (0..ds.len()).map(|i| ds.get(i).attributes.unwrap()).collect()
-    };
+    let combos =
+        |ds: &Dataset| -> BTreeSet<shapes::Attributes> { (0..ds.len()).map(|i| ds.get(i).attributes.unwrap()).collect() };
     let (train, eval) = (pairs(&d.train), pairs(&d.eval));
     assert!(!eval.is_empty());
     assert!(train.is_disjoint(&eval), "shared pairs: {:?}", train.intersection(&eval).collect::<Vec<_>>());
@@ -417,10 +412,7 @@ fn folder_loads_good_clips_and_skips_bad_ones() {
 
     let all: Vec<_> = d.train.take(10).into_iter().chain(d.eval.take(10)).collect();
     let captions: BTreeSet<&str> = all.iter().map(|s| s.caption.as_str()).collect();
-    assert_eq!(
-        captions,
-        BTreeSet::from(["a test pattern, moving", "an animated gif", "a folder of images", "the second half"])
-    );
+    assert_eq!(captions, BTreeSet::from(["a test pattern, moving", "an animated gif", "a folder of images", "the second half"]));
     for s in &all {
         assert_eq!(s.video.len(), 3 * 8 * 32 * 32);
         assert!(s.video.iter().all(|v| (-1.0..=1.0).contains(v)));
@@ -507,9 +499,8 @@ fn finevideo_reads_local_shards() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let yuv = ["-pix_fmt", "yuv420p"];
-    let good: Vec<Vec<u8>> = (0..3)
-        .map(|i| std::fs::read(make_clip(dir, &format!("v{i}.mp4"), 1.0 + i as f64 * 0.5, &yuv)).unwrap())
-        .collect();
+    let good: Vec<Vec<u8>> =
+        (0..3).map(|i| std::fs::read(make_clip(dir, &format!("v{i}.mp4"), 1.0 + i as f64 * 0.5, &yuv)).unwrap()).collect();
     let broken = good[0][..good[0].len() / 3].to_vec();
     let shards = dir.join("shards");
     std::fs::create_dir_all(shards.join("data")).unwrap();

@@ -134,7 +134,18 @@ fn eval_from_parquet(registry: &Path) -> BTreeMap<(String, u32, String), Vec<f64
 fn results_from_index(registry: &Path) -> BTreeMap<(String, String), Vec<f64>> {
     let index = frame(&registry.join("index.parquet"));
     let mut out: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
-    for key in ["params", "ckpt_bytes", "peak_mem_bytes", "peak_infer_mem_bytes", "train_s", "gen_ms_b1", "gen_ms_b64", "fid", "gen_mse", "avg_steps"] {
+    for key in [
+        "params",
+        "ckpt_bytes",
+        "peak_mem_bytes",
+        "peak_infer_mem_bytes",
+        "train_s",
+        "gen_ms_b1",
+        "gen_ms_b64",
+        "fid",
+        "gen_mse",
+        "avg_steps",
+    ] {
         // A result no run has (FID while pending) has no column.
         let Ok(col) = index.column(key) else { continue };
         let col = col.f64().unwrap().clone();
@@ -209,7 +220,8 @@ fn report_tables_match_the_parquet_files() {
     // Comparison: one row per variant, only the swept parameter as a column.
     let rows = rows_of(&doc, "comparison");
     assert_eq!(rows.iter().map(|r| r.value().attr("data-variant").unwrap()).collect::<Vec<_>>(), labels);
-    let header: Vec<String> = doc.select(&sel("table#comparison thead th")).map(|h| h.value().attr("data-col").unwrap().to_string()).collect();
+    let header: Vec<String> =
+        doc.select(&sel("table#comparison thead th")).map(|h| h.value().attr("data-col").unwrap().to_string()).collect();
     assert_eq!(header[..2], ["threshold".to_string(), "runs".to_string()]);
     assert_eq!(text(cell(rows[0], "threshold")), "0.4");
     assert_eq!(text(cell(rows[0], "runs")), "2 / 4", "the failed and interrupted runs count, but not in the means");
@@ -286,7 +298,14 @@ fn report_tables_match_the_parquet_files() {
 
     // Every image is a relative path to a file beside the page.
     let srcs: Vec<&str> = doc.select(&sel("img")).map(|i| i.value().attr("src").unwrap()).collect();
-    for p in ["plots/loss.png", "plots/eval_epochs.png", "plots/sweep_threshold.png", "plots/quality_vs_compute.png", "grids/variants.gif", "grids/epochs_01.gif"] {
+    for p in [
+        "plots/loss.png",
+        "plots/eval_epochs.png",
+        "plots/sweep_threshold.png",
+        "plots/quality_vs_compute.png",
+        "grids/variants.gif",
+        "grids/epochs_01.gif",
+    ] {
         assert!(srcs.contains(&p), "{p} not in {srcs:?}");
     }
     for s in &srcs {
@@ -385,7 +404,14 @@ d.textContent='PROBE-DONE';document.body.appendChild(d);});</script></body>";
     let profile = dir.path().join("chromium-profile");
     let run = |extra: &[String], url: &Path| {
         let out = Command::new(chromium)
-            .args(["--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars"])
+            .args([
+                "--headless",
+                "--disable-gpu",
+                "--no-sandbox",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+            ])
             .arg(format!("--user-data-dir={}", profile.display()))
             .args(extra)
             .arg(format!("file://{}", url.display()))

@@ -118,8 +118,7 @@ fn sweep_grid_zip_include_and_seeds_multiply_as_documented() {
     );
     let exp = plan(&zip, &[]).unwrap();
     assert_eq!(exp.runs.len(), 3 * 2);
-    let pairs: Vec<(u32, u32)> =
-        exp.runs.iter().map(|r| (r.spec.model.engine.h_layers, r.spec.model.engine.l_layers)).collect();
+    let pairs: Vec<(u32, u32)> = exp.runs.iter().map(|r| (r.spec.model.engine.h_layers, r.spec.model.engine.l_layers)).collect();
     assert!(pairs.iter().all(|(h, l)| h + l == 4), "zip pairs values by index: {pairs:?}");
 
     let inc = d.write(
@@ -158,7 +157,10 @@ fn ablation_halting_lists_thresholds_plus_off_times_seeds() {
 #[test]
 fn extends_deep_merges_and_overrides_win_in_order() {
     let d = Dir::new();
-    d.write("base.yaml", "model:\n  hidden: 64\n  heads: 4\n  halting: {threshold: 0.3, loss_weight: 0.2}\ntraining: {epochs: 5}\n");
+    d.write(
+        "base.yaml",
+        "model:\n  hidden: 64\n  heads: 4\n  halting: {threshold: 0.3, loss_weight: 0.2}\ntraining: {epochs: 5}\n",
+    );
     let child = d.write("child.yaml", "extends: base.yaml\nmodel:\n  halting:\n    threshold: 0.6\n");
     let run = &plan(&child, &[]).unwrap().runs[0].spec;
     assert_eq!(run.model.hidden, 64, "kept from the base");
@@ -195,7 +197,10 @@ fn unknown_key_suggests_the_closest_valid_one() {
     let d = Dir::new();
     let p = d.write("x.yaml", "model:\n  hidden: 64\n  halting:\n    treshold: 0.5\n");
     let e = one_error(&d, &p, &[]);
-    assert!(e.starts_with("DIR/x.yaml:4: model.halting.treshold = 0.5: unknown key `treshold`; did you mean `threshold`?"), "{e}");
+    assert!(
+        e.starts_with("DIR/x.yaml:4: model.halting.treshold = 0.5: unknown key `treshold`; did you mean `threshold`?"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -260,10 +265,7 @@ fn empty_sweep_list_and_unknown_sweep_path() {
 fn a_bad_value_inside_a_sweep_points_at_the_sweep_line() {
     let d = Dir::new();
     let p = d.write("x.yaml", "model:\n  hidden: 64\nsweep:\n  model.halting.threshold: [0.3, 1.5]\n");
-    assert_eq!(
-        one_error(&d, &p, &[]),
-        "DIR/x.yaml:4: model.halting.threshold = 1.5 (in sweep): must be in [0, 1]"
-    );
+    assert_eq!(one_error(&d, &p, &[]), "DIR/x.yaml:4: model.halting.threshold = 1.5 (in sweep): must be in [0, 1]");
 }
 
 #[test]

@@ -43,7 +43,8 @@ fn claims_race_between_processes_each_run_claimed_exactly_once() {
         let out = c.wait_with_output().unwrap();
         assert!(out.status.success());
         let text = String::from_utf8(out.stdout).unwrap();
-        let line = text.lines().find_map(|l| l.split_once("WON ").map(|(_, won)| won)).unwrap_or_else(|| panic!("no result in {text}"));
+        let line =
+            text.lines().find_map(|l| l.split_once("WON ").map(|(_, won)| won)).unwrap_or_else(|| panic!("no result in {text}"));
         for i in line.split(',').filter(|s| !s.is_empty()) {
             counts[i.parse::<usize>().unwrap()] += 1;
         }
@@ -60,12 +61,8 @@ fn exited_pid() -> u32 {
 
 fn write_claim(dir: &Path, pid: u32, age_s: f64) {
     std::fs::create_dir_all(dir).unwrap();
-    let info = ClaimInfo {
-        pid,
-        host: ttv::store::status::hostname(),
-        time: ttv::store::status::now() - age_s,
-        nonce: "old".into(),
-    };
+    let info =
+        ClaimInfo { pid, host: ttv::store::status::hostname(), time: ttv::store::status::now() - age_s, nonce: "old".into() };
     std::fs::write(dir.join("claim"), serde_json::to_vec(&info).unwrap()).unwrap();
 }
 

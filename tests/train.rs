@@ -13,11 +13,11 @@ use std::process::{Command, Output};
 
 use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
-use ttv::backend::Cpu;
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
+use ttv::backend::Cpu;
 use ttv::data::{LoadOptions, load};
-use ttv::model::{TextTokenizer, TextToVideo, build};
+use ttv::model::{TextToVideo, TextTokenizer, build};
 use ttv::spec::types::{DataSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, TextEncoderSpec};
 use ttv::store::Store;
 use ttv::store::metrics::{MetricRow, MetricsLog};
@@ -50,7 +50,8 @@ seeds: [0]
 ";
 
 /// Environment in which `ttv-run` finds no FID weights anywhere (FID stays pending).
-const NO_WEIGHTS: &[(&str, &str)] = &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")];
+const NO_WEIGHTS: &[(&str, &str)] =
+    &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")];
 
 fn ttv_run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttv-run"));
@@ -84,7 +85,8 @@ fn the_run(dir: &Path) -> (PathBuf, Status) {
 /// Metric rows without wall times (which differ between attempts), in a canonical order.
 fn values(run_dir: &Path) -> Vec<(u32, u64, String, String, f64)> {
     let log = MetricsLog::open(&run_dir.join("metrics.parquet"), "x").unwrap();
-    let mut rows: Vec<_> = log.rows.iter().map(|r: &MetricRow| (r.epoch, r.step, r.split.clone(), r.metric.clone(), r.value)).collect();
+    let mut rows: Vec<_> =
+        log.rows.iter().map(|r: &MetricRow| (r.epoch, r.step, r.split.clone(), r.metric.clone(), r.value)).collect();
     rows.sort_by(|a, b| (a.1, &a.2, &a.3).cmp(&(b.1, &b.2, &b.3)));
     rows
 }
@@ -120,14 +122,19 @@ fn a_run_trains_evaluates_checkpoints_and_prints_table_ii() {
     assert_eq!(std::fs::read_to_string(gifs.join("prompts.txt")).unwrap().lines().count(), 2);
 
     // The newest checkpoint only, complete; and the index row.
-    let ckpts: Vec<String> = std::fs::read_dir(run_dir.join("ckpt")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+    let ckpts: Vec<String> =
+        std::fs::read_dir(run_dir.join("ckpt")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
     assert_eq!(ckpts, vec!["update-00000006".to_string()]);
     assert!(dir.path().join("registry/index.parquet").is_file());
 
     // `generate` from the checkpoint: a 128x128 GIF of 4 frames.
     let gif = dir.path().join("out.gif");
     let short = run_dir.file_name().unwrap().to_str().unwrap()[..8].to_string();
-    let out = ttv_run(dir.path(), &["generate", "--run", &short, "a red ball moving left to right", "-o", gif.to_str().unwrap(), "--steps", "1"], &[]);
+    let out = ttv_run(
+        dir.path(),
+        &["generate", "--run", &short, "a red ball moving left to right", "-o", gif.to_str().unwrap(), "--steps", "1"],
+        &[],
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 step(s)"), "{}", text(&out));
     let mut decoder = gif::DecodeOptions::new().read_info(std::fs::File::open(&gif).unwrap()).unwrap();
@@ -155,7 +162,8 @@ fn killed_after_a_checkpoint_the_run_resumes_to_the_same_metrics() {
     assert_eq!(metric(&values(&run_dir), "train", "loss").len(), 2, "metrics saved up to the checkpoint");
 
     // Stopped a second time, after the next checkpoint: both resumes stay in the notes.
-    let out = ttv_run(broken.path(), &[spec_b.to_str().unwrap(), "--stale-after", "0"], &[("TTV_FAULT", "abort-after-checkpoint=4")]);
+    let out =
+        ttv_run(broken.path(), &[spec_b.to_str().unwrap(), "--stale-after", "0"], &[("TTV_FAULT", "abort-after-checkpoint=4")]);
     assert!(!out.status.success(), "the fault aborts the process: {}", text(&out));
     let out = ttv_run(broken.path(), &[spec_b.to_str().unwrap(), "--stale-after", "0"], &[]);
     assert!(out.status.success(), "{}", text(&out));
@@ -308,7 +316,14 @@ fn the_loss_decreases_on_a_fixed_batch_for_both_families() {
         let mut optimizer = AdamWConfig::new().init();
         let mut losses = Vec::new();
         for _ in 0..40 {
-            let loss = batch_loss(&model, ids.clone(), mask.clone(), videos.clone(), Start::EncodedTarget, model_spec.halting.loss_weight);
+            let loss = batch_loss(
+                &model,
+                ids.clone(),
+                mask.clone(),
+                videos.clone(),
+                Start::EncodedTarget,
+                model_spec.halting.loss_weight,
+            );
             losses.push(loss.mse.clone().into_scalar());
             let grads = GradientsParams::from_grads(loss.total.backward(), &model);
             model = optimizer.step(3e-3, model, grads);
@@ -332,7 +347,9 @@ fn the_store_index_lists_a_trained_run() {
 
 #[test]
 fn alignment_and_temporal_coherence_are_scored_at_each_evaluation() {
-    let spec = TINY.replace("epochs: 3", "epochs: 1").replace("metrics: [recon_mse", "metrics: [alignment, temporal_coherence, recon_mse");
+    let spec = TINY
+        .replace("epochs: 3", "epochs: 1")
+        .replace("metrics: [recon_mse", "metrics: [alignment, temporal_coherence, recon_mse");
     let (dir, path) = workspace(&spec);
     let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[]);
     assert!(out.status.success(), "{}", text(&out));
@@ -433,9 +450,8 @@ fn trained_from_noise_each_caption_generates_its_own_clip() {
     let targets = videos.inner();
     for i in 0..n {
         let gen_i = generated.clone().slice([i..i + 1]);
-        let d: Vec<f32> = (0..n)
-            .map(|j| (gen_i.clone() - targets.clone().slice([j..j + 1])).powf_scalar(2.0).mean().into_scalar())
-            .collect();
+        let d: Vec<f32> =
+            (0..n).map(|j| (gen_i.clone() - targets.clone().slice([j..j + 1])).powf_scalar(2.0).mean().into_scalar()).collect();
         let others = (0..n).filter(|&j| j != i).map(|j| d[j]).fold(f32::INFINITY, f32::min);
         assert!(d[i] < 0.5 * others, "\"{}\": MSE to each target {d:?}, its own is not the nearest by 2x", captions[i]);
     }

@@ -96,7 +96,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn perf(spec: &std::path::Path, device: &str, options: ttv::bench::PerfOptions, set: &[String], json: &std::path::Path) -> anyhow::Result<()> {
+fn perf(
+    spec: &std::path::Path,
+    device: &str,
+    options: ttv::bench::PerfOptions,
+    set: &[String],
+    json: &std::path::Path,
+) -> anyhow::Result<()> {
     let exp = ttv::spec::plan(spec, set).map_err(|e| anyhow::anyhow!("{e}"))?;
     let first = exp.runs.first().ok_or_else(|| anyhow::anyhow!("{} expands to no runs", spec.display()))?;
     let job = ttv::bench::PerfJob {
@@ -160,13 +166,13 @@ mod parity {
 mod parity {
     use anyhow::{Result, anyhow};
     use burn::backend::Cuda;
-    use ttv::backend::Cpu;
     use burn::module::Module;
     use burn::prelude::*;
     use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
     use burn::tensor::{Distribution, TensorData};
+    use ttv::backend::Cpu;
 
-    use ttv::model::{ReasonOptions, TextTokenizer, TextToVideo, build};
+    use ttv::model::{ReasonOptions, TextToVideo, TextTokenizer, build};
 
     type Rec = BinBytesRecorder<FullPrecisionSettings>;
 
@@ -213,7 +219,8 @@ mod parity {
             let train_cpu = m_cpu.forward(ids.clone(), mask.clone(), m_cpu.encode_video(video.clone()), ReasonOptions::TRAIN);
             let ids_g = Tensor::<Cuda, 2, Int>::from_data(ids.to_data(), &gpu);
             let mask_g = Tensor::<Cuda, 2, Bool>::from_data(mask.to_data(), &gpu);
-            let train_gpu = m_gpu.forward(ids_g.clone(), mask_g.clone(), m_gpu.encode_video(to_gpu(&video, &gpu)), ReasonOptions::TRAIN);
+            let train_gpu =
+                m_gpu.forward(ids_g.clone(), mask_g.clone(), m_gpu.encode_video(to_gpu(&video, &gpu)), ReasonOptions::TRAIN);
 
             // Per component, to locate a difference: text features, video tokens, decoded tokens.
             let text_c = m_cpu.encode_text(ids.clone(), mask.clone()).tokens;

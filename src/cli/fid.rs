@@ -40,7 +40,12 @@ impl WithBackend for FidJob<'_> {
 /// Score the pending evaluations of every run in `store` (of `experiments`, when not empty),
 /// update their metrics, status and the index. Runs without pending FID are left as they are.
 /// With `last_only`, only each run's newest evaluation is scored, and its status says so.
-pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], last_only: bool, device: &B::Device) -> Result<Vec<Scored>> {
+pub fn score_pending<B: Backend>(
+    store: &Store,
+    experiments: &[String],
+    last_only: bool,
+    device: &B::Device,
+) -> Result<Vec<Scored>> {
     let mut pending: Vec<Status> = crate::store::index::scan(&store.runs_dir())
         .into_iter()
         .filter(|s| s.results.get("fid_pending").is_some_and(|v| *v > 0.0) && s.listed_by(experiments))
@@ -54,7 +59,8 @@ pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], last_onl
     for mut status in pending {
         let run_dir = store.run_dir(&status.hash);
         let mut metrics = MetricsLog::open(&run_dir.join("metrics.parquet"), &status.hash)?;
-        let scored: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval" && r.metric == "fid").map(|r| r.epoch).collect();
+        let scored: BTreeSet<u32> =
+            metrics.rows.iter().filter(|r| r.split == "eval" && r.metric == "fid").map(|r| r.epoch).collect();
         let mut evals: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).collect();
         if last_only {
             evals = evals.last().copied().into_iter().collect();
@@ -66,9 +72,15 @@ pub fn score_pending<B: Backend>(store: &Store, experiments: &[String], last_onl
             if !generated_path(&run_dir, epoch).is_file() {
                 continue;
             }
-            let scores = score_kept(&run_dir, epoch, &network, &mut real).with_context(|| format!("run {} epoch {epoch}", status.hash))?;
+            let scores =
+                score_kept(&run_dir, epoch, &network, &mut real).with_context(|| format!("run {} epoch {epoch}", status.hash))?;
             // The rows belong to the evaluation they score: same epoch, update and wall time.
-            let at = metrics.rows.iter().filter(|r| r.split == "eval" && r.epoch == epoch).max_by_key(|r| r.step).expect("an eval epoch");
+            let at = metrics
+                .rows
+                .iter()
+                .filter(|r| r.split == "eval" && r.epoch == epoch)
+                .max_by_key(|r| r.step)
+                .expect("an eval epoch");
             let (step, wall) = (at.step, at.wall_s);
             for (name, value) in &scores.values {
                 metrics.push(epoch, step, "eval", name, *value, wall);

@@ -8,7 +8,7 @@ use burn::tensor::backend::AutodiffBackend;
 
 use crate::backend::WithBackend;
 use crate::metrics::ClipsU8;
-use crate::model::{TextTokenizer, TextToVideo, build};
+use crate::model::{TextToVideo, TextTokenizer, build};
 use crate::spec::types::RunSpec;
 use crate::store::Store;
 use crate::train::{checkpoint, noise::noise, samples::write_clip_gif};

@@ -102,7 +102,8 @@ fn score_run(store: &Store, mut status: Status) -> Result<ScoreOutcome> {
             continue;
         }
         // The rows belong to the evaluation they score: same epoch, update and wall time.
-        let at = metrics.rows.iter().filter(|r| r.split == "eval" && r.epoch == epoch).max_by_key(|r| r.step).expect("an eval epoch");
+        let at =
+            metrics.rows.iter().filter(|r| r.split == "eval" && r.epoch == epoch).max_by_key(|r| r.step).expect("an eval epoch");
         let (step, wall) = (at.step, at.wall_s);
         for (name, value) in &new {
             metrics.push(epoch, step, "eval", name, *value, wall);

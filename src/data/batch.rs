@@ -3,7 +3,7 @@
 
 use super::sample::{Sample, VideoShape};
 use super::shapes::Attributes;
-use burn::tensor::{backend::Backend, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData, backend::Backend};
 
 #[derive(Clone, Debug)]
 pub struct HostBatch {

@@ -55,11 +55,7 @@ impl ClipCache {
         let dir = path.parent().expect("cache path has a parent");
         std::fs::create_dir_all(dir)?;
         // Unique temp name per process and thread: parallel writers of one key never collide.
-        let tmp = dir.join(format!(
-            ".{key}.{}.{:?}.tmp",
-            std::process::id(),
-            std::thread::current().id()
-        ));
+        let tmp = dir.join(format!(".{key}.{}.{:?}.tmp", std::process::id(), std::thread::current().id()));
         {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(MAGIC)?;

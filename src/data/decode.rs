@@ -1,7 +1,7 @@
 //! One clip from one input (video file, GIF, folder of images, or in-memory mp4 bytes), through
 //! the disk cache. Every failure is a one-line reason for a skip warning.
 
-use super::cache::{file_sha256, hex, sha256_hex, ClipCache};
+use super::cache::{ClipCache, file_sha256, hex, sha256_hex};
 use super::ffmpeg::Ffmpeg;
 use super::frames::{select_clip, to_channel_major, uniform_indices};
 use super::sample::VideoShape;

@@ -2,7 +2,7 @@
 //! centre crop and the bilinear resize, so only H*W*3 bytes per frame cross the pipe; the
 //! uniform frame choice happens afterwards, once the frame count is known.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -46,7 +46,14 @@ impl Ffmpeg {
     /// Decode every frame of `input` (optionally only [start_s, end_s]) centre-cropped to the
     /// aspect of h x w and resized to h x w. Returns packed RGB frames (H, W, 3) each.
     /// Errors are one-line reasons, suitable for a skip warning.
-    pub fn decode(&self, input: &Path, start_s: Option<f64>, end_s: Option<f64>, h: usize, w: usize) -> std::result::Result<Vec<Vec<u8>>, String> {
+    pub fn decode(
+        &self,
+        input: &Path,
+        start_s: Option<f64>,
+        end_s: Option<f64>,
+        h: usize,
+        w: usize,
+    ) -> std::result::Result<Vec<Vec<u8>>, String> {
         let mut cmd = Command::new(&self.program);
         cmd.args(["-nostdin", "-hide_banner", "-v", "error"]);
         if let Some(s) = start_s {
@@ -64,10 +71,7 @@ impl Ffmpeg {
         let vf = format!("crop=w='min(iw,ih*{w}/{h})':h='min(ih,iw*{h}/{w})',scale={w}:{h}:flags=bilinear");
         cmd.args(["-map", "0:v:0", "-an", "-sn", "-vf", &vf, "-vsync", "passthrough"]);
         cmd.args(["-pix_fmt", "rgb24", "-f", "rawvideo", "-"]);
-        let out = cmd
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
+        let out = cmd.stdin(Stdio::null()).output().map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
         let stderr = strip_addresses(&String::from_utf8_lossy(&out.stderr));
         let first_error = || stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
         if !out.status.success() {

@@ -7,7 +7,7 @@ use super::decode::Decoder;
 use super::gather::gather;
 use super::sample::Clip;
 use super::skip::Skips;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use polars::prelude::*;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -109,11 +109,7 @@ fn read_rows(shard: &Path, offset: usize, len: usize) -> Result<Vec<Row>> {
         .into_iter()
         .zip(caps)
         .enumerate()
-        .map(|(i, (bytes, caption))| Row {
-            id: format!("{name}#{}", offset + i),
-            mp4: bytes.map(<[u8]>::to_vec),
-            caption,
-        })
+        .map(|(i, (bytes, caption))| Row { id: format!("{name}#{}", offset + i), mp4: bytes.map(<[u8]>::to_vec), caption })
         .collect())
 }
 

@@ -2,10 +2,10 @@
 
 use super::decode::Decoder;
 use super::gather::gather;
-use super::manifest::{read_manifest, Entry};
+use super::manifest::{Entry, read_manifest};
 use super::sample::Clip;
 use super::skip::Skips;
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use std::path::Path;
 
 /// Decode the first `limit` usable entries of the manifest, skipping (and counting) bad ones.

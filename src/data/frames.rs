@@ -6,9 +6,7 @@ pub fn uniform_indices(n: usize, t: usize) -> Vec<usize> {
     match t {
         0 => Vec::new(),
         1 => vec![(n.saturating_sub(1)) / 2],
-        _ => (0..t)
-            .map(|i| ((i * (n - 1)) as f64 / (t - 1) as f64).round() as usize)
-            .collect(),
+        _ => (0..t).map(|i| ((i * (n - 1)) as f64 / (t - 1) as f64).round() as usize).collect(),
     }
 }
 

@@ -5,7 +5,7 @@ use super::batch::HostBatch;
 use super::rng::Rng;
 use super::source::Dataset;
 use rayon::prelude::*;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::JoinHandle;
 
 #[derive(Clone, Debug)]
@@ -76,11 +76,8 @@ impl Loader {
                 for chunk in chunks {
                     // Each sample renders/decodes straight into its slot of the batch.
                     let mut videos = vec![0f32; chunk.len() * numel];
-                    let samples = videos
-                        .par_chunks_mut(numel)
-                        .zip(chunk.par_iter())
-                        .map(|(out, &i)| dataset.get_into(i, out))
-                        .collect();
+                    let samples =
+                        videos.par_chunks_mut(numel).zip(chunk.par_iter()).map(|(out, &i)| dataset.get_into(i, out)).collect();
                     // The receiver is gone: the epoch was abandoned, stop building batches.
                     if tx.send(HostBatch::from_parts(videos, samples, shape)).is_err() {
                         break;

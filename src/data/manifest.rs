@@ -2,7 +2,7 @@
 //! or JSONL (one object per line with the same keys). Relative paths are relative to the
 //! manifest's folder.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, PartialEq)]

@@ -31,14 +31,14 @@ pub mod split;
 pub use batch::{Batch, HostBatch};
 pub use fingerprint::fingerprint;
 pub use loader::{Loader, Prefetch};
-pub use preview::{write_preview, Preview};
+pub use preview::{Preview, write_preview};
 pub use sample::{Clip, Sample, VideoShape};
-pub use shapes::{parse_prompt, render_prompt, Attributes, PAPER_PROMPTS};
+pub use shapes::{Attributes, PAPER_PROMPTS, parse_prompt, render_prompt};
 pub use skip::{Skip, Skips};
 pub use source::{Dataset, Source};
 
 use crate::spec::types::{DataKind, DataSpec, SplitKind};
-use anyhow::{bail, ensure, Result};
+use anyhow::{Result, bail, ensure};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -77,11 +77,7 @@ impl Data {
 pub fn load(spec: &DataSpec, opts: &LoadOptions) -> Result<Data> {
     let shape = VideoShape::from_spec(spec);
     ensure!(shape.frames >= 1 && shape.height >= 1 && shape.width >= 1, "data: frames, height and width must be >= 1");
-    ensure!(
-        (0.0..1.0).contains(&spec.eval_fraction),
-        "data.eval_fraction = {}: must be in [0, 1)",
-        spec.eval_fraction
-    );
+    ensure!((0.0..1.0).contains(&spec.eval_fraction), "data.eval_fraction = {}: must be in [0, 1)", spec.eval_fraction);
     match spec.kind {
         DataKind::Shapes => load_shapes(spec, shape),
         DataKind::Folder | DataKind::Finevideo => load_real(spec, shape, opts),
@@ -89,7 +85,7 @@ pub fn load(spec: &DataSpec, opts: &LoadOptions) -> Result<Data> {
 }
 
 fn load_shapes(spec: &DataSpec, shape: VideoShape) -> Result<Data> {
-    use shapes::{heldout_pairs, object_motion_pairs, ShapesSource};
+    use shapes::{ShapesSource, heldout_pairs, object_motion_pairs};
     let n = spec.samples as usize;
     ensure!(n >= 1, "data.samples = 0: shapes needs at least one sample");
     let nuisance = spec.shapes.clone();
@@ -136,11 +132,7 @@ fn load_real(spec: &DataSpec, shape: VideoShape, opts: &LoadOptions) -> Result<D
         _ => finevideo::load_finevideo(&resolved.to_string_lossy(), &decoder, limit, &mut skips)?,
     };
     if clips.is_empty() {
-        bail!(
-            "data.source = {source}: no usable samples, all {} inputs were skipped:\n{}",
-            skips.count(),
-            skips.summary(10)
-        );
+        bail!("data.source = {source}: no usable samples, all {} inputs were skipped:\n{}", skips.count(), skips.summary(10));
     }
     if skips.count() > 0 {
         eprintln!("data: {} usable clips, {} skipped", clips.len(), skips.count());

@@ -102,7 +102,13 @@ fn captions(a: &Attributes) -> Vec<Attributes> {
             for motion in Motion::ALL {
                 let second: Vec<Option<Colour>> =
                     if motion == Motion::Fade { Colour::ALL.iter().copied().map(Some).collect() } else { vec![None] };
-                out.extend(second.into_iter().map(|colour_to| Attributes { colour, object, motion, colour_to, background: a.background }));
+                out.extend(second.into_iter().map(|colour_to| Attributes {
+                    colour,
+                    object,
+                    motion,
+                    colour_to,
+                    background: a.background,
+                }));
             }
         }
         for background in Background::ALL.into_iter().filter(|&b| b != a.background) {
@@ -143,7 +149,8 @@ impl Alignment {
 
     /// `(metric, value)` rows: each attribute, then the mean.
     pub fn values(&self) -> Vec<(String, f64)> {
-        let mut out: Vec<(String, f64)> = self.per_attribute.iter().map(|s| (s.attribute.metric().to_string(), s.accuracy)).collect();
+        let mut out: Vec<(String, f64)> =
+            self.per_attribute.iter().map(|s| (s.attribute.metric().to_string(), s.accuracy)).collect();
         out.push(("alignment".into(), self.mean()));
         out
     }
@@ -240,8 +247,10 @@ pub fn alignment(target: &ClipsU8, generated: &ClipsU8, items: &[ShapeItem]) -> 
                 item.caption
             );
             let to = Distances::new(generated.clip(i));
-            let distances: Vec<(Attributes, u64)> =
-                captions(&item.attributes).into_iter().map(|c| (c, to.to(&render(&c, &item.layout, shape), c.background))).collect();
+            let distances: Vec<(Attributes, u64)> = captions(&item.attributes)
+                .into_iter()
+                .map(|c| (c, to.to(&render(&c, &item.layout, shape), c.background)))
+                .collect();
             Ok(Attribute::ALL.map(|attribute| {
                 // The nearest render of each value of the attribute.
                 let mut nearest: BTreeMap<usize, u64> = BTreeMap::new();
@@ -369,7 +378,9 @@ mod tests {
         let (items, target) = eval_set();
         let a = alignment(&target, &target, &items).unwrap();
         let chance = |attribute| a.per_attribute.iter().find(|s| s.attribute == attribute).unwrap().chance;
-        let mean = |per_item: &dyn Fn(&Attributes) -> usize| items.iter().map(|i| 1.0 / per_item(&i.attributes) as f64).sum::<f64>() / 4.0;
+        let mean = |per_item: &dyn Fn(&Attributes) -> usize| {
+            items.iter().map(|i| 1.0 / per_item(&i.attributes) as f64).sum::<f64>() / 4.0
+        };
         let close = |x: f64, y: f64| assert!((x - y).abs() < 1e-12, "{x} vs {y}");
         close(chance(Attribute::Colour), mean(&|a| colours_on(a.background).len()));
         // Some shape shows every motion, and every shape has a motion it can show.

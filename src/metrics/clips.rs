@@ -183,11 +183,7 @@ impl FramewiseFid {
 pub fn framewise_from_features(real: &FrameFeatures, generated: &FrameFeatures) -> Result<FramewiseFid> {
     let frames = real.per_frame.len();
     ensure!(frames > 0, "frame-wise FID of clips without frames");
-    ensure!(
-        generated.per_frame.len() == frames,
-        "real clips have {frames} frames, generated ones {}",
-        generated.per_frame.len()
-    );
+    ensure!(generated.per_frame.len() == frames, "real clips have {frames} frames, generated ones {}", generated.per_frame.len());
     let scores = real
         .per_frame
         .iter()
@@ -213,12 +209,7 @@ pub fn framewise_from_features(real: &FrameFeatures, generated: &FrameFeatures) 
 
 /// Frame-wise FID and pooled KID of generated clips against real ones.
 pub fn framewise<B: Backend>(real: &ClipsU8, generated: &ClipsU8, net: &FidNetwork<B>) -> Result<FramewiseFid> {
-    ensure!(
-        real.frames == generated.frames,
-        "real clips have {} frames, generated ones {}",
-        real.frames,
-        generated.frames
-    );
+    ensure!(real.frames == generated.frames, "real clips have {} frames, generated ones {}", real.frames, generated.frames);
     framewise_from_features(&FrameFeatures::of(real, net), &FrameFeatures::of(generated, net))
 }
 

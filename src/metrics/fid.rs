@@ -53,9 +53,7 @@ fn moments(x: &Features) -> Result<Moments> {
         a.transpose().to_owned()
     } else {
         let cov = a.transpose() * &a;
-        let eig = cov
-            .self_adjoint_eigen(Side::Lower)
-            .map_err(|e| anyhow::anyhow!("covariance eigendecomposition: {e:?}"))?;
+        let eig = cov.self_adjoint_eigen(Side::Lower).map_err(|e| anyhow::anyhow!("covariance eigendecomposition: {e:?}"))?;
         let mut l = eig.U().to_owned();
         for (j, &lambda) in eig.S().column_vector().iter().enumerate() {
             let r = lambda.max(0.0).sqrt();

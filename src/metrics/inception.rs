@@ -15,10 +15,10 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::{avg_pool2d, max_pool2d};
-use burn::tensor::Tensor;
 
 /// Input side length the network was trained with.
 pub const INPUT_SIZE: usize = 299;
@@ -202,18 +202,10 @@ impl<B: Backend> InceptionC<B> {
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let b1 = self.branch1x1.forward(x.clone());
-        let b7 = [&self.branch7x7_1, &self.branch7x7_2, &self.branch7x7_3]
+        let b7 = [&self.branch7x7_1, &self.branch7x7_2, &self.branch7x7_3].iter().fold(x.clone(), |h, l| l.forward(h));
+        let bd = [&self.branch7x7dbl_1, &self.branch7x7dbl_2, &self.branch7x7dbl_3, &self.branch7x7dbl_4, &self.branch7x7dbl_5]
             .iter()
             .fold(x.clone(), |h, l| l.forward(h));
-        let bd = [
-            &self.branch7x7dbl_1,
-            &self.branch7x7dbl_2,
-            &self.branch7x7dbl_3,
-            &self.branch7x7dbl_4,
-            &self.branch7x7dbl_5,
-        ]
-        .iter()
-        .fold(x.clone(), |h, l| l.forward(h));
         let bp = self.branch_pool.forward(avg_pool_same(x));
         Tensor::cat(vec![b1, b7, bd, bp], 1)
     }

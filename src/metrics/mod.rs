@@ -62,7 +62,6 @@ pub fn assets_dir() -> Option<PathBuf> {
 /// The FID network from [`assets_dir`], or the reason it is unavailable (to record FID as
 /// pending rather than fail a run).
 pub fn load_fid_network<B: Backend>(device: &B::Device) -> Result<FidNetwork<B>, String> {
-    let dir = assets_dir()
-        .ok_or_else(|| format!("FID weights not found: set TTV_ASSETS to a folder holding {FID_WEIGHTS}"))?;
+    let dir = assets_dir().ok_or_else(|| format!("FID weights not found: set TTV_ASSETS to a folder holding {FID_WEIGHTS}"))?;
     FidNetwork::load(&dir.join(FID_WEIGHTS), device)
 }

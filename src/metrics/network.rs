@@ -45,10 +45,7 @@ impl<B: Backend> FidNetwork<B> {
                 .par_chunks_mut(pixels)
                 .zip(chunk.par_iter())
                 .for_each(|(out, image)| to_network_input(image, height, width, INPUT_SIZE, out));
-            let x = Tensor::<B, 4>::from_data(
-                TensorData::new(input, [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE]),
-                &self.device,
-            );
+            let x = Tensor::<B, 4>::from_data(TensorData::new(input, [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE]), &self.device);
             let f = self.net.forward(x).into_data().convert::<f32>();
             data.extend(f.to_vec::<f32>().expect("features are float"));
         }
@@ -59,8 +56,8 @@ impl<B: Backend> FidNetwork<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{FID_WEIGHTS, testing::assets};
     use crate::backend::Cpu;
+    use crate::metrics::{FID_WEIGHTS, testing::assets};
     use burn::store::{ModuleStore, SafetensorsStore};
 
     /// The 8 reference images (uint8 299x299, so the resize is the identity and the input is
@@ -87,11 +84,7 @@ mod tests {
         let max_ref = want.iter().fold(0f64, |m, v| m.max(v.abs() as f64));
         let max_diff = diff.iter().cloned().fold(0.0, f64::max);
         let rel = max_diff / max_ref;
-        let worst_elem = diff
-            .iter()
-            .zip(&want)
-            .map(|(d, b)| d / (b.abs() as f64).max(1e-3))
-            .fold(0.0, f64::max);
+        let worst_elem = diff.iter().zip(&want).map(|(d, b)| d / (b.abs() as f64).max(1e-3)).fold(0.0, f64::max);
         let mean_diff = diff.iter().sum::<f64>() / diff.len() as f64;
         let stats = format!(
             "max|a-b|/max|b| = {rel:.3e} (max|a-b| {max_diff:.3e}, max|b| {max_ref:.3}); per element: mean|a-b| \

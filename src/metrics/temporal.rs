@@ -19,7 +19,8 @@ pub const MIN_OBJECT_PIXELS: usize = 3;
 
 fn same_shape(target: &ClipsU8, generated: &ClipsU8) -> Result<()> {
     ensure!(
-        (target.n, target.frames, target.height, target.width) == (generated.n, generated.frames, generated.height, generated.width),
+        (target.n, target.frames, target.height, target.width)
+            == (generated.n, generated.frames, generated.height, generated.width),
         "target clips [{}, {}, {}, {}] and generated clips [{}, {}, {}, {}] differ in shape",
         target.n,
         target.frames,
@@ -111,7 +112,13 @@ mod tests {
         // Static content does not count: a still clip of another colour changes as little as a
         // still target.
         let other = rendered(
-            &Attributes { object: Object::Ball, colour: Colour::Blue, motion: Motion::Static, colour_to: None, background: Background::Dark },
+            &Attributes {
+                object: Object::Ball,
+                colour: Colour::Blue,
+                motion: Motion::Static,
+                colour_to: None,
+                background: Background::Dark,
+            },
             &Layout::default(),
             SHAPE,
         );

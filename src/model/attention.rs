@@ -57,9 +57,7 @@ fn scaled_dot_product<B: Backend>(
     let [batch, heads, q_len, _] = q.dims();
     let k_len = k.dims()[2];
     // The op wants the full [batch, heads, q_len, k_len] mask.
-    let mask = pad.map(|pad| {
-        pad.clone().reshape([batch, 1, 1, k_len]).expand([batch, heads, q_len, k_len])
-    });
+    let mask = pad.map(|pad| pad.clone().reshape([batch, 1, 1, k_len]).expand([batch, heads, q_len, k_len]));
     let options = AttentionModuleOptions { is_causal: causal, ..Default::default() };
     attention(q, k, v, mask, None, options)
 }
@@ -85,8 +83,7 @@ impl<B: Backend> SelfAttention<B> {
 
     /// `x: [batch, len, hidden]`; `pad` masks keys (`true` = padding).
     pub fn forward(&self, x: Tensor<B, 3>, rope: Option<&Rope<B>>, pad: Option<&Tensor<B, 2, Bool>>) -> Tensor<B, 3> {
-        let [q, k, v]: [Tensor<B, 3>; 3] =
-            self.qkv.forward(x).chunk(3, 2).try_into().expect("three chunks");
+        let [q, k, v]: [Tensor<B, 3>; 3] = self.qkv.forward(x).chunk(3, 2).try_into().expect("three chunks");
         let (mut q, mut k, v) = (split_heads(q, self.heads), split_heads(k, self.heads), split_heads(v, self.heads));
         if let Some(rope) = rope {
             q = rope.apply(q);
@@ -153,10 +150,8 @@ mod tests {
         let rope = Rope::new(8, 6, super::super::rope::ROPE_BASE, &device);
         let x = Tensor::<B, 3>::random([1, 6, 32], Distribution::Normal(0.0, 1.0), &device);
         // Change only the last three positions: the first three outputs must not move.
-        let changed = Tensor::cat(
-            vec![x.clone().narrow(1, 0, 3), Tensor::random([1, 3, 32], Distribution::Normal(0.0, 1.0), &device)],
-            1,
-        );
+        let changed =
+            Tensor::cat(vec![x.clone().narrow(1, 0, 3), Tensor::random([1, 3, 32], Distribution::Normal(0.0, 1.0), &device)], 1);
         let (a, b) = (sa.forward(x, Some(&rope), None), sa.forward(changed, Some(&rope), None));
         assert!(max_abs_diff(a.clone().narrow(1, 0, 3), b.clone().narrow(1, 0, 3)) < 1e-6);
         assert!(max_abs_diff(a.narrow(1, 3, 3), b.narrow(1, 3, 3)) > 1e-3);

@@ -81,9 +81,7 @@ impl<B: Backend> Block<B> {
     ) -> Tensor<B, 3> {
         let x = residual(x, &self.self_norm, self.pre_norm, |h| self.self_attn.forward(h, rope, pad));
         let x = match (&self.cross_attn, &self.cross_norm, context) {
-            (Some(attn), Some(norm), Some(context)) => {
-                residual(x, norm, self.pre_norm, |h| attn.forward(h, context))
-            }
+            (Some(attn), Some(norm), Some(context)) => residual(x, norm, self.pre_norm, |h| attn.forward(h, context)),
             _ => x,
         };
         residual(x, &self.ffn_norm, self.pre_norm, |h| self.ffn.forward(h))
@@ -104,11 +102,9 @@ mod tests {
         let x = Tensor::<B, 3>::random([2, 6, 32], Distribution::Normal(0.0, 1.0), &device);
         let text = Context::new(Tensor::<B, 3>::random([2, 4, 32], Distribution::Normal(0.0, 1.0), &device), None);
         let rope = Rope::new(8, 6, super::super::rope::ROPE_BASE, &device);
-        for (norm, cross, causal) in [
-            (NormPlacement::Pre, true, false),
-            (NormPlacement::Post, false, true),
-            (NormPlacement::Post, true, false),
-        ] {
+        for (norm, cross, causal) in
+            [(NormPlacement::Pre, true, false), (NormPlacement::Post, false, true), (NormPlacement::Post, true, false)]
+        {
             let config = BlockConfig { hidden: 32, heads: 4, expansion: 2.0, norm, causal, cross };
             let block = config.init::<B>(&device);
             assert_eq!(block.forward(x.clone(), Some(&rope), None, Some(&text)).dims(), [2, 6, 32]);

@@ -118,11 +118,22 @@ fn overlap_add<B: Backend>(y: Tensor<B, 2>, n: usize, k: usize, s: usize) -> Ten
 }
 
 /// Cross-correlation of `x` `[b, c_in, t, h, w]` with `weight` `[c_out, c_in, kt, kh, kw]`.
-pub fn convolve<B: Backend>(x: Tensor<B, 5>, weight: Tensor<B, 5>, bias: Option<Tensor<B, 1>>, stride: [usize; 3], padding: [usize; 3]) -> Tensor<B, 5> {
+pub fn convolve<B: Backend>(
+    x: Tensor<B, 5>,
+    weight: Tensor<B, 5>,
+    bias: Option<Tensor<B, 1>>,
+    stride: [usize; 3],
+    padding: [usize; 3],
+) -> Tensor<B, 5> {
     convolve_padded(pad3(x, padding.map(|p| (p, p))), weight, bias, stride)
 }
 
-fn convolve_padded<B: Backend>(x: Tensor<B, 5>, weight: Tensor<B, 5>, bias: Option<Tensor<B, 1>>, stride: [usize; 3]) -> Tensor<B, 5> {
+fn convolve_padded<B: Backend>(
+    x: Tensor<B, 5>,
+    weight: Tensor<B, 5>,
+    bias: Option<Tensor<B, 1>>,
+    stride: [usize; 3],
+) -> Tensor<B, 5> {
     let [batch, c_in, t, h, w] = x.dims();
     let [c_out, c_in_w, kt, kh, kw] = weight.dims();
     assert_eq!(c_in, c_in_w, "input has {c_in} channels, the kernel expects {c_in_w}");
@@ -187,10 +198,8 @@ fn pad3<B: Backend>(x: Tensor<B, 5>, pads: [(usize, usize); 3]) -> Tensor<B, 5> 
     }
     let [b, c, t, h, w] = x.dims();
     let size = [t + pads[0].0 + pads[0].1, h + pads[1].0 + pads[1].1, w + pads[2].0 + pads[2].1];
-    Tensor::zeros([b, c, size[0], size[1], size[2]], &x.device()).slice_assign(
-        [0..b, 0..c, pads[0].0..pads[0].0 + t, pads[1].0..pads[1].0 + h, pads[2].0..pads[2].0 + w],
-        x,
-    )
+    Tensor::zeros([b, c, size[0], size[1], size[2]], &x.device())
+        .slice_assign([0..b, 0..c, pads[0].0..pads[0].0 + t, pads[1].0..pads[1].0 + h, pads[2].0..pads[2].0 + w], x)
 }
 
 #[cfg(test)]
@@ -220,7 +229,13 @@ mod tests {
     fn gemm_convolutions_match_burns_modules() {
         let device = Default::default();
         let x = Tensor::<B, 5>::random([2, 3, 4, 8, 6], Distribution::Normal(0.0, 1.0), &device);
-        for (kernel, stride, pad) in [([3, 4, 4], [1, 2, 2], 1), ([4, 4, 4], [2, 2, 2], 1), ([1, 1, 1], [2, 1, 1], 0), ([2, 4, 2], [2, 4, 2], 0), ([3, 3, 3], [1, 1, 1], 1)] {
+        for (kernel, stride, pad) in [
+            ([3, 4, 4], [1, 2, 2], 1),
+            ([4, 4, 4], [2, 2, 2], 1),
+            ([1, 1, 1], [2, 1, 1], 0),
+            ([2, 4, 2], [2, 4, 2], 0),
+            ([3, 3, 3], [1, 1, 1], 1),
+        ] {
             let conv = Conv3dConfig::new([3, 5], kernel)
                 .with_stride(stride)
                 .with_padding(PaddingConfig3d::Explicit(pad, pad, pad))

@@ -100,10 +100,9 @@ impl EngineConfig {
         // The paper's blocks cross-attend inside; the additive levels attend to the text once.
         let block = BlockConfig { cross: !additive, ..self.block };
         let (low, high) = match self.kind {
-            EngineKind::Hrm => (
-                Level::new(self.l_layers, block, additive, device),
-                Some(Level::new(self.h_layers, block, additive, device)),
-            ),
+            EngineKind::Hrm => {
+                (Level::new(self.l_layers, block, additive, device), Some(Level::new(self.h_layers, block, additive, device)))
+            }
             EngineKind::Flat => (Level::new(self.h_layers + self.l_layers, block, additive, device), None),
         };
         let hidden = self.block.hidden;
@@ -180,8 +179,8 @@ pub fn fixed_normal<B: Backend>(len: usize, std: f64, seed: u64, device: &B::Dev
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::rope::ROPE_BASE;
     use crate::backend::Cpu;
+    use crate::model::rope::ROPE_BASE;
     use burn::tensor::Distribution;
 
     type B = Cpu;
@@ -198,7 +197,9 @@ mod tests {
         let text = Context::new(Tensor::random([2, 5, 32], Distribution::Normal(0.0, 1.0), &device), None);
         let rope = Rope::new(8, 4, ROPE_BASE, &device);
         for kind in [EngineKind::Hrm, EngineKind::Flat] {
-            for (interaction, norm) in [(Interaction::CrossAttention, NormPlacement::Pre), (Interaction::Additive, NormPlacement::Post)] {
+            for (interaction, norm) in
+                [(Interaction::CrossAttention, NormPlacement::Pre), (Interaction::Additive, NormPlacement::Post)]
+            {
                 let engine = config(kind, interaction, norm).init::<B>(&device);
                 let state = engine.step(engine.init_state(&v), &v, &text, &rope);
                 assert_eq!(state.z_l.dims(), [2, 4, 32]);

@@ -426,10 +426,12 @@ mod tests {
                 let y = conv3d(&block.conv, x);
                 (flops + 2 * (elements(&block.conv.weight) + elements(&block.project.weight)) * positions(&y), y)
             }),
-            VideoTokenizer::Reference(m) => [&m.conv1, &m.conv2, &m.conv3].iter().fold((0, Tensor::zeros(clip, &device)), |(flops, x), conv| {
-                let y = conv3d(conv, x);
-                (flops + 2 * elements(&conv.weight) * positions(&y), y)
-            }),
+            VideoTokenizer::Reference(m) => {
+                [&m.conv1, &m.conv2, &m.conv3].iter().fold((0, Tensor::zeros(clip, &device)), |(flops, x), conv| {
+                    let y = conv3d(conv, x);
+                    (flops + 2 * elements(&conv.weight) * positions(&y), y)
+                })
+            }
         }
         .0;
         let grid = |[t, h, w]: [usize; 3]| Tensor::<B, 5>::zeros([1, c, t, h, w], &device);
@@ -517,7 +519,11 @@ mod tests {
             println!("  {name:<18} weights {:>8.3}  attention {:>8.3}", flops.weights as f64 / 1e9, flops.attention as f64 / 1e9);
         }
         let (train, generate) = (f.train_step_flops_per_sample(), f.generate_flops_per_sample(steps));
-        println!("train step {:.3} GFLOP/sample, generate at K = {steps} {:.3} GFLOP/sample", train as f64 / 1e9, generate as f64 / 1e9);
+        println!(
+            "train step {:.3} GFLOP/sample, generate at K = {steps} {:.3} GFLOP/sample",
+            train as f64 / 1e9,
+            generate as f64 / 1e9
+        );
         // Not trained at weight 0, so the reference decodes once, as generation does.
         assert!(!f.train_pass().decode_every_step);
         assert!(train > 3 * generate, "training also encodes the target");

@@ -100,7 +100,13 @@ impl<B: Backend> TextToVideo<B> {
     }
 
     /// Text + starting latent `v` -> clip and per-step outputs.
-    pub fn forward(&self, ids: Tensor<B, 2, Int>, mask: Tensor<B, 2, Bool>, v: Tensor<B, 3>, options: ReasonOptions) -> Reasoning<B> {
+    pub fn forward(
+        &self,
+        ids: Tensor<B, 2, Int>,
+        mask: Tensor<B, 2, Bool>,
+        v: Tensor<B, 3>,
+        options: ReasonOptions,
+    ) -> Reasoning<B> {
         let text = self.encode_text(ids, mask);
         self.reason(v, &text, options)
     }
@@ -161,10 +167,10 @@ impl<B: Backend> TextToVideo<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::Cpu;
     use crate::model::registry::build;
     use crate::model::tokenizer::TextTokenizer;
     use crate::spec::types::*;
-    use crate::backend::Cpu;
 
     type B = Cpu;
 
@@ -201,7 +207,11 @@ mod tests {
                 spec.engine.kind = kind;
                 let model = build::<B>(&spec, &data, &device).unwrap();
                 let (ids, mask) = captions(&device);
-                let clip = Tensor::<B, 5>::random([2, 3, data.frames as usize, data.height as usize, data.width as usize], Distribution::Uniform(-1.0, 1.0), &device);
+                let clip = Tensor::<B, 5>::random(
+                    [2, 3, data.frames as usize, data.height as usize, data.width as usize],
+                    Distribution::Uniform(-1.0, 1.0),
+                    &device,
+                );
                 let v = model.encode_video(clip);
                 assert_eq!(v.dims(), [2, 4, 32]);
                 let out = model.forward(ids, mask, v, ReasonOptions::TRAIN);

@@ -172,7 +172,8 @@ mod tests {
         let diff: f32 = (vb - vc).abs().max().into_scalar();
         assert!(diff < 1e-6, "outputs differ by {diff} after a record round trip");
         // Without the record, two fresh models differ: the check above can fail.
-        let (x, y): (TextToVideo<B>, TextToVideo<B>) = (build(&model, &data, &device).unwrap(), build(&model, &data, &device).unwrap());
+        let (x, y): (TextToVideo<B>, TextToVideo<B>) =
+            (build(&model, &data, &device).unwrap(), build(&model, &data, &device).unwrap());
         let fresh_diff: f32 = (x.encode_video(video.clone()) - y.encode_video(video)).abs().max().into_scalar();
         assert!(fresh_diff > 1e-3);
     }
@@ -194,7 +195,13 @@ mod tests {
                 norm: NormPlacement::Post,
                 causal: true,
             },
-            halting: HaltingSpec { kind: HaltingKind::Linear, threshold: 0.5, loss_weight: 0.0, min_steps: 2, scope: HaltingScope::Batch },
+            halting: HaltingSpec {
+                kind: HaltingKind::Linear,
+                threshold: 0.5,
+                loss_weight: 0.0,
+                min_steps: 2,
+                scope: HaltingScope::Batch,
+            },
         }
     }
 

@@ -43,10 +43,7 @@ impl<B: Backend> Rope<B> {
         let sin = self.sin.clone().slice([0..seq_len]).unsqueeze::<4>();
         let x0 = x.clone().narrow(3, 0, half);
         let x1 = x.narrow(3, half, half);
-        Tensor::cat(
-            vec![x0.clone() * cos.clone() - x1.clone() * sin.clone(), x0 * sin + x1 * cos],
-            3,
-        )
+        Tensor::cat(vec![x0.clone() * cos.clone() - x1.clone() * sin.clone(), x0 * sin + x1 * cos], 3)
     }
 }
 

@@ -71,13 +71,16 @@ pub fn token_grid(kind: Family, hidden: usize, frames: usize, height: usize, wid
 }
 
 fn conv3d_layer<B: Backend>(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, device: &B::Device) -> Conv3d<B> {
-    Conv3dConfig::new(c, kernel)
-        .with_stride(stride)
-        .with_padding(PaddingConfig3d::Explicit(pad, pad, pad))
-        .init(device)
+    Conv3dConfig::new(c, kernel).with_stride(stride).with_padding(PaddingConfig3d::Explicit(pad, pad, pad)).init(device)
 }
 
-fn conv_t3d<B: Backend>(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, device: &B::Device) -> ConvTranspose3d<B> {
+fn conv_t3d<B: Backend>(
+    c: [usize; 2],
+    kernel: [usize; 3],
+    stride: [usize; 3],
+    pad: usize,
+    device: &B::Device,
+) -> ConvTranspose3d<B> {
     ConvTranspose3dConfig::new(c, kernel).with_stride(stride).with_padding([pad; 3]).init(device)
 }
 
@@ -176,7 +179,12 @@ pub enum VideoDetokenizer<B: Backend> {
 }
 
 /// Build a codec for `hidden`-wide tokens on a `grid` from [`token_grid`].
-pub fn video_codec<B: Backend>(kind: Family, hidden: usize, grid: [usize; 3], device: &B::Device) -> (VideoTokenizer<B>, VideoDetokenizer<B>) {
+pub fn video_codec<B: Backend>(
+    kind: Family,
+    hidden: usize,
+    grid: [usize; 3],
+    device: &B::Device,
+) -> (VideoTokenizer<B>, VideoDetokenizer<B>) {
     let [grid_t, grid_h, grid_w] = grid;
     let c = hidden;
     match kind {

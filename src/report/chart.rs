@@ -52,10 +52,16 @@ impl Point {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Style {
-    Line { width: u32, alpha: f64 },
+    Line {
+        width: u32,
+        alpha: f64,
+    },
     Dashed,
     /// Filled circles of this radius, with error bars where points have them.
-    Markers { radius: u32, alpha: f64 },
+    Markers {
+        radius: u32,
+        alpha: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,8 +201,10 @@ fn draw_panel<DB: DrawingBackend>(p: &Panel, area: &DrawingArea<DB, Shift>) -> D
             Style::Dashed => chart.draw_series(DashedLineSeries::new(xy, 8, 5, color.stroke_width(2)))?,
             Style::Markers { radius, alpha } => {
                 let bars = s.points.iter().flat_map(|q| {
-                    let v = q.y_err.map(|e| PathElement::new(vec![(q.x, ty(q.y - e)), (q.x, ty(q.y + e))], color.stroke_width(2)));
-                    let h = q.x_err.map(|e| PathElement::new(vec![(q.x - e, ty(q.y)), (q.x + e, ty(q.y))], color.stroke_width(2)));
+                    let v =
+                        q.y_err.map(|e| PathElement::new(vec![(q.x, ty(q.y - e)), (q.x, ty(q.y + e))], color.stroke_width(2)));
+                    let h =
+                        q.x_err.map(|e| PathElement::new(vec![(q.x - e, ty(q.y)), (q.x + e, ty(q.y))], color.stroke_width(2)));
                     v.into_iter().chain(h)
                 });
                 chart.draw_series(bars)?;
@@ -204,7 +212,10 @@ fn draw_panel<DB: DrawingBackend>(p: &Panel, area: &DrawingArea<DB, Shift>) -> D
                     let text = q.label.clone()?;
                     // Labels in the right third go left of their marker so they stay inside.
                     let dx = if q.x > x0 + 0.66 * (x1 - x0) { -7 - 7 * text.chars().count() as i32 } else { 7 };
-                    Some(EmptyElement::at((q.x, ty(q.y))) + Text::new(text, (dx, -16), ("sans-serif", 13).into_font().color(&BLACK)))
+                    Some(
+                        EmptyElement::at((q.x, ty(q.y)))
+                            + Text::new(text, (dx, -16), ("sans-serif", 13).into_font().color(&BLACK)),
+                    )
                 }))?;
                 chart.draw_series(xy.into_iter().map(|c| Circle::new(c, radius, color.mix(alpha).filled())))?
             }

@@ -88,7 +88,10 @@ pub fn write(path: &Path, cells: &[Vec<Option<Clip>>]) -> Result<Layout> {
     let delay = clips().next().map_or(12, |c| c.delay_cs);
     let (px, py) = (cw + GAP, ch + GAP);
     let (w, h) = (cols * px, rows * py);
-    anyhow::ensure!(w > 0 && h > 0 && w <= u16::MAX as usize && h <= u16::MAX as usize, "grid of {cols}x{rows} cells does not fit a GIF");
+    anyhow::ensure!(
+        w > 0 && h > 0 && w <= u16::MAX as usize && h <= u16::MAX as usize,
+        "grid of {cols}x{rows} cells does not fit a GIF"
+    );
     write_atomic_with(path, |file| {
         let io = |e: gif::EncodingError| std::io::Error::other(e);
         let mut enc = gif::Encoder::new(std::io::BufWriter::new(file), w as u16, h as u16, &[]).map_err(io)?;

@@ -92,7 +92,9 @@ pub fn table(t: &Table, color: impl Fn(&str) -> Option<String>) -> String {
                 Cell::Ours { agg: Agg::Missing, .. } | Cell::Blank => {
                     write!(s, "<td data-col=\"{key}\" class=\"missing\">{mark}{text}</td>")
                 }
-                Cell::Paper { value, .. } => write!(s, "<td data-col=\"{key}\" data-value=\"{value:?}\" class=\"num paper\">{mark}{text}</td>"),
+                Cell::Paper { value, .. } => {
+                    write!(s, "<td data-col=\"{key}\" data-value=\"{value:?}\" class=\"num paper\">{mark}{text}</td>")
+                }
                 Cell::Ratio(v) => write!(s, "<td data-col=\"{key}\" data-value=\"{v:?}\" class=\"num ratio\">{mark}{text}</td>"),
                 Cell::Text(_) => write!(s, "<td data-col=\"{key}\">{mark}{text}</td>"),
             };

@@ -116,8 +116,8 @@ pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<BTreeMap
         return Ok(None);
     }
     store.rebuild_index().with_context(|| format!("rebuilding {}", store.index_path().display()))?;
-    let df = crate::store::index::read(&store.index_path())
-        .with_context(|| format!("reading {}", store.index_path().display()))?;
+    let df =
+        crate::store::index::read(&store.index_path()).with_context(|| format!("reading {}", store.index_path().display()))?;
     let mut out: BTreeMap<String, Vec<Run>> = BTreeMap::new();
     for run in runs(&store, &df)? {
         let (exp, run) = run;
@@ -151,14 +151,10 @@ fn runs(store: &Store, df: &DataFrame) -> Result<Vec<(String, Run)>> {
     for i in 0..df.height() {
         let hash = hash.get(i).unwrap_or_default().to_string();
         let dir = store.run_dir(&hash);
-        let results = result_cols
-            .iter()
-            .filter_map(|(k, c)| c.get(i).filter(|v| v.is_finite()).map(|v| (k.clone(), v)))
-            .collect();
-        let raw: serde_json::Value = std::fs::read(dir.join("status.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let results =
+            result_cols.iter().filter_map(|(k, c)| c.get(i).filter(|v| v.is_finite()).map(|v| (k.clone(), v))).collect();
+        let raw: serde_json::Value =
+            std::fs::read(dir.join("status.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
         let notes = raw["notes"].as_array().into_iter().flatten().filter_map(|n| n.as_str().map(String::from)).collect();
         let (state, reason) = state_and_reason(store, &hash, status.get(i).unwrap_or_default(), error.get(i), &raw);
         let metrics = dir.join("metrics.parquet");
@@ -237,7 +233,9 @@ fn state_and_reason(
         }
         "running" => (
             "interrupted".into(),
-            Some("its runner stopped without finishing; the next `ttv-run` of the spec resumes it from its last checkpoint".into()),
+            Some(
+                "its runner stopped without finishing; the next `ttv-run` of the spec resumes it from its last checkpoint".into(),
+            ),
         ),
         "planned" => ("planned".into(), Some("recorded by the placeholder trainer: nothing was trained".into())),
         "queued" => ("queued".into(), Some("waiting for a runner".into())),

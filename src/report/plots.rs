@@ -76,16 +76,19 @@ pub fn eval_epochs(variants: &[Variant]) -> Option<Figure> {
             if points.is_empty() {
                 continue;
             }
-            series.push(Series { name: Some(v.label.clone()), color: color(i), style: Style::Line { width: 2, alpha: 1.0 }, points: points.clone() });
+            series.push(Series {
+                name: Some(v.label.clone()),
+                color: color(i),
+                style: Style::Line { width: 2, alpha: 1.0 },
+                points: points.clone(),
+            });
             series.push(Series { name: None, color: color(i), style: Style::Markers { radius: 4, alpha: 1.0 }, points });
         }
         if series.is_empty() {
             continue;
         }
-        let paper: Vec<Point> = paper::TABLE_II
-            .iter()
-            .filter_map(|r| Some(Point::at(r.epoch as f64, paper::table_ii(m.key, r.epoch)?)))
-            .collect();
+        let paper: Vec<Point> =
+            paper::TABLE_II.iter().filter_map(|r| Some(Point::at(r.epoch as f64, paper::table_ii(m.key, r.epoch)?))).collect();
         if !paper.is_empty() {
             series.push(Series { name: Some("paper (Table II)".into()), color: BLACK, style: Style::Dashed, points: paper });
         }
@@ -144,8 +147,18 @@ pub fn sweep(variants: &[Variant], param: &str) -> Option<Figure> {
             continue;
         }
         let c = color(0);
-        series.push(Series { name: Some("each seed".into()), color: SPREAD_GREY, style: Style::Markers { radius: 3, alpha: 0.6 }, points: seeds });
-        series.push(Series { name: Some("mean ± std".into()), color: c, style: Style::Line { width: 2, alpha: 1.0 }, points: means.clone() });
+        series.push(Series {
+            name: Some("each seed".into()),
+            color: SPREAD_GREY,
+            style: Style::Markers { radius: 3, alpha: 0.6 },
+            points: seeds,
+        });
+        series.push(Series {
+            name: Some("mean ± std".into()),
+            color: c,
+            style: Style::Line { width: 2, alpha: 1.0 },
+            points: means.clone(),
+        });
         series.push(Series { name: None, color: c, style: Style::Markers { radius: 5, alpha: 1.0 }, points: means });
         panels.push(Panel {
             title: format!("{} vs {param}", m.title),
@@ -172,7 +185,12 @@ pub fn quality_vs_compute(variants: &[Variant]) -> Option<Figure> {
         for (i, v) in variants.iter().enumerate() {
             if let (Agg::Stat(x), Agg::Stat(y)) = (v.result(cost), v.result(quality)) {
                 let p = Point { x_err: x.std, y_err: y.std, label: Some(v.label.clone()), ..Point::at(x.mean, y.mean) };
-                series.push(Series { name: None, color: color(i), style: Style::Markers { radius: 6, alpha: 1.0 }, points: vec![p] });
+                series.push(Series {
+                    name: None,
+                    color: color(i),
+                    style: Style::Markers { radius: 6, alpha: 1.0 },
+                    points: vec![p],
+                });
             }
         }
         if series.is_empty() {

@@ -12,9 +12,16 @@ use super::variants::Variant;
 pub enum Cell {
     Text(String),
     /// Our value over a variant's finished seeds.
-    Ours { agg: Agg, unit: Unit, best: bool },
+    Ours {
+        agg: Agg,
+        unit: Unit,
+        best: bool,
+    },
     /// The paper's figure, as printed, and the number it states.
-    Paper { text: String, value: f64 },
+    Paper {
+        text: String,
+        value: f64,
+    },
     /// Our mean over the paper's figure.
     Ratio(f64),
     /// Nothing to show (no paper figure for this epoch, or no value to divide).
@@ -64,8 +71,7 @@ pub struct Table {
 
 impl Table {
     fn new(id: &'static str, variants: &[Variant], params: &[String]) -> Table {
-        let mut columns: Vec<Column> =
-            params.iter().map(|p| Column { key: p.clone(), title: p.clone(), better: None }).collect();
+        let mut columns: Vec<Column> = params.iter().map(|p| Column { key: p.clone(), title: p.clone(), better: None }).collect();
         if params.is_empty() && variants.len() > 1 {
             columns.push(Column { key: "variant".into(), title: "variant".into(), better: None });
         }
@@ -82,7 +88,11 @@ impl Table {
     }
 
     fn push_metric(&mut self, m: &Metric) {
-        self.columns.push(Column { key: m.key.into(), title: format!("{} {}", m.title, arrow(m.better)), better: Some(m.better) });
+        self.columns.push(Column {
+            key: m.key.into(),
+            title: format!("{} {}", m.title, arrow(m.better)),
+            better: Some(m.better),
+        });
     }
 
     fn push_paper(&mut self, m: &Metric) {
@@ -155,10 +165,8 @@ fn paper_and_ratio(agg: &Agg, text: String, value: f64) -> [Cell; 2] {
 pub fn comparison(variants: &[Variant], params: &[String]) -> Table {
     let mut t = Table::new("comparison", variants, params);
     t.columns.push(Column { key: "runs".into(), title: "runs done".into(), better: None });
-    let shown: Vec<&Metric> = columns::SUMMARY
-        .iter()
-        .filter(|m| variants.iter().any(|v| v.result(m.key) != Agg::Missing))
-        .collect();
+    let shown: Vec<&Metric> =
+        columns::SUMMARY.iter().filter(|m| variants.iter().any(|v| v.result(m.key) != Agg::Missing)).collect();
     for m in &shown {
         t.push_metric(m);
     }

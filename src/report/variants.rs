@@ -141,9 +141,9 @@ mod tests {
             parse_label("threshold=0.4,model.engine.kind=flat"),
             vec![("threshold".into(), "0.4".into()), ("model.engine.kind".into(), "flat".into())]
         );
-        assert_eq!(parse_label("betas=[0.9,0.99],lr=0.001"), vec![
-            ("betas".into(), "[0.9,0.99]".into()),
-            ("lr".into(), "0.001".into())
-        ]);
+        assert_eq!(
+            parse_label("betas=[0.9,0.99],lr=0.001"),
+            vec![("betas".into(), "[0.9,0.99]".into()), ("lr".into(), "0.001".into())]
+        );
     }
 }

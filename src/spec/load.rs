@@ -112,8 +112,8 @@ fn display(p: &Path) -> String {
 /// Parse one file and, recursively, the bases it extends; returns the merged document.
 fn load_chain(path: &Path, stack: &mut Vec<PathBuf>, sources: &mut Vec<Source>) -> Result<Value, SpecErrors> {
     let label = display(path);
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| SpecError::new(label.clone(), None, None, format!("cannot read spec: {e}")))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| SpecError::new(label.clone(), None, None, format!("cannot read spec: {e}")))?;
     let mut doc: Value = if text.trim().is_empty() {
         Value::Object(Map::new())
     } else {

@@ -247,7 +247,9 @@ fn path_problem(base: &Value, path: &str) -> Option<String> {
             None => {
                 let prefix = path.split('.').take(i).collect::<Vec<_>>().join(".");
                 let hint = nearest(key, map.keys().map(String::as_str))
-                    .map(|s| format!("; did you mean `{}`?", if prefix.is_empty() { s.to_string() } else { format!("{prefix}.{s}") }))
+                    .map(|s| {
+                        format!("; did you mean `{}`?", if prefix.is_empty() { s.to_string() } else { format!("{prefix}.{s}") })
+                    })
                     .unwrap_or_default();
                 return Some(format!("`{path}` is not a spec field{hint}"));
             }

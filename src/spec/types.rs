@@ -300,13 +300,7 @@ pub struct HaltingSpec {
 
 impl Default for HaltingSpec {
     fn default() -> Self {
-        Self {
-            kind: HaltingKind::Mlp,
-            threshold: 0.5,
-            loss_weight: 0.1,
-            min_steps: 1,
-            scope: HaltingScope::Sample,
-        }
+        Self { kind: HaltingKind::Mlp, threshold: 0.5, loss_weight: 0.1, min_steps: 1, scope: HaltingScope::Sample }
     }
 }
 
@@ -452,8 +446,7 @@ impl Duration {
                 's' => 1.0,
                 _ => return Err(format!("`{text}` is not a duration (use e.g. 4h, 30m, 90s)")),
             };
-            let n: f64 =
-                number.parse().map_err(|_| format!("`{text}` is not a duration (use e.g. 4h, 30m, 90s)"))?;
+            let n: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration (use e.g. 4h, 30m, 90s)"))?;
             total += n * unit;
             number.clear();
         }

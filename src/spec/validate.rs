@@ -42,11 +42,7 @@ pub fn validate(run: &RunSpec) -> Vec<Problem> {
     check(m.expansion > 0.0, "model.expansion", "must be > 0");
     check(m.text_encoder.layers >= 1, "model.text_encoder.layers", "must be >= 1");
     check(m.text_encoder.max_len >= 1, "model.text_encoder.max_len", "must be >= 1");
-    check(
-        m.text_encoder.vocab_size >= 50257,
-        "model.text_encoder.vocab_size",
-        "must be >= 50257 (the GPT-2 BPE vocabulary)",
-    );
+    check(m.text_encoder.vocab_size >= 50257, "model.text_encoder.vocab_size", "must be >= 50257 (the GPT-2 BPE vocabulary)");
     let (t_div, s_div) = match m.video_codec.kind {
         Family::Paper => (4, 8),
         Family::Reference => (2, 4),
@@ -66,22 +62,14 @@ pub fn validate(run: &RunSpec) -> Vec<Problem> {
     let h = &m.halting;
     check((0.0..=1.0).contains(&h.threshold), "model.halting.threshold", "must be in [0, 1]");
     check(h.loss_weight >= 0.0, "model.halting.loss_weight", "must be >= 0");
-    check(
-        h.min_steps >= 1 && h.min_steps <= g.max_steps.max(1),
-        "model.halting.min_steps",
-        "must be in [1, max_steps]",
-    );
+    check(h.min_steps >= 1 && h.min_steps <= g.max_steps.max(1), "model.halting.min_steps", "must be in [1, max_steps]");
 
     // training
     check(t.epochs >= 1, "training.epochs", "must be >= 1");
     check(t.batch_size >= 1, "training.batch_size", "must be >= 1");
     check(t.grad_accum >= 1, "training.grad_accum", "must be >= 1");
     check(t.optimizer.lr > 0.0, "training.optimizer.lr", "must be > 0");
-    check(
-        t.optimizer.betas.iter().all(|b| (0.0..1.0).contains(b)),
-        "training.optimizer.betas",
-        "each beta must be in [0, 1)",
-    );
+    check(t.optimizer.betas.iter().all(|b| (0.0..1.0).contains(b)), "training.optimizer.betas", "each beta must be in [0, 1)");
     check(t.optimizer.weight_decay >= 0.0, "training.optimizer.weight_decay", "must be >= 0");
     check(t.optimizer.eps > 0.0, "training.optimizer.eps", "must be > 0");
     check(t.clip_norm.is_none_or(|c| c > 0.0), "training.clip_norm", "must be > 0 (or null for no clipping)");

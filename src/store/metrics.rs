@@ -47,19 +47,13 @@ impl MetricsLog {
     /// Every metric of the last evaluated epoch: the run's final eval values.
     pub fn last_eval(&self) -> Vec<(String, f64)> {
         let last = self.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).max();
-        self.rows
-            .iter()
-            .filter(|r| r.split == "eval" && Some(r.epoch) == last)
-            .map(|r| (r.metric.clone(), r.value))
-            .collect()
+        self.rows.iter().filter(|r| r.split == "eval" && Some(r.epoch) == last).map(|r| (r.metric.clone(), r.value)).collect()
     }
 
     pub fn save(&self) -> PolarsResult<()> {
         let mut df = to_frame(&self.run, &self.rows)?;
-        write_atomic_with(&self.path, |f| {
-            ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(std::io::Error::other)
-        })
-        .map_err(PolarsError::from)
+        write_atomic_with(&self.path, |f| ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(std::io::Error::other))
+            .map_err(PolarsError::from)
     }
 }
 

@@ -109,11 +109,7 @@ impl Store {
     /// Write the resolved spec beside the run (atomically); returns its path.
     pub fn write_spec(&self, plan: &RunPlan) -> std::io::Result<PathBuf> {
         let path = self.run_dir(&plan.hash).join("spec.yaml");
-        let header = format!(
-            "# ttv resolved run spec\n# hash: {}\n# format: {}\n",
-            plan.hash,
-            crate::spec::FORMAT_VERSION
-        );
+        let header = format!("# ttv resolved run spec\n# hash: {}\n# format: {}\n", plan.hash, crate::spec::FORMAT_VERSION);
         let body = serde_norway::to_string(&plan.spec).map_err(std::io::Error::other)?;
         atomic::write_atomic(&path, format!("{header}{body}").as_bytes())?;
         Ok(path)

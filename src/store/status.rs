@@ -125,8 +125,5 @@ pub fn git_info() -> Option<GitInfo> {
 }
 
 pub fn versions() -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("ttv".to_string(), env!("CARGO_PKG_VERSION").to_string()),
-        ("burn".to_string(), "0.21.0".to_string()),
-    ])
+    BTreeMap::from([("ttv".to_string(), env!("CARGO_PKG_VERSION").to_string()), ("burn".to_string(), "0.21.0".to_string())])
 }

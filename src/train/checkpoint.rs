@@ -81,11 +81,8 @@ pub fn save<B: AutodiffBackend, M: AutodiffModule<B>>(
     write_atomic(&tmp.join(MODEL_FILE), &model_bytes)?;
 
     let position: HashMap<ParamId, u64> = param_order(model).into_iter().enumerate().map(|(i, id)| (id, i as u64)).collect();
-    let record: MomentsRecord<M, B> = optimizer
-        .to_record()
-        .into_iter()
-        .map(|(id, r)| (ParamId::from(position[&id]), r))
-        .collect();
+    let record: MomentsRecord<M, B> =
+        optimizer.to_record().into_iter().map(|(id, r)| (ParamId::from(position[&id]), r)).collect();
     let bytes = Recorder::<B>::record(&NamedMpkBytesRecorder::<FullPrecisionSettings>::default(), record, ())
         .map_err(|e| anyhow!("serialising the optimizer state: {e}"))?;
     write_atomic(&tmp.join(OPTIMIZER_FILE), &bytes)?;
@@ -163,8 +160,9 @@ pub fn load_optimizer<B: AutodiffBackend, M: AutodiffModule<B>>(
 ) -> Result<AdamWOptimizer<M, B>> {
     let file = path.join(OPTIMIZER_FILE);
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-    let record: MomentsRecord<M, B> = Recorder::<B>::load(&NamedMpkBytesRecorder::<FullPrecisionSettings>::default(), bytes, device)
-        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let record: MomentsRecord<M, B> =
+        Recorder::<B>::load(&NamedMpkBytesRecorder::<FullPrecisionSettings>::default(), bytes, device)
+            .map_err(|e| anyhow!("{}: {e}", file.display()))?;
     let ids = param_order(model);
     let record = record
         .into_iter()

@@ -60,8 +60,8 @@ pub fn clip_global_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::Autodiff;
     use crate::backend::Cpu;
+    use burn::backend::Autodiff;
     use burn::nn::LinearConfig;
 
     type B = Autodiff<Cpu>;

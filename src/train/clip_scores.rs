@@ -126,7 +126,11 @@ mod tests {
         let s = score(&target, &generated, &Truth::Without(DataKind::Folder), Wanted::ALL).unwrap();
         let names: Vec<&str> = s.values.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["temporal_mse"], "only what needs no attributes");
-        assert!(s.notes.contains(&"alignment needs shapes attributes; not computed for folder data".to_string()), "{:?}", s.notes);
+        assert!(
+            s.notes.contains(&"alignment needs shapes attributes; not computed for folder data".to_string()),
+            "{:?}",
+            s.notes
+        );
         assert!(s.notes.iter().any(|n| n.starts_with("persistence needs the shapes background")), "{:?}", s.notes);
         assert!(!s.pending);
 

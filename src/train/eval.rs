@@ -6,11 +6,11 @@
 use burn::prelude::*;
 
 use super::noise::noise;
-use crate::metrics::ClipsU8;
 use crate::data::loader::Loader;
 use crate::data::source::Dataset;
+use crate::metrics::ClipsU8;
 use crate::model::halting::{convergence_labels, per_sample_mse};
-use crate::model::{ReasonOptions, TextTokenizer, TextToVideo};
+use crate::model::{ReasonOptions, TextToVideo, TextTokenizer};
 
 /// Eval clips go through the model this many at a time.
 const EVAL_BATCH: usize = 16;
@@ -81,7 +81,9 @@ pub fn evaluate<B: Backend>(
         steps += out.steps_taken.iter().sum::<usize>();
         generation += sum_of(per_sample_mse(out.video.clone(), videos.clone()));
 
-        let bytes = |v: Tensor<B, 5>| ClipsU8::from_channels_first(&v.into_data().convert::<f32>().to_vec::<f32>().expect("f32 clip"), dims);
+        let bytes = |v: Tensor<B, 5>| {
+            ClipsU8::from_channels_first(&v.into_data().convert::<f32>().to_vec::<f32>().expect("f32 clip"), dims)
+        };
         append(&mut target, bytes(videos));
         append(&mut generated, bytes(out.video));
         first += b as u64;

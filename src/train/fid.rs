@@ -65,7 +65,14 @@ impl<B: Backend> FidJudge<B> {
     }
 
     /// Keep the clips of evaluation `epoch` and score them if the weights are here.
-    pub fn score(&mut self, run_dir: &Path, epoch: u32, target: &ClipsU8, generated: &ClipsU8, device: &B::Device) -> Result<Scores> {
+    pub fn score(
+        &mut self,
+        run_dir: &Path,
+        epoch: u32,
+        target: &ClipsU8,
+        generated: &ClipsU8,
+        device: &B::Device,
+    ) -> Result<Scores> {
         let target_file = target_path(run_dir);
         if !target_file.is_file() {
             std::fs::create_dir_all(run_dir.join("eval"))?;
@@ -89,7 +96,12 @@ impl<B: Backend> FidJudge<B> {
 }
 
 /// Score the kept clips of one evaluation with `network` (for `ttv-run fid`).
-pub fn score_kept<B: Backend>(run_dir: &Path, epoch: u32, network: &FidNetwork<B>, real: &mut Option<FrameFeatures>) -> Result<Scores> {
+pub fn score_kept<B: Backend>(
+    run_dir: &Path,
+    epoch: u32,
+    network: &FidNetwork<B>,
+    real: &mut Option<FrameFeatures>,
+) -> Result<Scores> {
     if real.is_none() {
         let target = ClipsU8::load(&target_path(run_dir)).context("the run kept no eval target clips")?;
         *real = Some(FrameFeatures::of(&target, network));

@@ -5,7 +5,7 @@ use std::time::Instant;
 use burn::prelude::*;
 
 use super::noise::noise;
-use crate::model::{TextTokenizer, TextToVideo};
+use crate::model::{TextToVideo, TextTokenizer};
 
 /// Median wall time of generating a batch of `batch` clips (warmed up once, synchronised by
 /// reading the result back), divided by `batch`: seconds per clip.

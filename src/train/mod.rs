@@ -43,7 +43,7 @@ use self::schedule::Schedule;
 use crate::data::batch::HostBatch;
 use crate::data::loader::Loader;
 use crate::data::{Data, LoadOptions};
-use crate::model::{TextTokenizer, TextToVideo, build};
+use crate::model::{TextToVideo, TextTokenizer, build};
 use crate::spec::RunPlan;
 use crate::store::metrics::MetricsLog;
 use crate::store::status::{Status, now};
@@ -253,7 +253,10 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         self.state.updates = update;
 
         // One read-back per update: loss, mse, halting BCE, gradient norm.
-        let values = Tensor::cat(vec![stats.expect("a non-empty window"), norm], 0).into_data().convert::<f64>().to_vec::<f64>()
+        let values = Tensor::cat(vec![stats.expect("a non-empty window"), norm], 0)
+            .into_data()
+            .convert::<f64>()
+            .to_vec::<f64>()
             .map_err(|e| anyhow!("reading the loss back: {e:?}"))?;
         let loss = if self.faults.nan_at_update == Some(update) { f64::NAN } else { values[0] };
         if !loss.is_finite() {
@@ -417,7 +420,12 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     }
 
     /// Stop before the time budget runs out: evaluate what there is, checkpoint, summarise.
-    fn finish_early(mut self, model: TextToVideo<B>, optimizer: AdamWOptimizer<TextToVideo<B>, B>, note: String) -> Result<Ending> {
+    fn finish_early(
+        mut self,
+        model: TextToVideo<B>,
+        optimizer: AdamWOptimizer<TextToVideo<B>, B>,
+        note: String,
+    ) -> Result<Ending> {
         let epoch = self.state.epoch;
         self.evaluate(&model, &optimizer, epoch)?;
         self.metrics.save()?;
@@ -458,18 +466,18 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
             results.insert("peak_infer_mem_bytes".into(), peak);
         }
         if self.oom_splits > 0 {
-            self.ctx.status.notes.push(format!("out of device memory {} time(s): micro-batches were split in halves", self.oom_splits));
+            self.ctx
+                .status
+                .notes
+                .push(format!("out of device memory {} time(s): micro-batches were split in halves", self.oom_splits));
         }
         Ok(())
     }
 }
 
 fn is_out_of_memory(panic: &Box<dyn std::any::Any + Send>) -> bool {
-    let message = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("");
+    let message =
+        panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("");
     let lower = message.to_lowercase();
     lower.contains("out of memory") || lower.contains("outofmemory")
 }

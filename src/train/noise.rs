@@ -9,7 +9,13 @@ use crate::data::rng::Rng;
 use crate::model::hrm::NOISE_STD;
 
 /// `randn * 0.02` of shape `[batch, tokens, hidden]`; sample `i` uses stream `(seed, purpose, first + i)`.
-pub fn noise<B: Backend>(seed: u64, purpose: &str, first: u64, [batch, tokens, hidden]: [usize; 3], device: &B::Device) -> Tensor<B, 3> {
+pub fn noise<B: Backend>(
+    seed: u64,
+    purpose: &str,
+    first: u64,
+    [batch, tokens, hidden]: [usize; 3],
+    device: &B::Device,
+) -> Tensor<B, 3> {
     let per_sample = tokens * hidden;
     let mut values = Vec::with_capacity(batch * per_sample);
     for i in 0..batch {

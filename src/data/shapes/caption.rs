@@ -15,9 +15,7 @@ fn verb_phrases(m: Motion) -> &'static [&'static str] {
         Motion::UpAndDown => &["moving up and down", "bouncing up and down", "bobbing up and down"],
         Motion::LeftAndRight => &["moving left and right", "sliding side to side", "swinging left and right"],
         Motion::RotateClockwise => &["rotating clockwise", "spinning clockwise", "turning clockwise"],
-        Motion::RotateCounterClockwise => {
-            &["rotating counter-clockwise", "spinning counterclockwise", "turning anticlockwise"]
-        }
+        Motion::RotateCounterClockwise => &["rotating counter-clockwise", "spinning counterclockwise", "turning anticlockwise"],
         // `{a}`/`{b}` are the fade's colours.
         Motion::Fade => &["fading from {a} to {b}", "changing colour from {a} to {b}", "turning from {a} to {b}"],
         Motion::Appear => &["appearing", "fading in", "slowly appearing"],
@@ -35,8 +33,7 @@ fn article(word: &str) -> &'static str {
 /// One paraphrase, chosen by `rng`. `centred`: the object sits in the middle of the frame.
 pub fn paraphrase(a: &Attributes, centred: bool, rng: &mut Rng) -> String {
     let object = *rng.pick(a.object.synonyms());
-    let name_colour = a.motion != Motion::Fade
-        && (a.colour != a.background.default_colour() || rng.below(2) == 0);
+    let name_colour = a.motion != Motion::Fade && (a.colour != a.background.default_colour() || rng.below(2) == 0);
     let noun = if name_colour { format!("{} {}", a.colour.name(), object) } else { object.to_string() };
     let verb = rng
         .pick(verb_phrases(a.motion))
@@ -65,14 +62,10 @@ pub fn paraphrase(a: &Attributes, centred: bool, rng: &mut Rng) -> String {
 
 /// The one canonical caption of a combination (used for display and as an eval prompt).
 pub fn canonical(a: &Attributes) -> String {
-    let noun = if a.motion == Motion::Fade {
-        a.object.name().to_string()
-    } else {
-        format!("{} {}", a.colour.name(), a.object.name())
-    };
-    let verb = verb_phrases(a.motion)[0]
-        .replace("{a}", a.colour.name())
-        .replace("{b}", a.colour_to.map(|c| c.name()).unwrap_or(""));
+    let noun =
+        if a.motion == Motion::Fade { a.object.name().to_string() } else { format!("{} {}", a.colour.name(), a.object.name()) };
+    let verb =
+        verb_phrases(a.motion)[0].replace("{a}", a.colour.name()).replace("{b}", a.colour_to.map(|c| c.name()).unwrap_or(""));
     let mut text = format!("{} {}", article(&noun), noun);
     if !verb.is_empty() {
         text.push(' ');

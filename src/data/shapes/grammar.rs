@@ -15,8 +15,7 @@ pub enum Object {
 }
 
 impl Object {
-    pub const ALL: [Object; 6] =
-        [Object::Ball, Object::Square, Object::Triangle, Object::Bar, Object::Ring, Object::Cross];
+    pub const ALL: [Object; 6] = [Object::Ball, Object::Square, Object::Triangle, Object::Bar, Object::Ring, Object::Cross];
 
     pub fn name(self) -> &'static str {
         self.synonyms()[0]
@@ -169,12 +168,7 @@ impl Motion {
     pub fn translates(self) -> bool {
         matches!(
             self,
-            Motion::LeftToRight
-                | Motion::RightToLeft
-                | Motion::Up
-                | Motion::Down
-                | Motion::UpAndDown
-                | Motion::LeftAndRight
+            Motion::LeftToRight | Motion::RightToLeft | Motion::Up | Motion::Down | Motion::UpAndDown | Motion::LeftAndRight
         )
     }
 
@@ -194,8 +188,7 @@ pub enum Background {
 }
 
 impl Background {
-    pub const ALL: [Background; 5] =
-        [Background::Dark, Background::Light, Background::Gray, Background::Blue, Background::Green];
+    pub const ALL: [Background; 5] = [Background::Dark, Background::Light, Background::Gray, Background::Blue, Background::Green];
 
     /// Words a caption may use before "background"; the first is canonical.
     pub fn synonyms(self) -> &'static [&'static str] {

@@ -1,8 +1,8 @@
 //! The held-out split: (object, motion) pairs that training never shows, while every object and
 //! every motion is still seen in training with other partners (compositional generalisation).
 
-use super::grammar::{object_motion_pairs, Motion, Object};
 use super::PAPER_PROMPTS;
+use super::grammar::{Motion, Object, object_motion_pairs};
 use crate::data::rng::Rng;
 use std::collections::BTreeSet;
 
@@ -28,9 +28,8 @@ pub fn heldout_pairs(seed: u64, fraction: f64) -> BTreeSet<(Object, Motion)> {
         if paper.contains(&p) {
             continue;
         }
-        let train_left = |f: &dyn Fn(&(Object, Motion)) -> bool| {
-            all.iter().filter(|q| f(q) && !held.contains(*q) && **q != p).count()
-        };
+        let train_left =
+            |f: &dyn Fn(&(Object, Motion)) -> bool| all.iter().filter(|q| f(q) && !held.contains(*q) && **q != p).count();
         if train_left(&|q| q.0 == p.0) >= 2 && train_left(&|q| q.1 == p.1) >= 2 {
             held.insert(p);
         }

@@ -8,10 +8,10 @@ mod parse;
 mod render;
 
 pub use caption::{canonical, paraphrase};
-pub use grammar::{colours_on, object_motion_pairs, Attributes, Background, Colour, Motion, Object};
+pub use grammar::{Attributes, Background, Colour, Motion, Object, colours_on, object_motion_pairs};
 pub use heldout::heldout_pairs;
-pub use parse::{parse_prompt, ParseError};
-pub use render::{render, render_into, Layout};
+pub use parse::{ParseError, parse_prompt};
+pub use render::{Layout, render, render_into};
 
 use super::rng::Rng;
 use super::sample::{Sample, VideoShape};

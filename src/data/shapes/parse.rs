@@ -12,11 +12,7 @@ pub enum ParseError {
 
 fn tokens(prompt: &str) -> Vec<String> {
     let lower = prompt.to_lowercase().replace("counter-clockwise", "counterclockwise").replace("anti-clockwise", "anticlockwise");
-    lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect()
+    lower.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(str::to_string).collect()
 }
 
 fn has_phrase(toks: &[String], phrase: &str) -> bool {
@@ -39,8 +35,8 @@ pub fn parse_prompt(prompt: &str) -> Result<Attributes, ParseError> {
     if let Some(k) = toks.iter().position(|t| t == "background") {
         if k > 0 {
             let word = toks[k - 1].clone();
-            background = Background::from_word(&word)
-                .ok_or_else(|| ParseError::UnknownBackground { word, prompt: prompt.to_string() })?;
+            background =
+                Background::from_word(&word).ok_or_else(|| ParseError::UnknownBackground { word, prompt: prompt.to_string() })?;
             toks.drain(k - 1..=k);
         }
     }
@@ -56,11 +52,7 @@ pub fn parse_prompt(prompt: &str) -> Result<Attributes, ParseError> {
 
     // A fade names both colours: "... from <a> to <b>".
     let fade = toks.windows(4).find_map(|w| {
-        if w[0] == "from" && w[2] == "to" {
-            Some((Colour::from_word(&w[1])?, Colour::from_word(&w[3])?))
-        } else {
-            None
-        }
+        if w[0] == "from" && w[2] == "to" { Some((Colour::from_word(&w[1])?, Colour::from_word(&w[3])?)) } else { None }
     });
 
     let motion = if fade.is_some() {
