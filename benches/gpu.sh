@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# What the H100 runs (device machine, no toolchain): the stripped CUDA binaries are carried in
-# gpu/. Usage: benches/gpu.sh <what>...  with what in perf-reference, perf-paper,
-# mem64-reference, mem64-paper, profile-reference, profile-paper, paper, parity, experiments (SPECS="experiments/a.yaml ..."),
-# long (one spec across several calls).
-# Results go under $OUT (tables as .txt, JSON, the runs' registry as a tarball, CubeCL's compile
-# and autotune logs).
+# Benchmarks and runs on a CUDA machine without a Rust toolchain: the stripped CUDA binaries
+# (ttv-run, ttv-bench, xz-packed) are in gpu/. Usage: benches/gpu.sh <what>...  with what in
+# perf-reference, perf-paper, mem64-reference, mem64-paper, profile-reference, profile-paper,
+# paper, parity, experiments (SPECS="experiments/a.yaml ..."), long (one spec across several
+# invocations on one machine). benches/README.md describes each.
+# Results go under $OUT (tables as .txt, JSON, the runs' store as a tarball, CubeCL's compile
+# and autotune logs), every returned file under 16 MiB.
 #
 # CubeCL compiles each distinct kernel on first use (about a second each). The compiled kernels
-# and autotune choices live in $TTV_KERNEL_CACHE; this script carries them between machines in
-# parts (carried in from gpu/, back from $OUT xz-compressed and split under 16 MiB per file):
+# and autotune choices live in $TTV_KERNEL_CACHE; this script moves them between machines in
+# parts (read from gpu/, written back to $OUT xz-compressed and split under 16 MiB per file):
 # autotune.txz (the chosen kernel per problem: small, stable across builds, and it spares
 # compiling the losing candidates) and ptx.txz.* (CubeCL's compiled kernels; valid only for the
 # same binary, since CubeCL's kernel keys hash Rust TypeIds). The driver's PTX -> SASS cache is
 # rebuilt on each machine.
-# The device call carries the tracked tree, over 64 MiB with reports/ and registry-h100/: move
-# those two out of the checkout for the calls and back after (benches/RESULTS.md, session 8).
 set -uo pipefail
 BIN=${BIN:-gpu}
 OUT=${OUT:-out}
@@ -73,20 +72,20 @@ for what in "$@"; do
       ( peak_mem timeout "$limit" "$BIN"/ttv-bench perf "experiments/${what#mem64-}.yaml" --device cuda --train-batches 64 --gen-batches 1 --repeats 3 --json "$OUT/$what.json" ) 2>&1 | tee "$OUT/$what.txt" ;;
     paper)   # = experiments with SPECS=experiments/paper.yaml
       SPECS=experiments/paper.yaml ;&
-    experiments)   # every spec in $SPECS into one registry (carried in as gpu/registry.tgz*), back as registry.tgz.aa, .ab ...
+    experiments)   # every spec in $SPECS into one run store (read from gpu/registry.tgz* when present), back as registry.tgz.aa, .ab ...
       mkdir -p "$OUT/registry"; ls "$BIN"/registry.tgz* >/dev/null 2>&1 && cat "$BIN"/registry.tgz* | tar xzf - -C "$OUT"
       deadline=$(( $(date +%s) + limit ))
       for spec in ${SPECS:-}; do
         left=$(( deadline - $(date +%s) )); [ $left -gt 20 ] || break
-        # ONLY="hash ..." (with one spec in SPECS) runs just those of its runs: one that fits the call.
+        # ONLY="hash ..." (with one spec in SPECS) runs just those of its runs.
         ( time timeout "$left" "$BIN"/ttv-run "$spec" --device cuda --registry "$OUT/registry" $(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done) ) 2>&1 | grep -v '^\[' | tail -15
       done 2>&1 | tee "$OUT/experiments.txt"
       tar czf - -C "$OUT" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." && rm -rf "$OUT/registry" ;;
-    long)   # one spec in $SPECS (ONLY= picks its runs) trained across back-to-back calls on one warm machine: the
-            # registry lives in longrun/ (ignored, so it stays on the machine between calls); a run stopped at this
-            # stage's limit resumes from its newest checkpoint in the next call. Back: registry.tgz.* without checkpoints.
+    long)   # one spec in $SPECS (ONLY= picks its runs) trained across several invocations on one machine: the
+            # run store lives in longrun/ (ignored, so it stays between invocations); a run stopped at this stage's
+            # limit resumes from its newest checkpoint in the next. Back: registry.tgz.* without checkpoints.
       reg=$PWD/longrun/registry; mkdir -p "$reg"
-      rm -f "$reg"/runs/*/claim   # the previous call's runner was stopped at its limit: its claims are dead
+      rm -f "$reg"/runs/*/claim   # the previous invocation's runner was stopped at its limit: its claims are dead
       ( time timeout "$limit" "$BIN"/ttv-run $SPECS --device cuda --registry "$reg" $(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done) ) 2>&1 | grep -v '^\[' | tail -25 | tee "$OUT/long.txt"
       tar czf - -C "$PWD/longrun" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." ;;
     parity)
