@@ -4,7 +4,7 @@
 //! on every figure of `ttv-bench perf`, benches/RESULTS.md) or burn-ndarray (feature `ndarray`,
 //! kept for comparison); CUDA needs a build with `--features cuda`.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 #[cfg(feature = "flex")]
 pub type Cpu = burn::backend::Flex;
@@ -14,40 +14,71 @@ pub type Cpu = burn::backend::NdArray;
 #[cfg(feature = "cuda")]
 pub type Gpu = burn::backend::Cuda;
 
+/// Where a command computes, parsed once from `--device`: `cpu`, `cuda` (GPU 0) or `cuda:N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    #[default]
+    Cpu,
+    Cuda(usize),
+}
+
+impl std::str::FromStr for Device {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|n| n.parse().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| format!("unknown device `{s}`: use cpu, cuda or cuda:N")),
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => write!(f, "cpu"),
+            Device::Cuda(n) => write!(f, "cuda:{n}"),
+        }
+    }
+}
+
 /// Something generic over the backend, run on the device a user named.
 pub trait WithBackend {
     type Output;
     fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device) -> Self::Output;
 }
 
-/// Run `job` on `device` (`cpu` or `cuda`) with autodiff.
-pub fn dispatch<J: WithBackend<Output = Result<T>>, T>(device: &str, job: J) -> Result<T> {
+/// Run `job` on `device` with autodiff.
+pub fn dispatch<J: WithBackend<Output = Result<T>>, T>(device: Device, job: J) -> Result<T> {
     match device {
-        "cpu" => job.run::<burn::backend::Autodiff<Cpu>>(Default::default()),
+        Device::Cpu => job.run::<burn::backend::Autodiff<Cpu>>(Default::default()),
         #[cfg(feature = "cuda")]
-        "cuda" => {
+        Device::Cuda(index) => {
             kernel_cache::configure();
-            job.run::<burn::backend::Autodiff<Gpu>>(Default::default())
+            job.run::<burn::backend::Autodiff<Gpu>>(burn::backend::cuda::CudaDevice::new(index))
         }
         #[cfg(not(feature = "cuda"))]
-        "cuda" => bail!("this ttv was built without CUDA: rebuild with `cargo build --release --features cuda`"),
-        other => bail!("unknown device `{other}` (use cpu or cuda)"),
+        Device::Cuda(_) => anyhow::bail!("this ttv was built without CUDA: rebuild with `cargo build --release --features cuda`"),
     }
 }
 
 /// A human name for the device: the backend and, on CUDA, the GPU's model.
-pub fn describe(device: &str) -> String {
+pub fn describe(device: Device) -> String {
     match device {
-        "cuda" => {
+        Device::Cuda(index) => {
             let gpu = std::process::Command::new("nvidia-smi")
-                .args(["--query-gpu=name", "--format=csv,noheader"])
+                .args(["--query-gpu=name", "--format=csv,noheader", "-i", &index.to_string()])
                 .output()
                 .ok()
                 .filter(|o| o.status.success())
                 .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").trim().to_string());
-            format!("cuda (burn-cuda) {}", gpu.unwrap_or_default()).trim().to_string()
+            format!("{device} (burn-cuda) {}", gpu.unwrap_or_default()).trim().to_string()
         }
-        _ => {
+        Device::Cpu => {
             let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
             let name = if cfg!(feature = "flex") { "burn-flex" } else { "burn-ndarray" };
             format!("cpu ({name}, {threads} threads)")
@@ -88,5 +119,24 @@ pub mod kernel_cache {
             }
             CubeClRuntimeConfig::set(config);
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Device;
+
+    #[test]
+    fn devices_parse_once_and_print_as_typed() {
+        for (text, device, shown) in
+            [("cpu", Device::Cpu, "cpu"), ("cuda", Device::Cuda(0), "cuda:0"), ("cuda:3", Device::Cuda(3), "cuda:3")]
+        {
+            assert_eq!(text.parse::<Device>(), Ok(device));
+            assert_eq!(device.to_string(), shown);
+        }
+        for bad in ["gpu", "cuda:", "cuda:x", "cuda:-1", "CPU"] {
+            let err = bad.parse::<Device>().unwrap_err();
+            assert!(err.contains(bad) && err.contains("cuda:N"), "{bad}: {err}");
+        }
     }
 }

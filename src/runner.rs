@@ -14,8 +14,7 @@ use crate::train::{Ending, RunContext};
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// `cpu` or `cuda`.
-    pub device: String,
+    pub device: crate::backend::Device,
     /// Run failed runs again instead of skipping them.
     pub retry_failed: bool,
 }
@@ -75,13 +74,13 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
 /// run failed with the reason; only failures to write the store itself are returned.
 fn run_one(exp: &Experiment, plan: &RunPlan, store: &Store, opts: &RunOptions, progress: ProgressBar) -> Result<State> {
     store.write_spec(plan)?;
-    let mut status = store.begin_status(plan, &exp.name, &describe(&opts.device), State::Running);
+    let mut status = store.begin_status(plan, &exp.name, &describe(opts.device), State::Running);
     // Notes are this attempt's, except where earlier attempts resumed from: a run that spans
     // several stopped processes says so.
     status.notes.retain(|n| n.starts_with(crate::train::RESUMED_FROM));
     store.write_status(&status)?;
     let job = Job { ctx: RunContext { plan, store, load: load_options(store, exp), status: &mut status, progress } };
-    let ending = catch_unwind(AssertUnwindSafe(|| dispatch(&opts.device, job)));
+    let ending = catch_unwind(AssertUnwindSafe(|| dispatch(opts.device, job)));
     let ending = match ending {
         Ok(Ok(ending)) => ending,
         Ok(Err(e)) => Ending::Failed(format!("{e:#}")),

@@ -283,7 +283,7 @@ fn report_tables_match_the_parquet_files() {
         assert_eq!(text(cell(*row, "gen_ms_b1_paper")), "<1 second");
         let ratio = attr(cell(*row, "params_ratio"), "data-value");
         assert!((ratio - mean_std(&results[&(label.to_string(), "params".to_string())]).0 / 115e6).abs() < 1e-15);
-        assert_eq!(text(cell(*row, "device")), ttv::backend::describe("cpu"));
+        assert_eq!(text(cell(*row, "device")), ttv::backend::describe(ttv::backend::Device::Cpu));
     }
 
     // Runs that did not finish are listed with their state and reason.

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+use ttv::backend::Device;
+use ttv::cli::args::{DeviceArgs, OverrideArgs};
 use ttv::data::{Dataset, Loader};
 use ttv::spec::types::DataSpec;
 
@@ -34,8 +36,8 @@ enum Command {
     Perf {
         /// Spec file (its first run's model and clip size are used).
         spec: std::path::PathBuf,
-        #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
-        device: String,
+        #[command(flatten)]
+        device: DeviceArgs,
         /// Training batch sizes.
         #[arg(long, value_delimiter = ',', default_values_t = vec![2usize, 16, 64])]
         train_batches: Vec<usize>,
@@ -52,9 +54,8 @@ enum Command {
         /// cuda, 1024 on cpu).
         #[arg(long)]
         peak_size: Option<usize>,
-        /// Override a spec value (as for ttv-run).
-        #[arg(short = 's', long = "set", value_name = "PATH=VALUE")]
-        set: Vec<String>,
+        #[command(flatten)]
+        overrides: OverrideArgs,
         /// JSON output.
         #[arg(long, default_value = "bench-perf.json")]
         json: std::path::PathBuf,
@@ -74,36 +75,24 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Data { batch, seconds } => bench_data(batch, seconds),
-        Command::Perf { spec, device, train_batches, gen_batches, repeats, warmup, peak_size, set, json } => {
-            let peak_n = peak_size.unwrap_or(if device == "cuda" { 8192 } else { 1024 });
+        Command::Data { batch, seconds } => ttv::cli::exit_code(bench_data(batch, seconds)),
+        Command::Perf { spec, device, train_batches, gen_batches, repeats, warmup, peak_size, overrides, json } => {
+            let peak_n = peak_size.unwrap_or(if device.device == Device::Cpu { 1024 } else { 8192 });
             let options = ttv::bench::PerfOptions { train_batches, gen_batches, repeats, warmup, peak_n };
-            match perf(&spec, &device, options, &set, &json) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(1)
-                }
-            }
+            ttv::cli::exit_code(perf(&spec, device.device, options, &overrides.set, &json))
         }
-        Command::Parity { specs, batch } => match parity::run(&specs, batch) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(1)
-            }
-        },
+        Command::Parity { specs, batch } => ttv::cli::exit_code(parity::run(&specs, batch)),
     }
 }
 
 fn perf(
     spec: &std::path::Path,
-    device: &str,
+    device: Device,
     options: ttv::bench::PerfOptions,
     set: &[String],
     json: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let exp = ttv::spec::plan(spec, set).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let exp = ttv::spec::plan(spec, set)?;
     let first = exp.runs.first().ok_or_else(|| anyhow::anyhow!("{} expands to no runs", spec.display()))?;
     let job = ttv::bench::PerfJob {
         name: exp.name.clone(),
@@ -117,18 +106,12 @@ fn perf(
     Ok(())
 }
 
-fn bench_data(batch: usize, seconds: f64) -> ExitCode {
+fn bench_data(batch: usize, seconds: f64) -> anyhow::Result<()> {
     println!("shapes data, {} threads, batch {batch}", rayon::current_num_threads());
     println!("{:<10} {:>10} {:>14} {:>12}", "shape", "samples", "samples/s", "MB/s");
     for (frames, height, width) in [(8u32, 32u32, 32u32), (16, 64, 64)] {
         let spec = DataSpec { frames, height, width, samples: 2000, eval_fraction: 0.05, ..DataSpec::default() };
-        let data = match ttv::data::load(&spec, &Default::default()) {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                return ExitCode::from(1);
-            }
-        };
+        let data = ttv::data::load(&spec, &Default::default())?;
         let rate = measure(&data.train, batch, seconds);
         let bytes = (3 * frames * height * width) as f64 * 4.0;
         println!(
@@ -139,7 +122,7 @@ fn bench_data(batch: usize, seconds: f64) -> ExitCode {
             rate * bytes / 1e6
         );
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
 /// Samples per second over whole epochs until `seconds` have passed (median-free: total/total).

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use ttv::cli::args::StoreArgs;
 use ttv::report::{Format, ReportOptions, render};
 
 /// Render reports from the run store: `<out>/<experiment>/index.html` per experiment (comparison
@@ -18,8 +19,8 @@ struct Cli {
     experiments: Vec<String>,
 
     /// The run store to read (its index.parquet is rebuilt from the runs first).
-    #[arg(long, env = "TTV_REGISTRY", default_value = "registry", value_name = "DIR")]
-    registry: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
 
     /// Where the pages and their PNG/SVG plots and GIF grids go.
     #[arg(long, default_value = "reports", value_name = "DIR")]
@@ -37,15 +38,12 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let opts = ReportOptions { registry: cli.registry, out: cli.out, experiments: cli.experiments, format: cli.format };
-    let out = match render(&opts) {
-        Ok(out) => out,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(1);
-        }
-    };
+    ttv::cli::exit_code(report(Cli::parse()))
+}
+
+fn report(cli: Cli) -> anyhow::Result<()> {
+    let opts = ReportOptions { registry: cli.store.registry, out: cli.out, experiments: cli.experiments, format: cli.format };
+    let out = render(&opts)?;
     print!("{}", out.text);
     for p in out.pages.iter().chain(&out.index) {
         eprintln!("wrote {}", p.display());
@@ -61,5 +59,5 @@ fn main() -> ExitCode {
             eprintln!("could not start a browser (xdg-open); open file://{}", abs.display());
         }
     }
-    ExitCode::SUCCESS
+    Ok(())
 }

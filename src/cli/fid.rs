@@ -108,3 +108,15 @@ pub fn score_pending<B: Backend>(
     store.rebuild_index()?;
     Ok(done)
 }
+
+/// One line per scored evaluation.
+pub fn print(registry: &std::path::Path, scored: &[Scored]) {
+    if scored.is_empty() {
+        println!("no run in {} has FID pending", registry.display());
+    }
+    for s in scored {
+        for (epoch, fid, kid) in &s.epochs {
+            println!("{}  epoch {epoch:<3} FID {fid:.2}  KID {kid:.4}", &s.run[..12]);
+        }
+    }
+}

@@ -132,3 +132,10 @@ pub fn generate<B: Backend>(store: &Store, request: &GenerateRequest, device: &B
     }
     Ok(written)
 }
+
+/// One line per written clip: its path, the reasoning steps taken and its prompt.
+pub fn print(written: &[Generated]) {
+    for g in written {
+        println!("{}  {} step(s)  {}", g.path.display(), g.steps, g.prompt);
+    }
+}

@@ -1,7 +1,11 @@
-//! Text output shared by the binaries.
+//! The commands of the binaries (each a function the thin `main` calls) and the text they share.
 
+pub mod args;
 pub mod fid;
 pub mod generate;
+pub mod preview;
+pub mod run;
+pub mod schema;
 pub mod score;
 
 use std::collections::HashMap;
@@ -45,4 +49,24 @@ pub fn group(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// The exit status of a command: an invalid spec exits 2 (each error on its own line, nothing
+/// was written), any other error 1.
+pub fn exit_code(result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => match e.downcast_ref::<crate::spec::SpecErrors>() {
+            Some(errors) => {
+                for e in &errors.0 {
+                    eprintln!("error: {e}");
+                }
+                std::process::ExitCode::from(2)
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::from(1)
+            }
+        },
+    }
 }

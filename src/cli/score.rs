@@ -127,3 +127,34 @@ fn score_run(store: &Store, mut status: Status) -> Result<ScoreOutcome> {
     store.write_status(&status)?;
     Ok(ScoreOutcome::Scored { epochs, notes: added })
 }
+
+/// Score the selected runs and print what each got; an error on any run fails the command
+/// after every run was tried.
+pub fn score_and_print(store: &Store, selection: &Selection) -> Result<()> {
+    let outcomes = score_stored(store, selection)?;
+    if outcomes.is_empty() {
+        println!("no run that is done, failed or interrupted in {} matches", store.root.display());
+    }
+    let mut failed = 0;
+    for (hash, outcome) in outcomes {
+        let short = &hash[..12.min(hash.len())];
+        match outcome {
+            Ok(ScoreOutcome::Scored { epochs, notes }) => {
+                for (epoch, values) in epochs {
+                    let values: Vec<String> = values.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                    println!("{short}  epoch {epoch:<3} {}", values.join("  "));
+                }
+                for note in notes {
+                    println!("{short}  note: {note}");
+                }
+            }
+            Ok(ScoreOutcome::UpToDate) => println!("{short}  up to date"),
+            Ok(ScoreOutcome::NoClips) => println!("{short}  kept no eval clips: nothing to score"),
+            Err(e) => {
+                eprintln!("{short}  error: {e:#}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 { anyhow::bail!("{failed} run(s) could not be scored") } else { Ok(()) }
+}

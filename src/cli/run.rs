@@ -1,0 +1,88 @@
+//! `ttv-run SPEC...`: expand specs into runs and execute (or, with `--dry-run`, plan) them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::backend::Device;
+use crate::runner::{Outcome, RunOptions, execute};
+use crate::spec;
+use crate::store::State;
+use crate::store::Store;
+
+/// What to run and how.
+pub struct RunRequest<'a> {
+    pub specs: &'a [PathBuf],
+    pub set: &'a [String],
+    pub only: &'a [String],
+    pub dry_run: bool,
+    pub registry: &'a std::path::Path,
+    pub device: Device,
+    pub retry_failed: bool,
+    pub stale_after: f64,
+}
+
+/// Exit 2 when a spec is invalid (then nothing runs and nothing is written), 1 when a run
+/// failed now or the store could not be written, 0 otherwise.
+pub fn run(req: &RunRequest) -> ExitCode {
+    let Some(experiments) = plan_all(req.specs, req.set, req.only) else { return ExitCode::from(2) };
+    if req.dry_run {
+        let store = Store::at(req.registry);
+        for exp in &experiments {
+            print!("{}", super::plan_table(exp, &store));
+        }
+        return ExitCode::SUCCESS;
+    }
+    let mut store = match Store::open(req.registry) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot open registry {}: {e}", req.registry.display());
+            return ExitCode::from(1);
+        }
+    };
+    store.stale_after = req.stale_after;
+    let opts = RunOptions { device: req.device, retry_failed: req.retry_failed };
+    let mut failed = false;
+    for exp in &experiments {
+        match execute(exp, &store, &opts) {
+            Ok(outcomes) => {
+                for (plan, o) in exp.runs.iter().zip(&outcomes) {
+                    // A run that failed now fails the command (one skipped as failed before does not).
+                    failed |= matches!(o, Outcome::Finished(State::Failed));
+                    let what = match o {
+                        Outcome::Skipped(s) => format!("skipped ({})", s.as_str()),
+                        Outcome::HeldElsewhere(who) => format!("skipped (running elsewhere: {who})"),
+                        Outcome::Finished(s) => s.as_str().to_string(),
+                    };
+                    println!("{}  {:<28} seed {:<4} {what}", plan.short(), plan.label, plan.seed);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e:#}", exp.name);
+                failed = true;
+            }
+        }
+    }
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// Expand every spec first, printing every error: an invalid spec anywhere means nothing runs.
+fn plan_all(specs: &[PathBuf], set: &[String], only: &[String]) -> Option<Vec<spec::Experiment>> {
+    let mut experiments = Vec::new();
+    let mut bad = false;
+    for path in specs {
+        match spec::plan(path, set) {
+            Ok(exp) => experiments.push(exp),
+            Err(errors) => {
+                for e in &errors.0 {
+                    eprintln!("error: {e}");
+                }
+                bad = true;
+            }
+        }
+    }
+    if let Err(e) = spec::keep_only(&mut experiments, only) {
+        eprintln!("error: {e}");
+        bad = true;
+    }
+    (!bad).then_some(experiments)
+}
