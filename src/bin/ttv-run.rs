@@ -11,8 +11,8 @@ use ttv::cli::generate::{GenerateJob, GenerateRequest};
 use ttv::cli::score::{ScoreOutcome, Selection, score_stored};
 use ttv::runner::{Outcome, RunOptions, execute};
 use ttv::spec;
+use ttv::store::RunState;
 use ttv::store::Store;
-use ttv::store::status::State;
 
 /// Run TTV-HRM experiments declared in YAML specs.
 ///
@@ -330,7 +330,7 @@ fn run(cli: &Cli) -> ExitCode {
             Ok(outcomes) => {
                 for (plan, o) in exp.runs.iter().zip(&outcomes) {
                     // A run that failed now fails the command (one skipped as failed before does not).
-                    failed |= matches!(o, Outcome::Finished(State::Failed));
+                    failed |= matches!(o, Outcome::Finished(RunState::Failed));
                     let what = match o {
                         Outcome::Skipped(s) => format!("skipped ({})", s.as_str()),
                         Outcome::HeldElsewhere(who) => format!("skipped (running elsewhere: {who})"),
