@@ -106,10 +106,10 @@ fn run_summary(store: &Store, plan: &RunPlan, state: RunState) -> String {
         }
     }
     let pending = status.as_ref().is_some_and(|s| s.summary.fid_pending);
-    if let Ok(log) = dir.metrics(&plan.hash) {
-        if log.rows.iter().any(|r| r.split == "eval") {
-            out += &crate::train::table::table_ii(&log.rows, pending);
-        }
+    if let Ok(log) = dir.metrics(&plan.hash)
+        && log.rows.iter().any(|r| r.split == "eval")
+    {
+        out += &crate::train::table::table_ii(&log.rows, pending);
     }
     if let Some(t) = status.as_ref().and_then(|s| s.summary.train_s) {
         let t = humantime::format_duration(std::time::Duration::from_millis((t * 1e3).round() as u64));

@@ -475,9 +475,9 @@ fn trained_from_noise_each_caption_generates_its_own_clip() {
     // clip (their mean) for all three, about equally far from each target.
     let targets = videos.inner();
     for i in 0..n {
-        let gen_i = generated.clone().slice([i..i + 1]);
+        let gen_i = generated.clone().slice(i..i + 1);
         let d: Vec<f32> =
-            (0..n).map(|j| (gen_i.clone() - targets.clone().slice([j..j + 1])).powf_scalar(2.0).mean().into_scalar()).collect();
+            (0..n).map(|j| (gen_i.clone() - targets.clone().slice(j..j + 1)).powf_scalar(2.0).mean().into_scalar()).collect();
         let others = (0..n).filter(|&j| j != i).map(|j| d[j]).fold(f32::INFINITY, f32::min);
         assert!(d[i] < 0.5 * others, "\"{}\": MSE to each target {d:?}, its own is not the nearest by 2x", captions[i]);
     }

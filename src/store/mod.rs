@@ -111,10 +111,10 @@ impl Store {
 
     /// Record that `experiment` lists a stored run (re-running a spec under a new name).
     pub fn add_experiment(&self, plan: &RunPlan, experiment: &str) -> std::io::Result<()> {
-        if let Ok(mut record) = RunRecord::open(self.run(&plan.hash)) {
-            if record.list_under(experiment, &plan.label) {
-                record.save()?;
-            }
+        if let Ok(mut record) = RunRecord::open(self.run(&plan.hash))
+            && record.list_under(experiment, &plan.label)
+        {
+            record.save()?;
         }
         Ok(())
     }

@@ -63,6 +63,8 @@ pub struct RunContext<'a> {
 pub const RESUMED_FROM: &str = "resumed from";
 
 type Inner<B> = <B as AutodiffBackend>::InnerBackend;
+/// AdamW over the model's parameters.
+type Optim<B> = AdamWOptimizer<TextToVideo<B>, B>;
 
 struct Trainer<'a, 'c, B: AutodiffBackend> {
     ctx: &'c mut RunContext<'a>,
@@ -112,7 +114,7 @@ pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Re
     B::seed(device, ctx.plan.seed);
     let model: TextToVideo<B> = build(&spec.model, &spec.data, device).map_err(|e| anyhow!("model: {e}"))?;
     let o = &spec.training.optimizer;
-    let optimizer: AdamWOptimizer<TextToVideo<B>, B> = AdamWConfig::new()
+    let optimizer: Optim<B> = AdamWConfig::new()
         .with_beta_1(o.betas[0] as f32)
         .with_beta_2(o.betas[1] as f32)
         .with_epsilon(o.eps as f32)
@@ -164,9 +166,9 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     fn resume(
         &mut self,
         model: TextToVideo<B>,
-        optimizer: AdamWOptimizer<TextToVideo<B>, B>,
+        optimizer: Optim<B>,
         from: Option<(std::path::PathBuf, TrainerState)>,
-    ) -> Result<(TextToVideo<B>, AdamWOptimizer<TextToVideo<B>, B>)> {
+    ) -> Result<(TextToVideo<B>, Optim<B>)> {
         let Some((path, saved)) = from else {
             self.metrics.rows.clear();
             return Ok((model, optimizer));
@@ -182,7 +184,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         Ok((model, optimizer))
     }
 
-    fn run(mut self, mut model: TextToVideo<B>, mut optimizer: AdamWOptimizer<TextToVideo<B>, B>) -> Result<RunState> {
+    fn run(mut self, mut model: TextToVideo<B>, mut optimizer: Optim<B>) -> Result<RunState> {
         let t = self.spec().training.clone();
         let loader = Loader::new(self.data.train.clone(), t.batch_size as usize).shuffle(self.ctx.plan.seed);
         let accum = t.grad_accum as usize;
@@ -230,7 +232,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     fn update(
         &mut self,
         model: TextToVideo<B>,
-        optimizer: &mut AdamWOptimizer<TextToVideo<B>, B>,
+        optimizer: &mut Optim<B>,
         window: Vec<MicroBatch>,
         schedule: &Schedule,
         epoch: u32,
@@ -279,7 +281,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     }
 
     /// Eval metrics, FID/KID, prompt GIFs for `epoch`; a new best FID gets its own checkpoint.
-    fn evaluate(&mut self, model: &TextToVideo<B>, optimizer: &AdamWOptimizer<TextToVideo<B>, B>, epoch: u32) -> Result<()> {
+    fn evaluate(&mut self, model: &TextToVideo<B>, optimizer: &Optim<B>, epoch: u32) -> Result<()> {
         let began = Instant::now();
         progress_line(&format!("evaluating after epoch {epoch}"), self.elapsed());
         let spec = self.ctx.plan.spec.clone();
@@ -314,17 +316,17 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
             let (clips, _) = eval::generate_prompts(&valid, &self.tokenizer, &spec.eval.prompts, self.ctx.plan.seed, &device)?;
             samples::write_prompt_gifs(&self.run_dir.samples_at(epoch), &spec.eval.prompts, &clips)?;
         }
-        if let Some(fid) = scores.fid() {
-            if self.state.best_fid.is_none_or(|best| fid < best) {
-                self.state.best_fid = Some(fid);
-                self.checkpoint(model, optimizer, checkpoint::BEST)?;
-            }
+        if let Some(fid) = scores.fid()
+            && self.state.best_fid.is_none_or(|best| fid < best)
+        {
+            self.state.best_fid = Some(fid);
+            self.checkpoint(model, optimizer, checkpoint::BEST)?;
         }
         self.state.eval_s = began.elapsed().as_secs_f64();
         Ok(())
     }
 
-    fn checkpoint(&mut self, model: &TextToVideo<B>, optimizer: &AdamWOptimizer<TextToVideo<B>, B>, name: &str) -> Result<()> {
+    fn checkpoint(&mut self, model: &TextToVideo<B>, optimizer: &Optim<B>, name: &str) -> Result<()> {
         self.state.train_s = self.elapsed();
         let dir = self.run_dir.ckpt_dir();
         self.ckpt_bytes =
@@ -337,12 +339,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     }
 
     /// Stop before the time budget runs out: evaluate what there is, checkpoint, summarise.
-    fn stop_on_budget(
-        mut self,
-        model: TextToVideo<B>,
-        optimizer: AdamWOptimizer<TextToVideo<B>, B>,
-        total_updates: u64,
-    ) -> Result<RunState> {
+    fn stop_on_budget(mut self, model: TextToVideo<B>, optimizer: Optim<B>, total_updates: u64) -> Result<RunState> {
         let epoch = self.state.epoch;
         self.evaluate(&model, &optimizer, epoch)?;
         self.metrics.save()?;
