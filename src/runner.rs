@@ -8,9 +8,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::backend::{WithBackend, describe, dispatch};
 use crate::spec::{Experiment, RunPlan};
-use crate::store::status::now;
-use crate::store::{RunState, State, Store};
-use crate::train::{Ending, RunContext};
+use crate::store::{RunRecord, RunState, Store};
+use crate::train::RunContext;
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -24,10 +23,12 @@ pub struct RunOptions {
 pub enum Outcome {
     Skipped(RunState),
     HeldElsewhere(String),
-    Finished(State),
+    /// Trained; how the attempt ended (`done`, `stopped` or `failed`).
+    Finished(RunState),
 }
 
-/// Run every run of `exp` that is not already complete; returns one outcome per run.
+/// Run every run of `exp` that is not already complete (new, stopped, interrupted, and failed
+/// ones when asked); returns one outcome per run.
 pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec<Outcome>> {
     let bars = MultiProgress::new();
     let runs = bars.add(ProgressBar::new(exp.runs.len() as u64));
@@ -43,7 +44,7 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
                 Outcome::Skipped(state)
             }
             RunState::Failed if !opts.retry_failed => Outcome::Skipped(state),
-            _ => match store.claim(plan) {
+            RunState::New | RunState::Stopped | RunState::Interrupted | RunState::Failed => match store.claim(plan) {
                 Err(crate::store::ClaimError::Held(c)) => Outcome::HeldElsewhere(format!("pid {} on {}", c.pid, c.host)),
                 Err(crate::store::ClaimError::Io(e)) => return Err(e.into()),
                 Ok(claim) => {
@@ -72,39 +73,29 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
 
 /// Train one claimed run and record how it ended. Errors and panics inside training mark the
 /// run failed with the reason; only failures to write the store itself are returned.
-fn run_one(exp: &Experiment, plan: &RunPlan, store: &Store, opts: &RunOptions, progress: ProgressBar) -> Result<State> {
-    store.write_spec(plan)?;
-    let mut status = store.begin_status(plan, &exp.name, &describe(opts.device), State::Running);
-    // Notes are this attempt's, except where earlier attempts resumed from: a run that spans
-    // several stopped processes says so.
-    status.notes.retain(|n| n.starts_with(crate::train::RESUMED_FROM));
-    store.write_status(&status)?;
-    let job = Job { ctx: RunContext { plan, store, load: load_options(store, exp), status: &mut status, progress } };
-    let ending = catch_unwind(AssertUnwindSafe(|| dispatch(opts.device, job)));
-    let ending = match ending {
-        Ok(Ok(ending)) => ending,
-        Ok(Err(e)) => Ending::Failed(format!("{e:#}")),
+fn run_one(exp: &Experiment, plan: &RunPlan, store: &Store, opts: &RunOptions, progress: ProgressBar) -> Result<RunState> {
+    let dir = store.run(&plan.hash);
+    dir.write_spec(plan)?;
+    let mut record = RunRecord::begin(dir, plan, &exp.name, &describe(opts.device))?;
+    let job = Job { ctx: RunContext { plan, load: load_options(store, exp), record: &mut record, progress } };
+    let ended = catch_unwind(AssertUnwindSafe(|| dispatch(opts.device, job)));
+    let (state, error) = match ended {
+        Ok(Ok(state)) => (state, None),
+        Ok(Err(e)) => (RunState::Failed, Some(format!("{e:#}"))),
         Err(panic) => {
             let message = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
-            Ending::Failed(format!("panicked: {}", message.unwrap_or_default()))
+            (RunState::Failed, Some(format!("panicked: {}", message.unwrap_or_default())))
         }
     };
-    let state = crate::train::state_of(&ending);
-    status.state = state;
-    status.finished = Some(now());
-    status.heartbeat = now();
-    if let Ending::Failed(reason) = ending {
-        status.error = Some(reason);
-    }
-    store.write_status(&status)?;
+    record.finish(state, error)?;
     Ok(state)
 }
 
 /// What a finished run prints: its state, its notes and its eval history as the paper's Table II.
-fn run_summary(store: &Store, plan: &RunPlan, state: State) -> String {
-    let run_dir = store.run_dir(&plan.hash);
-    let status = store.status(&plan.hash);
-    let mut out = format!("\n{} {} seed {}: {}\n", plan.short(), plan.label, plan.seed, state.as_str());
+fn run_summary(store: &Store, plan: &RunPlan, state: RunState) -> String {
+    let dir = store.run(&plan.hash);
+    let status = dir.read_status().ok();
+    let mut out = format!("\n{} {} seed {}: {state}\n", plan.short(), plan.label, plan.seed);
     if let Some(status) = &status {
         if let Some(e) = &status.error {
             out += &format!("  error: {e}\n");
@@ -113,16 +104,15 @@ fn run_summary(store: &Store, plan: &RunPlan, state: State) -> String {
             out += &format!("  note: {note}\n");
         }
     }
-    let pending = status.as_ref().is_some_and(|s| s.results.contains_key("fid_pending"));
-    if let Ok(log) = crate::store::metrics::MetricsLog::open(&run_dir.join("metrics.parquet"), &plan.hash) {
-        if log.rows.iter().any(|r| r.split == "eval") {
-            out += &crate::train::table::table_ii(&log.rows, pending);
-        }
+    let pending = status.as_ref().is_some_and(|s| s.summary.fid_pending);
+    if let Ok(log) = dir.metrics(&plan.hash)
+        && log.rows.iter().any(|r| r.split == "eval")
+    {
+        out += &crate::train::table::table_ii(&log.rows, pending);
     }
-    if let Some(s) = &status {
-        if let Some(t) = s.results.get("train_s") {
-            out += &format!("  train wall time {t:.1} s\n");
-        }
+    if let Some(t) = status.as_ref().and_then(|s| s.summary.train_s) {
+        let t = humantime::format_duration(std::time::Duration::from_millis((t * 1e3).round() as u64));
+        out += &format!("  train wall time {t}\n");
     }
     out
 }
@@ -133,8 +123,8 @@ struct Job<'a> {
 }
 
 impl WithBackend for Job<'_> {
-    type Output = Result<Ending>;
-    fn run<B: burn::tensor::backend::AutodiffBackend>(mut self, device: B::Device) -> Result<Ending> {
+    type Output = Result<RunState>;
+    fn run<B: burn::tensor::backend::AutodiffBackend>(mut self, device: B::Device) -> Result<RunState> {
         crate::train::train::<B>(&mut self.ctx, &device)
     }
 }

@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 use polars::prelude::*;
 use scraper::{ElementRef, Html, Selector};
 use ttv::report::{ReportOptions, render};
+use ttv::store::RunState;
 use ttv::store::Store;
-use ttv::store::status::State;
 
 const EXPERIMENT: &str = "tiny";
 const EPOCHS: u32 = 3;
@@ -82,7 +82,7 @@ fn fid_note(registry: &Path) -> String {
     let notes: Vec<String> = std::fs::read_dir(store.runs_dir())
         .unwrap()
         .filter_map(|run| store.status(&run.unwrap().file_name().to_string_lossy()))
-        .filter(|s| s.state == State::Done)
+        .filter(|s| s.state == RunState::Done)
         .flat_map(|s| s.notes.into_iter().filter(|n| n.starts_with("FID pending")))
         .collect();
     assert_eq!(notes.len(), 4, "{notes:?}");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ttv::store::claim::{ClaimError, ClaimInfo, claim};
-use ttv::store::{RunState, State, Store};
+use ttv::store::{RunDir, RunState, Status, Store};
 
 const RUNS: usize = 40;
 
@@ -16,7 +16,7 @@ fn claim_race_child() {
     let Ok(root) = std::env::var("TTV_RACE_ROOT") else { return };
     let mut won = Vec::new();
     for i in 0..RUNS {
-        match claim(&Path::new(&root).join(format!("run{i:03}")), 3600.0) {
+        match claim(&RunDir::new(Path::new(&root).join(format!("run{i:03}"))), 3600.0) {
             Ok(_) => won.push(i.to_string()),
             Err(ClaimError::Held(_)) => {}
             Err(ClaimError::Io(e)) => panic!("{e}"),
@@ -71,7 +71,7 @@ fn a_stale_claim_with_a_dead_pid_and_old_heartbeat_is_taken_over() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     write_claim(&run, exited_pid(), 600.0);
-    let c = claim(&run, 120.0).expect("stale claim taken over");
+    let c = claim(&RunDir::new(&run), 120.0).expect("stale claim taken over");
     assert_eq!(c.info.pid, std::process::id());
     let on_disk: ClaimInfo = serde_json::from_slice(&std::fs::read(run.join("claim")).unwrap()).unwrap();
     assert_eq!(on_disk, c.info);
@@ -84,11 +84,11 @@ fn a_live_holder_or_a_fresh_heartbeat_keeps_the_claim() {
     // Alive (this very process), however old the heartbeat.
     let live = dir.path().join("live");
     write_claim(&live, std::process::id(), 600.0);
-    assert!(matches!(claim(&live, 120.0), Err(ClaimError::Held(_))));
+    assert!(matches!(claim(&RunDir::new(&live), 120.0), Err(ClaimError::Held(_))));
     // Dead, but its heartbeat is recent: maybe a slow filesystem; wait for the limit.
     let fresh = dir.path().join("fresh");
     write_claim(&fresh, exited_pid(), 5.0);
-    assert!(matches!(claim(&fresh, 120.0), Err(ClaimError::Held(_))));
+    assert!(matches!(claim(&RunDir::new(&fresh), 120.0), Err(ClaimError::Held(_))));
 }
 
 // ------------------------------------------------------------------------------------------
@@ -156,11 +156,12 @@ fn dry_run_shows_the_plan_and_rerunning_skips_finished_work() {
     let exp = ttv::spec::plan(&p, &[]).unwrap();
     for r in &exp.runs {
         let s = store.status(&r.hash).expect("status written");
-        assert_eq!(s.state, State::Done, "{:?}", s.error);
+        assert_eq!(s.state, RunState::Done, "{:?}", s.error);
         assert_eq!(s.experiments.get("t"), Some(&r.label));
-        assert!(store.run_dir(&r.hash).join("spec.yaml").exists());
-        assert!(store.run_dir(&r.hash).join("samples/data_preview.gif").exists(), "each run stores its data grid");
-        assert!(!store.run_dir(&r.hash).join("claim").exists(), "claims are released");
+        let dir = store.run(&r.hash).path().to_path_buf();
+        assert!(dir.join("spec.yaml").exists());
+        assert!(dir.join("samples/data_preview.gif").exists(), "each run stores its data grid");
+        assert!(!dir.join("claim").exists(), "claims are released");
         assert_eq!(store.state(&r.hash), RunState::Done);
     }
     let index = ttv::store::index::read(&store.index_path()).unwrap();
@@ -189,7 +190,7 @@ fn only_runs_the_named_runs_and_refuses_an_unknown_hash() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let store = Store::at(&registry);
     assert_eq!(store.state(&exp.runs[1].hash), RunState::Done);
-    assert!(!store.run_dir(&exp.runs[0].hash).exists(), "the other run is left alone");
+    assert!(!store.run(&exp.runs[0].hash).exists(), "the other run is left alone");
 
     let out = ttv_run(&[path, "--only", "ffffffffffff"], &registry);
     assert_eq!(out.status.code(), Some(2));
@@ -203,7 +204,7 @@ fn the_resolved_spec_in_the_store_reproduces_the_hash() {
     let p = spec_file(dir.path(), &TINY.replace("epochs: 1", "epochs: 2"));
     assert!(ttv_run(&[p.to_str().unwrap()], &registry).status.success());
     let run = &ttv::spec::plan(&p, &[]).unwrap().runs[0];
-    let stored = Store::at(&registry).run_dir(&run.hash).join("spec.yaml");
+    let stored = Store::at(&registry).run(&run.hash).path().join("spec.yaml");
     let text = std::fs::read_to_string(stored).unwrap();
     let spec: ttv::spec::RunSpec = serde_norway::from_str(&text).unwrap();
     assert_eq!(ttv::spec::run_hash(&spec), run.hash);
@@ -234,4 +235,96 @@ fn preview_renders_a_grid_and_prints_a_stable_fingerprint() {
     assert_eq!(std::fs::read_to_string(gif.with_extension("txt")).unwrap().lines().count(), 16);
     let again = String::from_utf8(ttv_run(&args, &dir.path().join("registry")).stdout).unwrap();
     assert!(again.contains(&fp), "same spec, same data, same fingerprint");
+}
+
+// ------------------------------------------------------------------------------------------
+// status.json
+
+/// A status as the store wrote it before the summary was typed (a run stopped by its time
+/// budget: `done` with `budget_stopped: 1.0` in an untyped `results` map).
+const OLD_STATUS: &str = r#"{
+  "hash": "5a2cc02f200c66fad8f5d7b585b4f04ea7c1c8c26b9e6911d3a3fc075ba41449",
+  "state": "done",
+  "pid": 1192,
+  "host": "vm",
+  "heartbeat": 1795511336.0688987,
+  "started": 1795509908.4115138,
+  "finished": 1795511336.0688982,
+  "error": null,
+  "git": {
+    "commit": "6d227d9e213a225b811e4f4104e24e56146736fb",
+    "dirty": true
+  },
+  "versions": {
+    "burn": "0.21.0",
+    "ttv": "0.1.0"
+  },
+  "device": "cuda (burn-cuda) NVIDIA H100 80GB HBM3",
+  "experiments": {
+    "scaled_heldout": "kind=flat,objective=noise_regression"
+  },
+  "seed": 0,
+  "results": {
+    "align_background": 1.0,
+    "align_colour": 0.984375,
+    "align_motion": 0.75,
+    "align_object": 0.921875,
+    "alignment": 0.8854166666666666,
+    "avg_steps": 3.0,
+    "budget_stopped": 1.0,
+    "ckpt_bytes": 101329640.0,
+    "data/skipped": 0.0,
+    "gen_ms_b1": 27.246872,
+    "gen_ms_b64": 0.706714375,
+    "gen_mse": 0.023329099640250206,
+    "halt_acc": 0.8671875,
+    "oom_splits": 0.0,
+    "params": 25329348.0,
+    "peak_infer_mem_bytes": 2222145536.0,
+    "peak_mem_bytes": 2545971200.0,
+    "persistence": 1.0,
+    "recon_mse": 0.27781226485967636,
+    "temporal_mse": 0.028829833684903702,
+    "train_s": 1350.0201962469998,
+    "updates": 7659.0
+  },
+  "notes": [
+    "resumed from /work/main/longrun/registry/runs/5a2cc02f200c/ckpt/update-00002964 (update 2964)",
+    "resumed from /work/main/longrun/registry/runs/5a2cc02f200c/ckpt/update-00005928 (update 5928)",
+    "alignment chance levels on these 64 eval clips (1 / values with a valid render, averaged): colour 0.121, object 0.167, motion 0.071, background 0.200; alignment (mean of colour, object, motion) 0.120",
+    "persistence: a frame shows an object when at least 3 pixels are more than 55 (RGB, 0-255) from the clip's background colour",
+    "stopped by the time budget (1350 s) after 7659 of 7904 updates"
+  ]
+}"#;
+
+#[test]
+fn an_old_status_with_an_untyped_results_map_still_loads() {
+    let s = Status::parse(OLD_STATUS.as_bytes()).unwrap();
+    assert_eq!(s.state, RunState::Stopped, "a budget stop is `stopped`, not `done`");
+    let m = &s.summary;
+    assert_eq!(
+        (m.params, m.ckpt_bytes, m.updates, m.oom_splits, m.data_skipped),
+        (Some(25329348), Some(101329640), Some(7659), Some(0), Some(0))
+    );
+    assert_eq!((m.train_s, m.gen_ms_b1, m.peak_mem_bytes), (Some(1350.0201962469998), Some(27.246872), Some(2545971200.0)));
+    assert!(!m.fid_pending);
+    assert_eq!(m.eval.len(), 11, "every other key is a final eval value: {:?}", m.eval);
+    assert_eq!(m.eval["recon_mse"], 0.27781226485967636);
+    assert!(!m.eval.contains_key("budget_stopped") && !m.eval.contains_key("train_s"));
+    // The index columns are the old keys, less the flags.
+    assert_eq!(m.get("data/skipped"), Some(0.0));
+    assert_eq!(m.columns().len(), 21);
+    assert_eq!(s.notes.len(), 5);
+
+    // Written back, it reads the same; old placeholder states read as `new`.
+    let again = Status::parse(&serde_json::to_vec(&s).unwrap()).unwrap();
+    assert_eq!(again, s);
+    for old in ["planned", "queued"] {
+        let text = OLD_STATUS.replacen("\"done\"", &format!("\"{old}\""), 1);
+        assert_eq!(Status::parse(text.as_bytes()).unwrap().state, RunState::New);
+    }
+    let pending = OLD_STATUS.replace("\"budget_stopped\": 1.0", "\"fid_pending\": 1.0");
+    let s = Status::parse(pending.as_bytes()).unwrap();
+    assert!(s.summary.fid_pending);
+    assert_eq!(s.state, RunState::Done);
 }

@@ -19,9 +19,8 @@ use ttv::backend::Cpu;
 use ttv::data::{LoadOptions, load};
 use ttv::model::{TextToVideo, TextTokenizer, build};
 use ttv::spec::types::{DataSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, TextEncoderSpec};
-use ttv::store::Store;
 use ttv::store::metrics::{MetricRow, MetricsLog};
-use ttv::store::status::{State, Status};
+use ttv::store::{RunDir, RunState, Status, Store};
 use ttv::train::loss::{Start, batch_loss};
 
 type B = Autodiff<Cpu>;
@@ -78,7 +77,7 @@ fn workspace(spec: &str) -> (tempfile::TempDir, PathBuf) {
 fn the_run(dir: &Path) -> (PathBuf, Status) {
     let runs: Vec<PathBuf> = std::fs::read_dir(dir.join("registry/runs")).unwrap().flatten().map(|e| e.path()).collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    let status = Status::read(&runs[0].join("status.json")).unwrap();
+    let status = RunDir::new(&runs[0]).read_status().unwrap();
     (runs[0].clone(), status)
 }
 
@@ -104,7 +103,7 @@ fn a_run_trains_evaluates_checkpoints_and_prints_table_ii() {
     assert!(stdout.contains("recon MSE") && stdout.contains("avg steps"), "Table II printed:\n{stdout}");
 
     let (run_dir, status) = the_run(dir.path());
-    assert_eq!(status.state, State::Done, "{:?}", status.error);
+    assert_eq!(status.state, RunState::Done, "{:?}", status.error);
     let rows = values(&run_dir);
     // 2 updates per epoch x 3 epochs; warmup over 2 updates: lr 5e-4 then 1e-3 from update 2.
     assert_eq!(metric(&rows, "train", "lr"), vec![5e-4, 1e-3, 1e-3, 1e-3, 1e-3, 1e-3]);
@@ -112,10 +111,10 @@ fn a_run_trains_evaluates_checkpoints_and_prints_table_ii() {
     let steps = metric(&rows, "eval", "avg_steps");
     assert!(steps.iter().all(|s| (1.0..=2.0).contains(s)), "{steps:?}");
     for key in ["params", "ckpt_bytes", "train_s", "gen_ms_b1", "gen_ms_b64", "peak_mem_bytes", "recon_mse"] {
-        assert!(status.results.get(key).is_some_and(|v| *v > 0.0), "{key} in {:?}", status.results);
+        assert!(status.summary.get(key).is_some_and(|v| v > 0.0), "{key} in {:?}", status.summary);
     }
     // FID was not asked for: nothing pending, but the eval clips are kept anyway.
-    assert!(!status.results.contains_key("fid_pending"));
+    assert!(!status.summary.fid_pending);
     assert!(run_dir.join("eval/target.safetensors").is_file() && run_dir.join("eval/epoch_3.safetensors").is_file());
     let gifs = run_dir.join("samples/epoch_3");
     assert!(gifs.join("00.gif").is_file() && gifs.join("01.gif").is_file());
@@ -158,7 +157,7 @@ fn killed_after_a_checkpoint_the_run_resumes_to_the_same_metrics() {
     let out = ttv_run(broken.path(), &[spec_b.to_str().unwrap()], &[("TTV_FAULT", "abort-after-checkpoint=2")]);
     assert!(!out.status.success(), "the fault aborts the process: {}", text(&out));
     let (run_dir, status) = the_run(broken.path());
-    assert_eq!(status.state, State::Running, "the dead runner left its claim");
+    assert_eq!(status.state, RunState::Running, "the dead runner left its claim");
     assert_eq!(metric(&values(&run_dir), "train", "loss").len(), 2, "metrics saved up to the checkpoint");
 
     // Stopped a second time, after the next checkpoint: both resumes stay in the notes.
@@ -168,10 +167,37 @@ fn killed_after_a_checkpoint_the_run_resumes_to_the_same_metrics() {
     let out = ttv_run(broken.path(), &[spec_b.to_str().unwrap(), "--stale-after", "0"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let (run_dir, status) = the_run(broken.path());
-    assert_eq!(status.state, State::Done);
+    assert_eq!(status.state, RunState::Done);
     let resumed: Vec<&String> = status.notes.iter().filter(|n| n.starts_with("resumed from")).collect();
     assert!(resumed.len() == 2 && resumed[0].ends_with("(update 2)") && resumed[1].ends_with("(update 4)"), "{:?}", status.notes);
     assert_eq!(values(&run_dir), values(&the_run(whole.path()).0), "resumed == uninterrupted, exactly");
+}
+
+/// A run that reaches `training.time_budget` is `stopped` (not `done`) with a checkpoint; run
+/// again under the same budget, it resumes and stops at once, keeping what it had.
+#[test]
+fn a_run_stopped_by_its_time_budget_is_stopped_and_stops_again_under_the_same_budget() {
+    let spec = TINY
+        .replace("epochs: 3", "epochs: 1")
+        .replace("  checkpoint_every: 1\n", "  checkpoint_every: 1\n  time_budget: 1.0e-9\n");
+    let (dir, path) = workspace(&spec);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.ends_with(" stopped")), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    assert_eq!(status.state, RunState::Stopped, "{:?}", status.error);
+    assert!(status.notes.iter().any(|n| n.starts_with("stopped by the time budget")), "{:?}", status.notes);
+    assert!(run_dir.join("ckpt/update-00000000/model.safetensors").is_file());
+    let before = values(&run_dir);
+
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (_, again) = the_run(dir.path());
+    assert_eq!(again.state, RunState::Stopped);
+    assert_eq!(again.notes, status.notes, "the stop of the first attempt stands");
+    assert_eq!(values(&run_dir), before);
+    let dry = ttv_run(dir.path(), &[path.to_str().unwrap(), "--dry-run"], &[]);
+    assert!(String::from_utf8_lossy(&dry.stdout).lines().nth(2).is_some_and(|l| l.ends_with("stopped")), "{}", text(&dry));
 }
 
 #[test]
@@ -200,7 +226,7 @@ fn a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
     let (dir, spec) = workspace(TINY);
     let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[("TTV_FAULT", "nan-at-update=3")]);
     let (run_dir, status) = the_run(dir.path());
-    assert_eq!(status.state, State::Failed, "{}", text(&out));
+    assert_eq!(status.state, RunState::Failed, "{}", text(&out));
     let error = status.error.unwrap();
     assert!(error.contains("NaN") && error.contains("update 3"), "{error}");
     assert!(run_dir.join("ckpt/update-00000002/model.safetensors").is_file());
@@ -210,7 +236,7 @@ fn a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
     assert!(String::from_utf8_lossy(&again.stdout).contains("skipped (failed)"), "{}", text(&again));
     let retried = ttv_run(dir.path(), &[spec.to_str().unwrap(), "--retry-failed"], &[]);
     assert!(retried.status.success(), "{}", text(&retried));
-    assert_eq!(the_run(dir.path()).1.state, State::Done);
+    assert_eq!(the_run(dir.path()).1.state, RunState::Done);
 }
 
 #[test]
@@ -222,8 +248,8 @@ fn out_of_memory_splits_the_batch_and_gives_the_same_step() {
         let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[("TTV_FAULT", fault)]);
         assert!(out.status.success(), "{}", text(&out));
         let (run_dir, status) = the_run(dir.path());
-        let splits = status.results["oom_splits"];
-        assert_eq!(splits, if fault.is_empty() { 0.0 } else { 1.0 });
+        let splits = status.summary.oom_splits;
+        assert_eq!(splits, Some(if fault.is_empty() { 0 } else { 1 }));
         assert_eq!(status.notes.iter().any(|n| n.contains("out of device memory")), !fault.is_empty());
         losses.push(metric(&values(&run_dir), "train", "grad_norm"));
     }
@@ -243,24 +269,24 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("pending"), "{}", text(&out));
     let (run_dir, status) = the_run(dir.path());
-    assert_eq!(status.results.get("fid_pending"), Some(&1.0));
+    assert!(status.summary.fid_pending);
     assert!(status.notes.iter().any(|n| n.starts_with("FID pending")), "{:?}", status.notes);
     assert!(metric(&values(&run_dir), "eval", "fid").is_empty(), "no made-up FID");
 
     // `--experiment` scores only that experiment's runs: another name leaves this one pending.
     let out = ttv_run(dir.path(), &["fid", "--experiment", "some_other"], &[("TTV_ASSETS", assets.to_str().unwrap())]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("no run"), "{}", text(&out));
-    assert_eq!(the_run(dir.path()).1.results.get("fid_pending"), Some(&1.0));
+    assert!(the_run(dir.path()).1.summary.fid_pending);
 
     let name = status.experiments.keys().next().expect("the run's experiment").clone();
     let out = ttv_run(dir.path(), &["fid", "--experiment", &name], &[("TTV_ASSETS", assets.to_str().unwrap())]);
     assert!(out.status.success(), "{}", text(&out));
     let (run_dir, status) = the_run(dir.path());
-    assert!(!status.results.contains_key("fid_pending"), "{:?}", status.results);
+    assert!(!status.summary.fid_pending, "{:?}", status.summary);
     let fid = metric(&values(&run_dir), "eval", "fid");
     assert_eq!(fid.len(), 2, "both evaluations scored");
     assert!(fid.iter().all(|f| f.is_finite() && *f > 0.0), "{fid:?}");
-    assert_eq!(status.results["fid"], fid[1]);
+    assert_eq!(status.summary.eval["fid"], fid[1]);
     assert_eq!(metric(&values(&run_dir), "eval", "fid_samples"), vec![2.0, 2.0]);
     assert!(status.notes.iter().any(|n| n.contains("prefer KID")), "few samples are flagged: {:?}", status.notes);
     // Nothing left to do the second time.
@@ -277,7 +303,7 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
     let rows = values(&run_dir);
     let scored: Vec<u32> = rows.iter().filter(|r| r.2 == "eval" && r.3 == "fid").map(|r| r.0).collect();
     assert_eq!(scored, vec![2], "only the newest evaluation");
-    assert!(!status.results.contains_key("fid_pending") && status.results.contains_key("fid"), "{:?}", status.results);
+    assert!(!status.summary.fid_pending && status.summary.eval.contains_key("fid"), "{:?}", status.summary);
     assert!(status.notes.iter().any(|n| n.contains("--last")), "{:?}", status.notes);
 }
 
@@ -361,7 +387,7 @@ fn alignment_and_temporal_coherence_are_scored_at_each_evaluation() {
     }
     let temporal = metric(&rows, "eval", "temporal_mse");
     assert!(temporal.len() == 1 && temporal[0] > 0.0, "an untrained model does not move like its targets: {temporal:?}");
-    assert_eq!(status.results.get("alignment"), Some(&metric(&rows, "eval", "alignment")[0]));
+    assert_eq!(status.summary.eval.get("alignment"), Some(&metric(&rows, "eval", "alignment")[0]));
     assert!(status.notes.iter().any(|n| n.starts_with("alignment chance levels on these 2 eval clips")), "{:?}", status.notes);
     assert!(status.notes.iter().any(|n| n.starts_with("alignment on only 2 eval clips")), "{:?}", status.notes);
 }
@@ -401,7 +427,7 @@ fn ttv_run_score_scores_a_stored_run_afterwards() {
     let step_of = |epoch: u32, name: &str| after.iter().find(|r| r.epoch == epoch && r.metric == name).unwrap().step;
     assert_eq!(step_of(2, "alignment"), step_of(2, "gen_mse"));
     let (_, status) = the_run(dir.path());
-    assert_eq!(status.results.get("alignment"), Some(&1.0), "the final eval values are updated");
+    assert_eq!(status.summary.eval.get("alignment"), Some(&1.0), "the final eval values are updated");
     assert!(status.notes.iter().any(|n| n.contains("ttv-run score")), "{:?}", status.notes);
     assert!(status.notes.iter().any(|n| n.starts_with("alignment chance levels on these 6 eval clips")), "{:?}", status.notes);
     let index = ttv::store::index::read(&Store::at(&dir.path().join("registry")).index_path()).unwrap();
@@ -449,9 +475,9 @@ fn trained_from_noise_each_caption_generates_its_own_clip() {
     // clip (their mean) for all three, about equally far from each target.
     let targets = videos.inner();
     for i in 0..n {
-        let gen_i = generated.clone().slice([i..i + 1]);
+        let gen_i = generated.clone().slice(i..i + 1);
         let d: Vec<f32> =
-            (0..n).map(|j| (gen_i.clone() - targets.clone().slice([j..j + 1])).powf_scalar(2.0).mean().into_scalar()).collect();
+            (0..n).map(|j| (gen_i.clone() - targets.clone().slice(j..j + 1)).powf_scalar(2.0).mean().into_scalar()).collect();
         let others = (0..n).filter(|&j| j != i).map(|j| d[j]).fold(f32::INFINITY, f32::min);
         assert!(d[i] < 0.5 * others, "\"{}\": MSE to each target {d:?}, its own is not the nearest by 2x", captions[i]);
     }

@@ -9,10 +9,8 @@ use burn::tensor::backend::AutodiffBackend;
 
 use crate::backend::WithBackend;
 use crate::metrics::{FrameFeatures, load_fid_network};
-use crate::store::Store;
-use crate::store::metrics::MetricsLog;
-use crate::store::status::Status;
-use crate::train::fid::{PENDING_NOTE, generated_path, score_kept};
+use crate::store::{RunRecord, Store};
+use crate::train::fid::{PENDING_NOTE, score_kept};
 
 /// What `ttv-run fid` did to one run.
 #[derive(Debug, Clone)]
@@ -46,19 +44,19 @@ pub fn score_pending<B: Backend>(
     last_only: bool,
     device: &B::Device,
 ) -> Result<Vec<Scored>> {
-    let mut pending: Vec<Status> = crate::store::index::scan(&store.runs_dir())
+    let pending: Vec<String> = crate::store::index::scan(store)
         .into_iter()
-        .filter(|s| s.results.get("fid_pending").is_some_and(|v| *v > 0.0) && s.listed_by(experiments))
+        .filter(|s| s.summary.fid_pending && s.listed_by(experiments))
+        .map(|s| s.hash)
         .collect();
-    pending.sort_by(|a, b| a.hash.cmp(&b.hash));
     if pending.is_empty() {
         return Ok(Vec::new());
     }
     let network = load_fid_network::<B>(device).map_err(|e| anyhow!("{e}"))?;
     let mut done = Vec::new();
-    for mut status in pending {
-        let run_dir = store.run_dir(&status.hash);
-        let mut metrics = MetricsLog::open(&run_dir.join("metrics.parquet"), &status.hash)?;
+    for hash in pending {
+        let run_dir = store.run(&hash);
+        let mut metrics = run_dir.metrics(&hash)?;
         let scored: BTreeSet<u32> =
             metrics.rows.iter().filter(|r| r.split == "eval" && r.metric == "fid").map(|r| r.epoch).collect();
         let mut evals: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).collect();
@@ -69,11 +67,10 @@ pub fn score_pending<B: Backend>(
         let mut epochs = Vec::new();
         let mut caveats = Vec::new();
         for &epoch in evals.difference(&scored) {
-            if !generated_path(&run_dir, epoch).is_file() {
+            if !run_dir.eval_generated(epoch).is_file() {
                 continue;
             }
-            let scores =
-                score_kept(&run_dir, epoch, &network, &mut real).with_context(|| format!("run {} epoch {epoch}", status.hash))?;
+            let scores = score_kept(&run_dir, epoch, &network, &mut real).with_context(|| format!("run {hash} epoch {epoch}"))?;
             // The rows belong to the evaluation they score: same epoch, update and wall time.
             let at = metrics
                 .rows
@@ -92,18 +89,19 @@ pub fn score_pending<B: Backend>(
         metrics.save()?;
         let finals = metrics.last_eval();
         let complete = finals.iter().any(|(k, _)| k == "fid");
-        status.results.extend(finals);
+        let mut record = RunRecord::open(run_dir)?;
+        record.summary().eval.extend(finals);
         if complete {
-            status.results.remove("fid_pending");
-            status.notes.retain(|n| !n.starts_with(PENDING_NOTE));
+            record.summary().fid_pending = false;
+            record.drop_notes(|n| n.starts_with(PENDING_NOTE));
             let how = if last_only { "`ttv-run fid --last`, for the newest evaluation only" } else { "`ttv-run fid`" };
-            status.notes.push(format!("FID computed afterwards by {how} (no best-FID checkpoint was kept)"));
+            record.note(format!("FID computed afterwards by {how} (no best-FID checkpoint was kept)"));
             for c in caveats {
-                status.add_note(c);
+                record.note(c);
             }
         }
-        store.write_status(&status)?;
-        done.push(Scored { run: status.hash.clone(), epochs });
+        record.save()?;
+        done.push(Scored { run: hash, epochs });
     }
     store.rebuild_index()?;
     Ok(done)

@@ -1,16 +1,15 @@
 //! `ttv-run generate`: clips from a trained run's checkpoint for prompts a user types.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::backend::WithBackend;
 use crate::metrics::ClipsU8;
 use crate::model::{TextToVideo, TextTokenizer, build};
-use crate::spec::types::RunSpec;
-use crate::store::Store;
+use crate::store::{RunDir, Store};
 use crate::train::{checkpoint, noise::noise, samples::write_clip_gif};
 
 #[derive(Debug, Clone)]
@@ -36,35 +35,9 @@ pub struct Generated {
     pub steps: usize,
 }
 
-/// The run directory whose name starts with `prefix` (exactly one must).
-pub fn find_run(store: &Store, prefix: &str) -> Result<PathBuf> {
-    if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
-        bail!("`{prefix}` is not a run hash (give at least 4 hex digits)");
-    }
-    let short = &prefix[..prefix.len().min(crate::spec::hash::SHORT_LEN)];
-    let runs = store.runs_dir();
-    let matches: Vec<PathBuf> = std::fs::read_dir(&runs)
-        .with_context(|| format!("reading {}", runs.display()))?
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(short))
-        .map(|e| e.path())
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => bail!("no run {prefix} in {}", runs.display()),
-        many => bail!("{prefix} matches {} runs; give more digits", many.len()),
-    }
-}
-
-/// A run's resolved spec, as stored beside its results.
-pub fn read_run_spec(run_dir: &Path) -> Result<RunSpec> {
-    let path = run_dir.join("spec.yaml");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    serde_norway::from_str(&text).with_context(|| format!("{}: not a resolved run spec", path.display()))
-}
-
-fn checkpoint_dir(run_dir: &Path, which: &str) -> Result<PathBuf> {
-    let ckpt = run_dir.join("ckpt");
+/// The checkpoint `which` (`final` or `best`) of a run.
+fn checkpoint_dir(run_dir: &RunDir, which: &str) -> Result<PathBuf> {
+    let ckpt = run_dir.ckpt_dir();
     let found = match which {
         "best" => Some(ckpt.join(checkpoint::BEST)).filter(|p| checkpoint::read_state(p).is_some()),
         "final" => checkpoint::newest(&ckpt).map(|(p, _)| p),
@@ -100,8 +73,8 @@ pub fn generate<B: Backend>(store: &Store, request: &GenerateRequest, device: &B
     if request.prompts.is_empty() {
         bail!("give at least one prompt");
     }
-    let run_dir = find_run(store, &request.run)?;
-    let spec = read_run_spec(&run_dir)?;
+    let run_dir = store.find(&request.run)?;
+    let spec = run_dir.read_spec()?;
     let path = checkpoint_dir(&run_dir, &request.checkpoint)?;
     let model: TextToVideo<B> = build(&spec.model, &spec.data, device).map_err(|e| anyhow!("model: {e}"))?;
     let mut model = checkpoint::load_model(&path, model)?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::backend::Device;
 use crate::runner::{Outcome, RunOptions, execute};
 use crate::spec;
-use crate::store::State;
+use crate::store::RunState;
 use crate::store::Store;
 
 /// What to run and how.
@@ -47,7 +47,7 @@ pub fn run(req: &RunRequest) -> ExitCode {
             Ok(outcomes) => {
                 for (plan, o) in exp.runs.iter().zip(&outcomes) {
                     // A run that failed now fails the command (one skipped as failed before does not).
-                    failed |= matches!(o, Outcome::Finished(State::Failed));
+                    failed |= matches!(o, Outcome::Finished(RunState::Failed));
                     let what = match o {
                         Outcome::Skipped(s) => format!("skipped ({})", s.as_str()),
                         Outcome::HeldElsewhere(who) => format!("skipped (running elsewhere: {who})"),

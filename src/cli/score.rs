@@ -1,6 +1,6 @@
 //! `ttv-run score`: alignment and temporal coherence of runs already trained, from the eval
-//! clips they kept (`eval/target.safetensors`, `eval/epoch_<E>.safetensors`), on the CPU and
-//! without retraining.
+//! clips they kept ([`RunDir::eval_target`], [`RunDir::eval_generated`]), on the CPU and without
+//! retraining.
 //!
 //! The ground truth is rebuilt from the run's own `spec.yaml`: the eval split, capped by
 //! `eval.samples`, in the order evaluation keeps its clips (`train::eval::eval_subset`);
@@ -13,16 +13,13 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context, Result};
 
-use super::generate::read_run_spec;
 use crate::data::{LoadOptions, load};
 use crate::metrics::ClipsU8;
 use crate::spec::types::DataKind;
-use crate::store::metrics::MetricsLog;
 use crate::store::status::Status;
-use crate::store::{RunState, Store};
+use crate::store::{RunDir, RunRecord, RunState, Store};
 use crate::train::clip_scores::{Truth, Wanted, score};
 use crate::train::eval::eval_subset;
-use crate::train::fid::{generated_path, target_path};
 
 /// Recorded in the notes of a run scored afterwards.
 pub const SCORED_NOTE: &str = "alignment and temporal coherence computed afterwards by `ttv-run score`";
@@ -46,8 +43,8 @@ pub struct Selection<'a> {
     pub runs: &'a [String],
 }
 
-/// Score every selected run that no trainer holds (done, failed, or interrupted: an interrupted
-/// run's evaluations so far are real, and a resume keeps those before its checkpoint), then
+/// Score every selected run that no trainer holds (done, stopped, failed, or interrupted: an
+/// interrupted run's evaluations so far are real, and a resume keeps those before its checkpoint), then
 /// rebuild the index if anything was added. One run's error does not stop the others.
 pub fn score_stored(store: &Store, selection: &Selection) -> Result<Vec<(String, Result<ScoreOutcome>)>> {
     let wanted = |s: &Status| {
@@ -55,10 +52,12 @@ pub fn score_stored(store: &Store, selection: &Selection) -> Result<Vec<(String,
             && (selection.runs.is_empty() || selection.runs.iter().any(|r| s.hash.starts_with(&r.to_lowercase())))
     };
     let mut out = Vec::new();
-    for status in crate::store::index::scan(&store.runs_dir()) {
-        if wanted(&status) && matches!(store.state(&status.hash), RunState::Done | RunState::Failed | RunState::Partial) {
+    for status in crate::store::index::scan(store) {
+        let ended =
+            matches!(store.state(&status.hash), RunState::Done | RunState::Stopped | RunState::Failed | RunState::Interrupted);
+        if wanted(&status) && ended {
             let hash = status.hash.clone();
-            let outcome = score_run(store, status).with_context(|| format!("run {}", &hash[..12.min(hash.len())]));
+            let outcome = score_run(store.run(&hash), &hash).with_context(|| format!("run {}", &hash[..12.min(hash.len())]));
             out.push((hash, outcome));
         }
     }
@@ -68,13 +67,12 @@ pub fn score_stored(store: &Store, selection: &Selection) -> Result<Vec<(String,
     Ok(out)
 }
 
-fn score_run(store: &Store, mut status: Status) -> Result<ScoreOutcome> {
-    let run_dir = store.run_dir(&status.hash);
-    let target_file = target_path(&run_dir);
+fn score_run(run_dir: RunDir, hash: &str) -> Result<ScoreOutcome> {
+    let target_file = run_dir.eval_target();
     if !target_file.is_file() {
         return Ok(ScoreOutcome::NoClips);
     }
-    let spec = read_run_spec(&run_dir)?;
+    let spec = run_dir.read_spec()?;
     let truth = match spec.data.kind {
         DataKind::Shapes => {
             let data = load(&spec.data, &LoadOptions::default())?;
@@ -84,12 +82,12 @@ fn score_run(store: &Store, mut status: Status) -> Result<ScoreOutcome> {
         kind => Truth::Without(kind),
     };
     let target = ClipsU8::load(&target_file)?;
-    let mut metrics = MetricsLog::open(&run_dir.join("metrics.parquet"), &status.hash)?;
+    let mut metrics = run_dir.metrics(hash)?;
     let evals: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).collect();
     let mut epochs = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     for epoch in evals {
-        let path = generated_path(&run_dir, epoch);
+        let path = run_dir.eval_generated(epoch);
         if !path.is_file() {
             continue;
         }
@@ -110,21 +108,22 @@ fn score_run(store: &Store, mut status: Status) -> Result<ScoreOutcome> {
         }
         epochs.push((epoch, new));
     }
+    let mut record = RunRecord::open(run_dir)?;
     if !epochs.is_empty() {
         metrics.save()?;
-        status.results.extend(metrics.last_eval());
+        record.summary().eval.extend(metrics.last_eval());
         notes.push(SCORED_NOTE.into());
     }
     let mut added = Vec::new();
     for note in notes {
-        if status.add_note(note.clone()) {
+        if record.note(note.clone()) {
             added.push(note);
         }
     }
     if epochs.is_empty() && added.is_empty() {
         return Ok(ScoreOutcome::UpToDate);
     }
-    store.write_status(&status)?;
+    record.save()?;
     Ok(ScoreOutcome::Scored { epochs, notes: added })
 }
 

@@ -1,6 +1,6 @@
 //! Reading the run store for a report: `index.parquet` (polars) lists every (experiment, run)
-//! with its key results; each run's `metrics.parquet`, `status.json` notes and `samples/` fill
-//! in the curves, the per-epoch tables and the GIFs.
+//! with its key results; each run's metrics, status notes and sample GIFs ([`RunDir`]) fill in
+//! the curves, the per-epoch tables and the GIFs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use polars::prelude::*;
 
-use crate::store::metrics::MetricsLog;
-use crate::store::{RunState, Store};
+use crate::store::status::{Status, hostname, now, pid_alive};
+use crate::store::{RunDir, RunState, Store};
 
 /// One run as the report sees it.
 #[derive(Debug, Clone)]
@@ -20,7 +20,7 @@ pub struct Run {
     /// The variant label, e.g. `threshold=0.4`.
     pub label: String,
     pub seed: u64,
-    /// `done`, `failed`, `running`, `interrupted`, `planned` or `queued`.
+    /// The lifecycle state's name ([`RunState::as_str`]).
     pub state: String,
     /// Why the run is not done (its error, or what its state means); none for done runs.
     pub reason: Option<String>,
@@ -31,6 +31,8 @@ pub struct Run {
     pub finished: Option<f64>,
     /// Summary results (`fid`, `params`, `gen_ms_b1`, ...), finite values only.
     pub results: BTreeMap<String, f64>,
+    /// FID was asked for but is not computed yet.
+    pub fid_pending: bool,
     /// `eval` split: (metric, epoch) -> value (the last one logged for that epoch).
     pub eval: BTreeMap<(String, u32), f64>,
     /// `train` split: metric -> (step, value) in step order.
@@ -39,8 +41,15 @@ pub struct Run {
 }
 
 impl Run {
+    /// Whether the run ended with its final evaluation and summary: `done`, or `stopped` by its
+    /// time budget (its notes say where).
     pub fn done(&self) -> bool {
-        self.state == "done"
+        self.state == RunState::Done.as_str() || self.state == RunState::Stopped.as_str()
+    }
+
+    /// The run's directory in the store.
+    pub fn run_dir(&self) -> RunDir {
+        RunDir::new(&self.dir)
     }
 
     pub fn result(&self, key: &str) -> Option<f64> {
@@ -64,15 +73,13 @@ impl Run {
         if self.result(key).is_some() {
             return None;
         }
-        // FID and KID share the Inception features: one flag, or a note about FID, covers both.
+        // FID and KID share the Inception features: the flag, or a note about FID, covers both.
         let fid_family = key == "fid" || key == "kid";
-        let flagged = self.result(&format!("{key}_pending")).is_some_and(|v| v != 0.0)
-            || (fid_family && self.result("fid_pending").is_some_and(|v| v != 0.0))
-            || (fid_family && self.notes.iter().any(|n| n.to_lowercase().contains("fid")));
+        let flagged = fid_family && (self.fid_pending || self.notes.iter().any(|n| n.to_lowercase().contains("fid")));
         if !flagged {
             return None;
         }
-        let topic = if fid_family { "fid" } else { key };
+        let topic = "fid";
         let about: Vec<&str> = self.notes.iter().map(String::as_str).filter(|n| n.to_lowercase().contains(topic)).collect();
         let text = if !about.is_empty() {
             about.join("; ")
@@ -84,27 +91,25 @@ impl Run {
         Some(text)
     }
 
-    /// Epochs that have sample GIFs (`samples/epoch_<E>/`), ascending.
+    /// Epochs that have sample GIFs, ascending.
     pub fn sample_epochs(&self) -> Vec<u32> {
-        let mut out: Vec<u32> = std::fs::read_dir(self.dir.join("samples"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.strip_prefix("epoch_")?.parse().ok())
-            .collect();
-        out.sort_unstable();
-        out
+        self.run_dir().sample_epochs()
     }
 
     /// The eval prompts and their GIFs at `epoch` (line i of prompts.txt is GIF i).
     pub fn samples(&self, epoch: u32) -> Vec<(String, PathBuf)> {
-        let dir = self.dir.join(format!("samples/epoch_{epoch}"));
+        let dir = self.run_dir().samples_at(epoch);
         let prompts = std::fs::read_to_string(dir.join("prompts.txt")).unwrap_or_default();
         prompts.lines().enumerate().map(|(i, p)| (p.to_string(), dir.join(format!("{i:02}.gif")))).collect()
     }
 
     pub fn spec_yaml(&self) -> Option<String> {
-        std::fs::read_to_string(self.dir.join("spec.yaml")).ok()
+        self.run_dir().spec_text()
+    }
+
+    /// The grid of the run's first training clips (GIF), if it wrote one.
+    pub fn data_preview(&self) -> PathBuf {
+        self.run_dir().data_preview()
     }
 }
 
@@ -132,13 +137,13 @@ pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<BTreeMap
 }
 
 /// Index columns that describe a run rather than a result.
-const META: [&str; 10] = ["hash", "experiment", "label", "seed", "status", "error", "device", "started", "finished", "notes"];
+const META: [&str; 11] =
+    ["hash", "experiment", "label", "seed", "status", "error", "device", "started", "finished", "notes", "fid_pending"];
 
 fn runs(store: &Store, df: &DataFrame) -> Result<Vec<(String, Run)>> {
     let s = |name: &str| -> Result<StringChunked> { Ok(df.column(name)?.str()?.clone()) };
     let f = |name: &str| -> Result<Float64Chunked> { Ok(df.column(name)?.cast(&DataType::Float64)?.f64()?.clone()) };
-    let (hash, exp, label, status, error, device) =
-        (s("hash")?, s("experiment")?, s("label")?, s("status")?, s("error")?, s("device")?);
+    let (hash, exp, label, device) = (s("hash")?, s("experiment")?, s("label")?, s("device")?);
     let seed = df.column("seed")?.cast(&DataType::UInt64)?.u64()?.clone();
     let (started, finished) = (f("started")?, f("finished")?);
     let result_cols: Vec<(String, Float64Chunked)> = df
@@ -150,19 +155,13 @@ fn runs(store: &Store, df: &DataFrame) -> Result<Vec<(String, Run)>> {
     let mut out = Vec::with_capacity(df.height());
     for i in 0..df.height() {
         let hash = hash.get(i).unwrap_or_default().to_string();
-        let dir = store.run_dir(&hash);
+        let dir = store.run(&hash);
         let results =
             result_cols.iter().filter_map(|(k, c)| c.get(i).filter(|v| v.is_finite()).map(|v| (k.clone(), v))).collect();
-        let raw: serde_json::Value =
-            std::fs::read(dir.join("status.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-        let notes = raw["notes"].as_array().into_iter().flatten().filter_map(|n| n.as_str().map(String::from)).collect();
-        let (state, reason) = state_and_reason(store, &hash, status.get(i).unwrap_or_default(), error.get(i), &raw);
-        let metrics = dir.join("metrics.parquet");
-        let rows = if metrics.exists() {
-            MetricsLog::open(&metrics, &hash).with_context(|| format!("reading {}", metrics.display()))?.rows
-        } else {
-            Vec::new()
-        };
+        let status = dir.read_status().ok();
+        let notes = status.as_ref().map(|s| s.notes.clone()).unwrap_or_default();
+        let (state, reason) = state_and_reason(store, &hash, status.as_ref());
+        let rows = dir.metrics(&hash).with_context(|| format!("reading {}", dir.metrics_path().display()))?.rows;
         let mut eval = BTreeMap::new();
         let mut last_step: BTreeMap<(String, u32), u64> = BTreeMap::new();
         let mut train: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
@@ -183,20 +182,21 @@ fn runs(store: &Store, df: &DataFrame) -> Result<Vec<(String, Run)>> {
             series.sort_by_key(|p| p.0);
         }
         let run = Run {
-            short: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            short: dir.short(),
             hash,
             label: label.get(i).unwrap_or_default().to_string(),
             seed: seed.get(i).unwrap_or_default(),
-            state,
+            state: state.as_str().to_string(),
             reason,
             notes,
             device: device.get(i).unwrap_or_default().to_string(),
             started: started.get(i),
             finished: finished.get(i),
             results,
+            fid_pending: status.as_ref().is_some_and(|s| s.summary.fid_pending),
             eval,
             train,
-            dir,
+            dir: dir.path().to_path_buf(),
         };
         out.push((exp.get(i).unwrap_or_default().to_string(), run));
     }
@@ -204,41 +204,30 @@ fn runs(store: &Store, df: &DataFrame) -> Result<Vec<(String, Run)>> {
 }
 
 /// Whether the status names a runner on this host whose process has ended.
-fn runner_gone(raw: &serde_json::Value) -> bool {
-    use crate::store::status::{hostname, pid_alive};
-    let (Some(pid), Some(host)) = (raw["pid"].as_u64(), raw["host"].as_str()) else { return false };
-    host == hostname() && !pid_alive(pid as u32)
+fn runner_gone(status: &Status) -> bool {
+    status.host == hostname() && !pid_alive(status.pid)
 }
 
-/// The state a reader should see, and why a run is not done: a `running` status whose runner
-/// is gone is `interrupted` (the next `ttv-run` resumes it).
-fn state_and_reason(
-    store: &Store,
-    hash: &str,
-    status: &str,
-    error: Option<&str>,
-    raw: &serde_json::Value,
-) -> (String, Option<String>) {
-    match status {
-        "done" => ("done".into(), None),
-        "failed" => ("failed".into(), Some(error.unwrap_or("no error recorded").to_string())),
-        // The store waits out the heartbeat before taking a claim over; a reader on the runner's
-        // own host can already tell a runner whose pid is gone.
-        "running" if store.state(hash) == RunState::Running && !runner_gone(raw) => {
-            let age = raw["heartbeat"].as_f64().map(|h| crate::store::status::now() - h);
-            let pid = raw["pid"].as_u64().unwrap_or_default();
-            let host = raw["host"].as_str().unwrap_or("?");
-            let beat = age.map(|a| format!(", last heartbeat {a:.0} s ago")).unwrap_or_default();
-            ("running".into(), Some(format!("in progress: pid {pid} on {host}{beat}")))
-        }
-        "running" => (
-            "interrupted".into(),
-            Some(
-                "its runner stopped without finishing; the next `ttv-run` of the spec resumes it from its last checkpoint".into(),
-            ),
+/// The state a reader should see, and why a run is not done. The store waits out the heartbeat
+/// before taking a claim over; a reader on the runner's own host can already tell a runner whose
+/// pid is gone, and shows its run `interrupted` (the next `ttv-run` resumes it).
+fn state_and_reason(store: &Store, hash: &str, status: Option<&Status>) -> (RunState, Option<String>) {
+    let state = match store.state(hash) {
+        RunState::Running if status.is_some_and(runner_gone) => RunState::Interrupted,
+        state => state,
+    };
+    let reason = match state {
+        RunState::Done => None,
+        RunState::Failed => Some(status.and_then(|s| s.error.clone()).unwrap_or_else(|| "no error recorded".into())),
+        RunState::Running => status.map(|s| {
+            let age = now() - s.heartbeat;
+            format!("in progress: pid {} on {}, last heartbeat {age:.0} s ago", s.pid, s.host)
+        }),
+        RunState::Interrupted => Some(
+            "its runner stopped without finishing; the next `ttv-run` of the spec resumes it from its last checkpoint".into(),
         ),
-        "planned" => ("planned".into(), Some("recorded by the placeholder trainer: nothing was trained".into())),
-        "queued" => ("queued".into(), Some("waiting for a runner".into())),
-        other => (other.to_string(), error.map(String::from)),
-    }
+        RunState::Stopped => Some("stopped by its time budget before the end of its schedule (`training.time_budget`)".into()),
+        RunState::New => Some("not trained yet".into()),
+    };
+    (state, reason)
 }

@@ -1,6 +1,6 @@
 //! Claiming a run so that two runners on one store never run the same hash twice.
 //!
-//! A claim is the file `runs/<hash>/claim`, made with an atomic exclusive create. A claim is
+//! A claim is a file in the run's directory ([`RunDir::claim_path`]), made with an atomic exclusive create. A claim is
 //! stale when its holder's pid is dead (same host) and its heartbeat is older than the stale
 //! limit, or, for a holder on another host, when only the heartbeat is old. Taking over a stale
 //! claim happens under a short-lived `takeover` lock, re-checking that the claim is still the
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::run_dir::RunDir;
 use super::status::{Status, hostname, now, pid_alive};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -96,6 +97,11 @@ fn read_info(path: &Path) -> Option<ClaimInfo> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
+/// Who holds the run in `dir`, if anyone does (stale or not).
+pub fn holder(dir: &RunDir) -> Option<ClaimInfo> {
+    read_info(&dir.claim_path())
+}
+
 /// Whether a claim is stale: holder dead (or unknowable) and heartbeat older than `stale_after`.
 pub fn is_stale(info: &ClaimInfo, status: Option<&Status>, stale_after: f64) -> bool {
     let beat = status.filter(|s| s.pid == info.pid).map(|s| s.heartbeat).unwrap_or(info.time).max(info.time);
@@ -105,9 +111,9 @@ pub fn is_stale(info: &ClaimInfo, status: Option<&Status>, stale_after: f64) -> 
 }
 
 /// Claim the run in `dir`, taking over a stale claim.
-pub fn claim(dir: &Path, stale_after: f64) -> Result<Claim, ClaimError> {
-    std::fs::create_dir_all(dir)?;
-    let path = dir.join("claim");
+pub fn claim(dir: &RunDir, stale_after: f64) -> Result<Claim, ClaimError> {
+    std::fs::create_dir_all(dir.path())?;
+    let path = dir.claim_path();
     for _ in 0..3 {
         if let Some(c) = try_create(&path)? {
             return Ok(c);
@@ -122,7 +128,7 @@ pub fn claim(dir: &Path, stale_after: f64) -> Result<Claim, ClaimError> {
             }
             continue;
         };
-        let status = Status::read(&dir.join("status.json")).ok();
+        let status = dir.read_status().ok();
         if !is_stale(&held, status.as_ref(), stale_after) {
             return Err(ClaimError::Held(held));
         }
@@ -135,8 +141,8 @@ pub fn claim(dir: &Path, stale_after: f64) -> Result<Claim, ClaimError> {
 }
 
 /// Remove the stale claim `judged` (if it is still the one there) under the takeover lock.
-fn take_over(dir: &Path, path: &Path, judged: Option<&ClaimInfo>) -> std::io::Result<()> {
-    let lock = dir.join("takeover");
+fn take_over(dir: &RunDir, path: &Path, judged: Option<&ClaimInfo>) -> std::io::Result<()> {
+    let lock = dir.takeover_path();
     match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
         Ok(_) => {
             let still_same = read_info(path).as_ref() == judged;

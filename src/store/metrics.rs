@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn round_trips_through_parquet_and_truncates_on_resume() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("metrics.parquet");
+        let p = dir.path().join("m.parquet");
         let mut log = MetricsLog::open(&p, "abc").unwrap();
         log.push(1, 10, "train", "loss", 0.5, 1.0);
         log.push(1, 20, "eval", "fid", 120.5, 2.0);

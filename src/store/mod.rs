@@ -1,50 +1,28 @@
-//! The run store: `registry/runs/<hash12>/` per run (spec.yaml, status.json, metrics.parquet,
-//! ckpt/, samples/) and `registry/index.parquet`. Content-addressed by the run's spec hash;
-//! every write is a temp file renamed into place, and `done` is the last thing written.
+//! The run store: `registry/runs/<hash12>/` per run ([`RunDir`] knows its layout) and
+//! `registry/index.parquet`. Content-addressed by the run's spec hash; every write is a temp
+//! file renamed into place, and the end state is the last thing written.
 
 pub mod atomic;
 pub mod claim;
 pub mod index;
 pub mod metrics;
+pub mod record;
+pub mod run_dir;
 pub mod status;
 
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result, bail};
+
 pub use claim::{Claim, ClaimError};
-pub use status::{State, Status};
+pub use record::RunRecord;
+pub use run_dir::RunDir;
+pub use status::{RunState, Status, Summary};
 
 use crate::spec::{RunPlan, hash::SHORT_LEN};
 
 /// Seconds without a heartbeat after which a dead runner's claim may be taken over.
 pub const DEFAULT_STALE_AFTER: f64 = 120.0;
-
-/// What a spec's run looks like in the store, as `--dry-run` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
-    /// Nothing stored.
-    New,
-    /// Recorded by the placeholder trainer; nothing trained.
-    Planned,
-    /// Claimed by a live runner.
-    Running,
-    /// Started but interrupted: will resume from its last checkpoint.
-    Partial,
-    Done,
-    Failed,
-}
-
-impl RunState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::New => "new",
-            RunState::Planned => "planned",
-            RunState::Running => "running",
-            RunState::Partial => "partial",
-            RunState::Done => "done",
-            RunState::Failed => "failed",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -69,8 +47,37 @@ impl Store {
         self.root.join("runs")
     }
 
-    pub fn run_dir(&self, hash: &str) -> PathBuf {
-        self.runs_dir().join(&hash[..SHORT_LEN.min(hash.len())])
+    /// The directory of run `hash` (named by its first 12 hex digits).
+    pub fn run(&self, hash: &str) -> RunDir {
+        RunDir::new(self.runs_dir().join(&hash[..SHORT_LEN.min(hash.len())]))
+    }
+
+    /// The run whose hash starts with `prefix` (at least 4 hex digits; exactly one run must match).
+    pub fn find(&self, prefix: &str) -> Result<RunDir> {
+        if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            bail!("`{prefix}` is not a run hash (give at least 4 hex digits)");
+        }
+        let short = prefix[..prefix.len().min(SHORT_LEN)].to_lowercase();
+        let runs = self.runs_dir();
+        let matches: Vec<PathBuf> = std::fs::read_dir(&runs)
+            .with_context(|| format!("reading {}", runs.display()))?
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&short))
+            .map(|e| e.path())
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(RunDir::new(one.clone())),
+            [] => bail!("no run {prefix} in {}", runs.display()),
+            many => bail!("{prefix} matches {} runs; give more digits", many.len()),
+        }
+    }
+
+    /// Every run directory of the store, in name order.
+    pub fn runs(&self) -> Vec<RunDir> {
+        let mut dirs: Vec<PathBuf> =
+            std::fs::read_dir(self.runs_dir()).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        dirs.sort();
+        dirs.into_iter().map(RunDir::new).collect()
     }
 
     pub fn index_path(&self) -> PathBuf {
@@ -78,93 +85,41 @@ impl Store {
     }
 
     pub fn status(&self, hash: &str) -> Option<Status> {
-        Status::read(&self.run_dir(hash).join("status.json")).ok()
+        self.run(hash).read_status().ok()
     }
 
+    /// The run's lifecycle state: as stored, except that a run without a status is `new` (or
+    /// `interrupted` if it checkpointed) and a `running` one without a live holder `interrupted`.
     pub fn state(&self, hash: &str) -> RunState {
-        let dir = self.run_dir(hash);
+        let dir = self.run(hash);
         let Some(status) = self.status(hash) else {
-            return if dir.join("ckpt").exists() { RunState::Partial } else { RunState::New };
+            return if dir.ckpt_dir().exists() { RunState::Interrupted } else { RunState::New };
         };
         match status.state {
-            State::Done => RunState::Done,
-            State::Failed => RunState::Failed,
-            State::Planned => RunState::Planned,
-            State::Queued => RunState::New,
-            State::Running => {
-                let held = std::fs::read(dir.join("claim"))
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<claim::ClaimInfo>(&b).ok())
-                    .is_some_and(|c| !claim::is_stale(&c, Some(&status), self.stale_after));
-                if held { RunState::Running } else { RunState::Partial }
+            RunState::Running => {
+                let held = claim::holder(&dir).is_some_and(|c| !claim::is_stale(&c, Some(&status), self.stale_after));
+                if held { RunState::Running } else { RunState::Interrupted }
             }
+            state => state,
         }
     }
 
     /// Claim a planned run; see [`claim::claim`].
     pub fn claim(&self, plan: &RunPlan) -> Result<Claim, ClaimError> {
-        claim::claim(&self.run_dir(&plan.hash), self.stale_after)
+        claim::claim(&self.run(&plan.hash), self.stale_after)
     }
 
-    /// Write the resolved spec beside the run (atomically); returns its path.
-    pub fn write_spec(&self, plan: &RunPlan) -> std::io::Result<PathBuf> {
-        let path = self.run_dir(&plan.hash).join("spec.yaml");
-        let header = format!("# ttv resolved run spec\n# hash: {}\n# format: {}\n", plan.hash, crate::spec::FORMAT_VERSION);
-        let body = serde_norway::to_string(&plan.spec).map_err(std::io::Error::other)?;
-        atomic::write_atomic(&path, format!("{header}{body}").as_bytes())?;
-        Ok(path)
-    }
-
-    /// The status a new attempt at `plan` starts from: the stored one (keeping its history and
-    /// experiment labels) or a fresh one.
-    pub fn begin_status(&self, plan: &RunPlan, experiment: &str, device: &str, state: State) -> Status {
-        let now = status::now();
-        let mut s = self.status(&plan.hash).unwrap_or_else(|| Status {
-            hash: plan.hash.clone(),
-            state,
-            pid: 0,
-            host: String::new(),
-            heartbeat: now,
-            started: now,
-            finished: None,
-            error: None,
-            git: None,
-            versions: Default::default(),
-            device: String::new(),
-            experiments: Default::default(),
-            seed: plan.seed,
-            results: Default::default(),
-            notes: Vec::new(),
-        });
-        s.state = state;
-        s.pid = std::process::id();
-        s.host = status::hostname();
-        s.heartbeat = now;
-        s.error = None;
-        s.finished = None;
-        s.git = status::git_info();
-        s.versions = status::versions();
-        s.device = device.to_string();
-        s.experiments.insert(experiment.to_string(), plan.label.clone());
-        s
-    }
-
-    pub fn write_status(&self, status: &Status) -> std::io::Result<()> {
-        status.write(&self.run_dir(&status.hash).join("status.json"))
-    }
-
-    /// Record that `experiment` lists a finished run (re-running a spec under a new name).
+    /// Record that `experiment` lists a stored run (re-running a spec under a new name).
     pub fn add_experiment(&self, plan: &RunPlan, experiment: &str) -> std::io::Result<()> {
-        if let Some(mut s) = self.status(&plan.hash) {
-            if s.experiments.get(experiment) != Some(&plan.label) {
-                s.experiments.insert(experiment.to_string(), plan.label.clone());
-                self.write_status(&s)?;
-            }
+        if let Ok(mut record) = RunRecord::open(self.run(&plan.hash))
+            && record.list_under(experiment, &plan.label)
+        {
+            record.save()?;
         }
         Ok(())
     }
 
     pub fn rebuild_index(&self) -> std::io::Result<()> {
-        index::rebuild(&self.runs_dir(), &self.index_path())
+        index::rebuild(self, &self.index_path())
     }
 }

@@ -1,32 +1,46 @@
-//! `status.json`: what state a run is in, who holds it, and where it came from.
+//! `status.json`: a run's lifecycle state, who holds it, where it came from, and its summary.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::write_atomic;
-
+/// Where a run is in its life. `running`, `done`, `stopped` and `failed` are stored; `new` and
+/// `interrupted` are what the store shows for a run with no status, or a `running` one whose
+/// holder is gone ([`super::Store::state`]).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum State {
-    Queued,
-    /// Recorded by the placeholder trainer: the run is planned but nothing was trained.
-    Planned,
+pub enum RunState {
+    /// Nothing trained yet. Older stores wrote `planned` and `queued` for this.
+    #[serde(alias = "planned", alias = "queued")]
+    New,
+    /// Claimed by a live runner.
     Running,
+    /// The schedule is complete.
     Done,
+    /// Stopped by `training.time_budget` with a checkpoint; resumed by the next run of the spec.
+    Stopped,
+    /// Ended by an error (the status's `error` says which); resumed only with `--retry-failed`.
     Failed,
+    /// Its runner ended without recording an end; resumed from its last checkpoint.
+    Interrupted,
 }
 
-impl State {
+impl RunState {
     pub fn as_str(self) -> &'static str {
         match self {
-            State::Queued => "queued",
-            State::Planned => "planned",
-            State::Running => "running",
-            State::Done => "done",
-            State::Failed => "failed",
+            RunState::New => "new",
+            RunState::Running => "running",
+            RunState::Done => "done",
+            RunState::Stopped => "stopped",
+            RunState::Failed => "failed",
+            RunState::Interrupted => "interrupted",
         }
+    }
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -37,10 +51,93 @@ pub struct GitInfo {
     pub dirty: bool,
 }
 
+/// What a run measured about itself: the cost figures of the summary row and the final eval
+/// values, the key results of the index.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Summary {
+    /// Trainable parameters.
+    pub params: Option<u64>,
+    /// Size of the model file of a checkpoint.
+    pub ckpt_bytes: Option<u64>,
+    /// Training wall time over every attempt.
+    pub train_s: Option<f64>,
+    /// Optimizer updates done.
+    pub updates: Option<u64>,
+    /// Generation latency per clip at batch 1 and 64, milliseconds.
+    pub gen_ms_b1: Option<f64>,
+    pub gen_ms_b64: Option<f64>,
+    /// Peak resident memory of training and of generation.
+    pub peak_mem_bytes: Option<f64>,
+    pub peak_infer_mem_bytes: Option<f64>,
+    /// Times a micro-batch was split in halves for lack of device memory.
+    pub oom_splits: Option<u64>,
+    /// Source clips the data pipeline could not use.
+    pub data_skipped: Option<u64>,
+    /// FID was asked for but is not computed yet (the notes say why).
+    pub fid_pending: bool,
+    /// Every metric of the last evaluation (`recon_mse`, `fid`, `alignment`, ...).
+    pub eval: BTreeMap<String, f64>,
+}
+
+impl Summary {
+    /// The summary as the index's result columns: name and value, flags left out.
+    pub fn columns(&self) -> Vec<(String, f64)> {
+        let figures = [
+            ("params", self.params.map(|v| v as f64)),
+            ("ckpt_bytes", self.ckpt_bytes.map(|v| v as f64)),
+            ("train_s", self.train_s),
+            ("updates", self.updates.map(|v| v as f64)),
+            ("gen_ms_b1", self.gen_ms_b1),
+            ("gen_ms_b64", self.gen_ms_b64),
+            ("peak_mem_bytes", self.peak_mem_bytes),
+            ("peak_infer_mem_bytes", self.peak_infer_mem_bytes),
+            ("oom_splits", self.oom_splits.map(|v| v as f64)),
+            ("data/skipped", self.data_skipped.map(|v| v as f64)),
+        ];
+        let figures = figures.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?)));
+        figures.chain(self.eval.iter().map(|(k, v)| (k.clone(), *v))).collect()
+    }
+
+    /// One result column's value (see [`Summary::columns`]).
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.columns().into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The untyped `results` map older stores wrote: its named figures, `fid_pending` as a
+    /// flag, and every other key an eval metric. Whether it flagged a stop on the time budget.
+    fn from_results(results: BTreeMap<String, f64>) -> (Self, bool) {
+        let mut s = Summary::default();
+        let mut budget_stopped = false;
+        let count = |v: f64| Some(v as u64);
+        for (key, v) in results {
+            match key.as_str() {
+                "params" => s.params = count(v),
+                "ckpt_bytes" => s.ckpt_bytes = count(v),
+                "train_s" => s.train_s = Some(v),
+                "updates" => s.updates = count(v),
+                "gen_ms_b1" => s.gen_ms_b1 = Some(v),
+                "gen_ms_b64" => s.gen_ms_b64 = Some(v),
+                "peak_mem_bytes" => s.peak_mem_bytes = Some(v),
+                "peak_infer_mem_bytes" => s.peak_infer_mem_bytes = Some(v),
+                "oom_splits" => s.oom_splits = count(v),
+                "data/skipped" => s.data_skipped = count(v),
+                "fid_pending" => s.fid_pending = v != 0.0,
+                "budget_stopped" => budget_stopped = v != 0.0,
+                _ => {
+                    s.eval.insert(key, v);
+                }
+            }
+        }
+        (s, budget_stopped)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(from = "StoredStatus")]
 pub struct Status {
     pub hash: String,
-    pub state: State,
+    pub state: RunState,
     pub pid: u32,
     pub host: String,
     /// Unix seconds; refreshed while the run works so others can tell a live claim from a stale one.
@@ -55,23 +152,69 @@ pub struct Status {
     /// Experiments that list this run, with the variant label each gives it.
     pub experiments: BTreeMap<String, String>,
     pub seed: u64,
-    /// Key results (last eval values) for the index.
-    #[serde(default)]
-    pub results: BTreeMap<String, f64>,
+    pub summary: Summary,
     /// Things a reader of the results must know: a metric left pending and why, a stop on the
     /// time budget, an out-of-memory split.
-    #[serde(default)]
     pub notes: Vec<String>,
 }
 
-impl Status {
-    pub fn read(path: &Path) -> std::io::Result<Status> {
-        let bytes = std::fs::read(path)?;
-        serde_json::from_slice(&bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-    }
+/// `status.json` as any version of the store wrote it: a `summary`, or the older untyped
+/// `results` map (where a stop on the time budget was `done` with `budget_stopped: 1`).
+#[derive(Deserialize)]
+struct StoredStatus {
+    hash: String,
+    state: RunState,
+    pid: u32,
+    host: String,
+    heartbeat: f64,
+    started: f64,
+    finished: Option<f64>,
+    error: Option<String>,
+    git: Option<GitInfo>,
+    versions: BTreeMap<String, String>,
+    device: String,
+    experiments: BTreeMap<String, String>,
+    seed: u64,
+    #[serde(default)]
+    summary: Option<Summary>,
+    #[serde(default)]
+    results: Option<BTreeMap<String, f64>>,
+    #[serde(default)]
+    notes: Vec<String>,
+}
 
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        write_atomic(path, &serde_json::to_vec_pretty(self).expect("status serialises"))
+impl From<StoredStatus> for Status {
+    fn from(s: StoredStatus) -> Self {
+        let (summary, budget_stopped) = match (s.summary, s.results) {
+            (Some(summary), _) => (summary, false),
+            (None, Some(results)) => Summary::from_results(results),
+            (None, None) => (Summary::default(), false),
+        };
+        let state = if budget_stopped && s.state == RunState::Done { RunState::Stopped } else { s.state };
+        Status {
+            hash: s.hash,
+            state,
+            pid: s.pid,
+            host: s.host,
+            heartbeat: s.heartbeat,
+            started: s.started,
+            finished: s.finished,
+            error: s.error,
+            git: s.git,
+            versions: s.versions,
+            device: s.device,
+            experiments: s.experiments,
+            seed: s.seed,
+            summary,
+            notes: s.notes,
+        }
+    }
+}
+
+impl Status {
+    /// Parse `status.json` text.
+    pub fn parse(bytes: &[u8]) -> std::io::Result<Status> {
+        serde_json::from_slice(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
     /// Add `note` unless the run already says it (an evaluation repeats its caveats); whether it
@@ -101,9 +244,10 @@ pub fn hostname() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// Whether process `pid` exists on this host.
+/// Whether process `pid` exists on this host. Signal 0 is the POSIX existence check; std has no
+/// query for a process it did not spawn, and a crate for this one call would wrap the same libc.
 pub fn pid_alive(pid: u32) -> bool {
-    // SAFETY: kill with signal 0 only checks for existence and permission.
+    // SAFETY: kill with signal 0 sends nothing; it only checks existence and permission.
     let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }

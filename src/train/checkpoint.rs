@@ -43,6 +43,12 @@ pub struct TrainerState {
     /// Training wall time spent so far, over every attempt.
     pub train_s: f64,
     pub best_fid: Option<f64>,
+    /// Seconds of the last update and the last evaluation: the room the time budget keeps, so
+    /// that a run stopped by its budget stops again at once when resumed under the same one.
+    #[serde(default)]
+    pub update_s: f64,
+    #[serde(default)]
+    pub eval_s: f64,
 }
 
 /// Parameter ids in module-tree order (the same order for the same architecture).

@@ -7,6 +7,8 @@
 //! - `nan-at-update=N`: update N's loss reads as NaN.
 //! - `oom-at-update=N`: the first micro-batch of update N fails once as out of device memory.
 
+use super::step::StepStats;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Faults {
     pub abort_after_checkpoint: Option<u64>,
@@ -32,5 +34,25 @@ impl Faults {
             }
         }
         faults
+    }
+}
+
+impl Faults {
+    /// Whether the first micro-batch of update `update` is to fail as out of memory.
+    pub fn oom_at(&self, update: u64) -> bool {
+        self.oom_at_update == Some(update)
+    }
+
+    /// Update `update`'s statistics, with a NaN loss if one is injected there.
+    pub fn after_step(&self, update: u64, stats: StepStats) -> StepStats {
+        if self.nan_at_update == Some(update) { StepStats { loss: f64::NAN, ..stats } } else { stats }
+    }
+
+    /// Abort the process (no cleanup, like `kill -9`) if asked to after the checkpoint at `update`.
+    pub fn after_checkpoint(&self, update: u64) {
+        if self.abort_after_checkpoint == Some(update) {
+            eprintln!("TTV_FAULT: aborting after the checkpoint at update {update}");
+            std::process::abort();
+        }
     }
 }

@@ -1,29 +1,19 @@
 //! FID and KID of each evaluation, or a record of why they are pending.
 //!
-//! Every evaluation keeps its clips as uint8 (`eval/target.safetensors` once, and
-//! `eval/epoch_<E>.safetensors` per evaluation), so FID never depends on the machine that
+//! Every evaluation keeps its clips as uint8 (the eval targets once, the generated clips per
+//! evaluation; [`RunDir::eval_target`], [`RunDir::eval_generated`]), so FID never depends on the machine that
 //! trained: without the Inception weights (the GPU machine), the run records `fid_pending` and
 //! `ttv-run fid` scores the kept clips later wherever the weights are.
-
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::prelude::*;
 
 use crate::metrics::{ClipsU8, FidNetwork, FrameFeatures, FramewiseFid, framewise_from_features, load_fid_network};
 use crate::spec::types::{EvalSpec, Metric};
+use crate::store::RunDir;
 
 /// Notes recording a pending FID start with this.
 pub const PENDING_NOTE: &str = "FID pending";
-
-/// Kept eval clips of a run.
-pub fn target_path(run_dir: &Path) -> PathBuf {
-    run_dir.join("eval/target.safetensors")
-}
-
-pub fn generated_path(run_dir: &Path, epoch: u32) -> PathBuf {
-    run_dir.join(format!("eval/epoch_{epoch}.safetensors"))
-}
 
 /// The metric rows of one scored evaluation, and what a reader must know about them.
 #[derive(Debug, Clone, Default)]
@@ -67,18 +57,17 @@ impl<B: Backend> FidJudge<B> {
     /// Keep the clips of evaluation `epoch` and score them if the weights are here.
     pub fn score(
         &mut self,
-        run_dir: &Path,
+        run_dir: &RunDir,
         epoch: u32,
         target: &ClipsU8,
         generated: &ClipsU8,
         device: &B::Device,
     ) -> Result<Scores> {
-        let target_file = target_path(run_dir);
+        let target_file = run_dir.eval_target();
         if !target_file.is_file() {
-            std::fs::create_dir_all(run_dir.join("eval"))?;
             target.save(&target_file)?;
         }
-        generated.save(&generated_path(run_dir, epoch))?;
+        generated.save(&run_dir.eval_generated(epoch))?;
         if !self.wanted {
             return Ok(Scores::default());
         }
@@ -97,16 +86,16 @@ impl<B: Backend> FidJudge<B> {
 
 /// Score the kept clips of one evaluation with `network` (for `ttv-run fid`).
 pub fn score_kept<B: Backend>(
-    run_dir: &Path,
+    run_dir: &RunDir,
     epoch: u32,
     network: &FidNetwork<B>,
     real: &mut Option<FrameFeatures>,
 ) -> Result<Scores> {
     if real.is_none() {
-        let target = ClipsU8::load(&target_path(run_dir)).context("the run kept no eval target clips")?;
+        let target = ClipsU8::load(&run_dir.eval_target()).context("the run kept no eval target clips")?;
         *real = Some(FrameFeatures::of(&target, network));
     }
-    let generated = ClipsU8::load(&generated_path(run_dir, epoch))?;
+    let generated = ClipsU8::load(&run_dir.eval_generated(epoch))?;
     let result = framewise_from_features(real.as_ref().expect("set above"), &FrameFeatures::of(&generated, network))?;
     Ok(Scores::of(&result))
 }

@@ -37,7 +37,7 @@ pub fn generation_seconds_per_clip<B: Backend>(
 pub fn peak_rss_bytes() -> Option<f64> {
     // SAFETY: getrusage fills the struct we pass; RUSAGE_SELF is always valid.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0).then(|| usage.ru_maxrss as f64 * 1024.0)
+    (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0).then_some(usage.ru_maxrss as f64 * 1024.0)
 }
 
 /// Restart the peak-resident-memory count (Linux: `5` into /proc/self/clear_refs resets VmHWM),

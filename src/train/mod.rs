@@ -2,7 +2,8 @@
 //! norm clipping), evaluation every `eval.every` epochs, checkpoints that resume exactly, and
 //! the cost figures of the summary row.
 //!
-//! - [`loss`]: the objective of one micro-batch (pixel MSE + halting BCE).
+//! - [`step`]: one optimizer update (forward, backward, clip, AdamW step) over a window of
+//!   micro-batches; [`loss`]: the objective of one micro-batch (pixel MSE + halting BCE).
 //! - [`clip`]: clipping by the global gradient norm.
 //! - [`schedule`]: the learning rate of each update.
 //! - [`eval`]: eval-split metrics and prompt samples; [`fid`]: FID/KID on them;
@@ -22,15 +23,14 @@ pub mod measure;
 pub mod noise;
 pub mod samples;
 pub mod schedule;
+pub mod step;
 pub mod table;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use burn::module::AutodiffModule;
-use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, Optimizer};
+use burn::optim::AdamWConfig;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use indicatif::ProgressBar;
@@ -38,26 +38,23 @@ use indicatif::ProgressBar;
 use self::checkpoint::{AdamWOptimizer, TrainerState};
 use self::eval::EvalResult;
 use self::fault::Faults;
-use self::loss::{Start, batch_loss};
 use self::schedule::Schedule;
+use self::step::{MicroBatch, StepStats, Stepper, split_on_oom};
 use crate::data::batch::HostBatch;
 use crate::data::loader::Loader;
 use crate::data::{Data, LoadOptions};
 use crate::model::{TextToVideo, TextTokenizer, build};
 use crate::spec::RunPlan;
+use crate::spec::types::TrainingSpec;
 use crate::store::metrics::MetricsLog;
-use crate::store::status::{Status, now};
-use crate::store::{State, Store};
-
-/// Seconds between heartbeats written to `status.json` while training.
-const HEARTBEAT_S: f64 = 10.0;
+use crate::store::{RunDir, RunRecord, RunState};
 
 /// Everything a run needs from the runner.
 pub struct RunContext<'a> {
     pub plan: &'a RunPlan,
-    pub store: &'a Store,
     pub load: LoadOptions,
-    pub status: &'a mut Status,
+    /// The run's status, lent by the runner: heartbeats, notes and the summary go through it.
+    pub record: &'a mut RunRecord,
     /// Optimizer updates of this run (hidden when not on a terminal).
     pub progress: ProgressBar,
 }
@@ -65,18 +62,13 @@ pub struct RunContext<'a> {
 /// How a status note of a resumed attempt begins.
 pub const RESUMED_FROM: &str = "resumed from";
 
-/// How a run ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Ending {
-    Done,
-    /// Diverged: the reason; the last good checkpoint is kept.
-    Failed(String),
-}
-
 type Inner<B> = <B as AutodiffBackend>::InnerBackend;
+/// AdamW over the model's parameters.
+type Optim<B> = AdamWOptimizer<TextToVideo<B>, B>;
 
 struct Trainer<'a, 'c, B: AutodiffBackend> {
     ctx: &'c mut RunContext<'a>,
+    run_dir: RunDir,
     device: B::Device,
     data: Data,
     tokenizer: TextTokenizer,
@@ -84,39 +76,66 @@ struct Trainer<'a, 'c, B: AutodiffBackend> {
     state: TrainerState,
     fid: fid::FidJudge<Inner<B>>,
     faults: Faults,
-    ckpt_dir: PathBuf,
     /// Wall time at the start of this attempt, and the training seconds before it.
     started: Instant,
     earlier_s: f64,
-    last_heartbeat: f64,
-    last_eval_s: f64,
     ckpt_bytes: u64,
     oom_splits: u64,
 }
 
-/// Train, evaluate and measure the run in `ctx` on `device`, resuming from its newest checkpoint.
-pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Result<Ending> {
+/// Whether `training`'s time budget leaves no room, after `spent` seconds, for one more update,
+/// an evaluation and the checkpoint (as long as the last ones took).
+fn over_budget(training: &TrainingSpec, spent: f64, update_s: f64, eval_s: f64) -> bool {
+    training.time_budget.is_some_and(|budget| spent + 2.0 * update_s + eval_s > budget.0)
+}
+
+/// Train, evaluate and measure the run in `ctx` on `device`, resuming from its newest
+/// checkpoint; `done` when the schedule is complete, `stopped` on the time budget. Errors
+/// (a diverged loss among them) fail the run.
+pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Result<RunState> {
     let spec = &ctx.plan.spec;
-    let run_dir = ctx.store.run_dir(&ctx.plan.hash);
+    let run_dir = ctx.record.dir().clone();
+    let resumable = checkpoint::newest(&run_dir.ckpt_dir());
+    if let Some((_, saved)) = &resumable
+        && over_budget(&spec.training, saved.train_s, saved.update_s, saved.eval_s)
+    {
+        // Stopped by this budget before: its last evaluation, checkpoint and notes stand.
+        return Ok(RunState::Stopped);
+    }
+    // Notes are this attempt's, except where earlier attempts resumed from: a run that spans
+    // several stopped processes says so.
+    let resumed = resumable.is_some();
+    ctx.record.keep_notes(|n| resumed && n.starts_with(RESUMED_FROM));
+
     let data = crate::data::load(&spec.data, &ctx.load)?;
-    crate::data::write_preview(&data.train, 16, &run_dir.join("samples/data_preview.gif"))?;
-    ctx.status.results.insert("data/skipped".into(), data.skipped() as f64);
+    crate::data::write_preview(&data.train, 16, &run_dir.data_preview())?;
+    ctx.record.summary().data_skipped = Some(data.skipped() as u64);
 
     B::seed(device, ctx.plan.seed);
     let model: TextToVideo<B> = build(&spec.model, &spec.data, device).map_err(|e| anyhow!("model: {e}"))?;
     let o = &spec.training.optimizer;
-    let optimizer: AdamWOptimizer<TextToVideo<B>, B> = AdamWConfig::new()
+    let optimizer: Optim<B> = AdamWConfig::new()
         .with_beta_1(o.betas[0] as f32)
         .with_beta_2(o.betas[1] as f32)
         .with_epsilon(o.eps as f32)
         .with_weight_decay(o.weight_decay as f32)
         .init();
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
-    let metrics = MetricsLog::open(&run_dir.join("metrics.parquet"), &ctx.plan.hash)?;
+    let metrics = run_dir.metrics(&ctx.plan.hash)?;
     let fid = fid::FidJudge::new(&spec.eval);
-    let state = TrainerState { run: ctx.plan.hash.clone(), epoch: 1, batch: 0, updates: 0, train_s: 0.0, best_fid: None };
+    let state = TrainerState {
+        run: ctx.plan.hash.clone(),
+        epoch: 1,
+        batch: 0,
+        updates: 0,
+        train_s: 0.0,
+        best_fid: None,
+        update_s: 0.0,
+        eval_s: 0.0,
+    };
     let mut trainer = Trainer::<B> {
         ctx,
+        run_dir,
         device: device.clone(),
         data,
         tokenizer,
@@ -124,15 +143,12 @@ pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Re
         state,
         fid,
         faults: Faults::from_env(),
-        ckpt_dir: run_dir.join("ckpt"),
         started: Instant::now(),
         earlier_s: 0.0,
-        last_heartbeat: now(),
-        last_eval_s: 0.0,
         ckpt_bytes: 0,
         oom_splits: 0,
     };
-    let (model, optimizer) = trainer.resume(model, optimizer)?;
+    let (model, optimizer) = trainer.resume(model, optimizer, resumable)?;
     trainer.run(model, optimizer)
 }
 
@@ -145,30 +161,30 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         self.earlier_s + self.started.elapsed().as_secs_f64()
     }
 
-    /// Continue from the newest valid checkpoint, or start afresh (dropping metrics an earlier
-    /// attempt logged past its last checkpoint).
+    /// Continue from checkpoint `from`, or start afresh (dropping metrics an earlier attempt
+    /// logged past its last checkpoint).
     fn resume(
         &mut self,
         model: TextToVideo<B>,
-        optimizer: AdamWOptimizer<TextToVideo<B>, B>,
-    ) -> Result<(TextToVideo<B>, AdamWOptimizer<TextToVideo<B>, B>)> {
-        let Some((path, saved)) = checkpoint::newest(&self.ckpt_dir) else {
+        optimizer: Optim<B>,
+        from: Option<(std::path::PathBuf, TrainerState)>,
+    ) -> Result<(TextToVideo<B>, Optim<B>)> {
+        let Some((path, saved)) = from else {
             self.metrics.rows.clear();
-            self.ctx.status.notes.retain(|n| !n.starts_with(RESUMED_FROM));
             return Ok((model, optimizer));
         };
         let model = checkpoint::load_model(&path, model)?;
         let optimizer = checkpoint::load_optimizer(&path, &model, optimizer, &self.device)?;
         self.metrics.truncate_after(saved.updates);
         self.earlier_s = saved.train_s;
-        self.ctx.status.notes.push(format!("{RESUMED_FROM} {} (update {})", path.display(), saved.updates));
+        self.ctx.record.note(format!("{RESUMED_FROM} {} (update {})", path.display(), saved.updates));
         // Stored now, so that a later attempt still knows of this one if it is stopped too.
-        self.ctx.store.write_status(self.ctx.status)?;
+        self.ctx.record.save()?;
         self.state = saved;
         Ok((model, optimizer))
     }
 
-    fn run(mut self, mut model: TextToVideo<B>, mut optimizer: AdamWOptimizer<TextToVideo<B>, B>) -> Result<Ending> {
+    fn run(mut self, mut model: TextToVideo<B>, mut optimizer: Optim<B>) -> Result<RunState> {
         let t = self.spec().training.clone();
         let loader = Loader::new(self.data.train.clone(), t.batch_size as usize).shuffle(self.ctx.plan.seed);
         let accum = t.grad_accum as usize;
@@ -176,7 +192,6 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         let schedule = Schedule::new(&t.schedule, t.optimizer.lr, updates_per_epoch * t.epochs as u64);
         self.ctx.progress.set_length(schedule.total);
         self.ctx.progress.set_position(self.state.updates);
-        let mut update_s = 0.0;
 
         for epoch in self.state.epoch..=t.epochs {
             let skip = if epoch == self.state.epoch { self.state.batch } else { 0 };
@@ -187,29 +202,16 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
                 if window.is_empty() {
                     break;
                 }
-                if let Some(budget) = t.time_budget {
-                    // Keep room for one more update, an evaluation and the checkpoint.
-                    if self.elapsed() + 2.0 * update_s + self.last_eval_s > budget.0 {
-                        (self.state.epoch, self.state.batch) = (epoch, position);
-                        let note = format!(
-                            "stopped by the time budget ({:.0} s) after {} of {} updates",
-                            budget.0, self.state.updates, schedule.total
-                        );
-                        return self.finish_early(model, optimizer, note);
-                    }
+                if over_budget(&t, self.elapsed(), self.state.update_s, self.state.eval_s) {
+                    (self.state.epoch, self.state.batch) = (epoch, position);
+                    return self.stop_on_budget(model, optimizer, schedule.total);
                 }
                 let began = Instant::now();
                 let first_sample = (position * t.batch_size as usize) as u64;
                 position += window.len();
-                model = match self.update(model, &mut optimizer, window, &schedule, epoch, first_sample)? {
-                    Ok(model) => model,
-                    Err(reason) => {
-                        self.metrics.save()?;
-                        return Ok(Ending::Failed(reason));
-                    }
-                };
-                update_s = began.elapsed().as_secs_f64();
-                self.heartbeat()?;
+                model = self.update(model, &mut optimizer, micro_batches(window, epoch, first_sample), &schedule, epoch)?;
+                self.state.update_s = began.elapsed().as_secs_f64();
+                self.ctx.record.heartbeat()?;
             }
             (self.state.epoch, self.state.batch) = (epoch + 1, 0);
             let last = epoch == t.epochs;
@@ -222,144 +224,64 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
             }
         }
         self.summarise(&model)?;
-        Ok(Ending::Done)
+        Ok(RunState::Done)
     }
 
-    /// One optimizer update over a window of micro-batches: gradients of the window's mean loss
-    /// accumulated micro-batch by micro-batch, clipped by their global norm, one AdamW step.
-    /// `Ok(Err(reason))` when the loss is not finite.
+    /// One optimizer update ([`Stepper::step`]), with out-of-memory splitting and the injected
+    /// faults around it; logs the update's statistics. A loss that is not finite is an error.
     fn update(
         &mut self,
         model: TextToVideo<B>,
-        optimizer: &mut AdamWOptimizer<TextToVideo<B>, B>,
-        window: Vec<HostBatch>,
+        optimizer: &mut Optim<B>,
+        window: Vec<MicroBatch>,
         schedule: &Schedule,
         epoch: u32,
-        mut first_sample: u64,
-    ) -> Result<std::result::Result<TextToVideo<B>, String>> {
+    ) -> Result<TextToVideo<B>> {
         let update = self.state.updates + 1;
-        let samples: usize = window.iter().map(HostBatch::len).sum();
-        let mut accumulator = GradientsAccumulator::<TextToVideo<B>>::new();
-        let mut stats: Option<Tensor<Inner<B>, 1>> = None;
-        let mut inject_oom = self.faults.oom_at_update == Some(update);
-        for host in window {
-            let n = host.len();
-            self.accumulate(&model, host, samples, epoch, first_sample, &mut accumulator, &mut stats, &mut inject_oom)?;
-            first_sample += n as u64;
-        }
-        let (grads, norm) = clip::clip_global_norm(&model, accumulator.grads(), self.spec().training.clip_norm);
         let lr = schedule.lr(update);
-        let model = optimizer.step(lr, model, grads);
+        let stepper =
+            Stepper { spec: &self.ctx.plan.spec, seed: self.ctx.plan.seed, tokenizer: &self.tokenizer, device: &self.device };
+        let mut inject_oom = self.faults.oom_at(update);
+        let mut splits = 0;
+        let (model, stats) = stepper.step(model, optimizer, window, lr, |micro, work| {
+            splits += split_on_oom(micro, &mut |part| {
+                if std::mem::take(&mut inject_oom) {
+                    panic!("out of memory (injected by TTV_FAULT)");
+                }
+                work(part)
+            })?;
+            Ok(())
+        })?;
+        self.oom_splits += splits;
         self.state.updates = update;
-
-        // One read-back per update: loss, mse, halting BCE, gradient norm.
-        let values = Tensor::cat(vec![stats.expect("a non-empty window"), norm], 0)
-            .into_data()
-            .convert::<f64>()
-            .to_vec::<f64>()
-            .map_err(|e| anyhow!("reading the loss back: {e:?}"))?;
-        let loss = if self.faults.nan_at_update == Some(update) { f64::NAN } else { values[0] };
-        if !loss.is_finite() {
-            return Ok(Err(format!("loss became {loss} at epoch {epoch}, update {update}; the last good checkpoint is kept")));
+        let stats = self.faults.after_step(update, stats);
+        if !stats.loss.is_finite() {
+            self.metrics.save()?;
+            bail!("loss became {} at epoch {epoch}, update {update}; the last good checkpoint is kept", stats.loss);
         }
+        self.log_update(epoch, update, lr, &stats);
+        Ok(model)
+    }
+
+    fn log_update(&mut self, epoch: u32, update: u64, lr: f64, stats: &StepStats) {
         let wall = self.elapsed();
-        let with_halting = self.metrics_halting();
-        for (name, value) in [("loss", loss), ("mse", values[1]), ("halt_bce", values[2]), ("grad_norm", values[3]), ("lr", lr)] {
+        let h = &self.spec().model.halting;
+        let with_halting = h.kind != crate::spec::types::HaltingKind::None && h.loss_weight > 0.0;
+        let values =
+            [("loss", stats.loss), ("mse", stats.mse), ("halt_bce", stats.halt_bce), ("grad_norm", stats.grad_norm), ("lr", lr)];
+        for (name, value) in values {
             if name != "halt_bce" || with_halting {
                 self.metrics.push(epoch, update, "train", name, value, wall);
             }
         }
         self.ctx.progress.set_position(update);
-        let message = format!("epoch {epoch}/{} loss {loss:.4}", self.spec().training.epochs);
+        let message = format!("epoch {epoch}/{} loss {:.4}", self.spec().training.epochs, stats.loss);
         progress_line(&format!("update {update}/{} {message}", self.ctx.progress.length().unwrap_or(0)), wall);
         self.ctx.progress.set_message(message);
-        Ok(Ok(model))
-    }
-
-    fn metrics_halting(&self) -> bool {
-        let h = &self.spec().model.halting;
-        h.kind != crate::spec::types::HaltingKind::None && h.loss_weight > 0.0
-    }
-
-    /// Backward one micro-batch, weighted by its share of the window's samples, into
-    /// `accumulator`. Out of device memory, the micro-batch is split in halves and each half is
-    /// done on its own (the same gradient, in two passes).
-    #[allow(clippy::too_many_arguments)]
-    fn accumulate(
-        &mut self,
-        model: &TextToVideo<B>,
-        host: HostBatch,
-        window_samples: usize,
-        epoch: u32,
-        first_sample: u64,
-        accumulator: &mut GradientsAccumulator<TextToVideo<B>>,
-        stats: &mut Option<Tensor<Inner<B>, 1>>,
-        inject_oom: &mut bool,
-    ) -> Result<()> {
-        let attempt = catch_unwind(AssertUnwindSafe(|| {
-            if std::mem::take(inject_oom) {
-                panic!("out of memory (injected by TTV_FAULT)");
-            }
-            self.micro_batch(model, host.clone(), window_samples, epoch, first_sample)
-        }));
-        match attempt {
-            Ok(result) => {
-                let (grads, micro_stats) = result?;
-                accumulator.accumulate(model, grads);
-                *stats = Some(match stats.take() {
-                    Some(s) => s + micro_stats,
-                    None => micro_stats,
-                });
-                Ok(())
-            }
-            Err(panic) if is_out_of_memory(&panic) && host.len() > 1 => {
-                self.oom_splits += 1;
-                let (a, b) = host.split(host.len() / 2);
-                let n_a = a.len() as u64;
-                self.accumulate(model, a, window_samples, epoch, first_sample, accumulator, stats, inject_oom)?;
-                self.accumulate(model, b, window_samples, epoch, first_sample + n_a, accumulator, stats, inject_oom)
-            }
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-
-    /// Forward and backward of one micro-batch; returns its gradients and its weighted
-    /// (loss, mse, halting BCE) as a `[3]` tensor on the device.
-    fn micro_batch(
-        &self,
-        model: &TextToVideo<B>,
-        host: HostBatch,
-        window_samples: usize,
-        epoch: u32,
-        first_sample: u64,
-    ) -> Result<(GradientsParams, Tensor<Inner<B>, 1>)> {
-        let spec = self.spec();
-        let weight = host.len() as f64 / window_samples as f64;
-        let captions: Vec<&str> = host.captions.iter().map(String::as_str).collect();
-        let (ids, mask) = self.tokenizer.batch::<B>(&captions, &self.device).map_err(anyhow::Error::msg)?;
-        let batch = host.to_device::<B>(&self.device);
-        let dims = [batch.videos.dims()[0], model.tokens, model.hidden];
-        let start = Start::new(spec.training.objective, || {
-            noise::noise::<B>(self.ctx.plan.seed, &format!("train-{epoch}"), first_sample, dims, &self.device)
-        });
-        let loss = batch_loss(model, ids, mask, batch.videos, start, spec.model.halting.loss_weight);
-        let bce = loss.halting_bce.map(|b| b.inner()).unwrap_or_else(|| Tensor::zeros([1], &self.device));
-        let stats = Tensor::cat(vec![loss.total.clone().inner(), loss.mse.inner(), bce], 0) * weight;
-        let grads = GradientsParams::from_grads((loss.total * weight).backward(), model);
-        Ok((grads, stats))
-    }
-
-    fn heartbeat(&mut self) -> Result<()> {
-        if now() - self.last_heartbeat >= HEARTBEAT_S {
-            self.last_heartbeat = now();
-            self.ctx.status.heartbeat = self.last_heartbeat;
-            self.ctx.store.write_status(self.ctx.status)?;
-        }
-        Ok(())
     }
 
     /// Eval metrics, FID/KID, prompt GIFs for `epoch`; a new best FID gets its own checkpoint.
-    fn evaluate(&mut self, model: &TextToVideo<B>, optimizer: &AdamWOptimizer<TextToVideo<B>, B>, epoch: u32) -> Result<()> {
+    fn evaluate(&mut self, model: &TextToVideo<B>, optimizer: &Optim<B>, epoch: u32) -> Result<()> {
         let began = Instant::now();
         progress_line(&format!("evaluating after epoch {epoch}"), self.elapsed());
         let spec = self.ctx.plan.spec.clone();
@@ -375,10 +297,9 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         if let Some(acc) = result.halt_acc {
             push("halt_acc", acc);
         }
-        let run_dir = self.ctx.store.run_dir(&self.ctx.plan.hash);
-        let scores = self.fid.score(&run_dir, epoch, &result.target, &result.generated, &device)?;
+        let scores = self.fid.score(&self.run_dir, epoch, &result.target, &result.generated, &device)?;
         if scores.pending {
-            self.ctx.status.results.insert("fid_pending".into(), 1.0);
+            self.ctx.record.summary().fid_pending = true;
         }
         let truth = clip_scores::Truth::of(&subset, spec.data.kind);
         let wanted = clip_scores::Wanted::of(&spec.eval.metrics);
@@ -388,52 +309,47 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
                 self.metrics.push(epoch, update, "eval", name, *value, wall);
             }
             for note in &s.notes {
-                self.ctx.status.add_note(note.clone());
+                self.ctx.record.note(note.clone());
             }
         }
         if !spec.eval.prompts.is_empty() {
             let (clips, _) = eval::generate_prompts(&valid, &self.tokenizer, &spec.eval.prompts, self.ctx.plan.seed, &device)?;
-            samples::write_prompt_gifs(&run_dir.join(format!("samples/epoch_{epoch}")), &spec.eval.prompts, &clips)?;
+            samples::write_prompt_gifs(&self.run_dir.samples_at(epoch), &spec.eval.prompts, &clips)?;
         }
-        if let Some(fid) = scores.fid() {
-            if self.state.best_fid.is_none_or(|best| fid < best) {
-                self.state.best_fid = Some(fid);
-                self.checkpoint(model, optimizer, checkpoint::BEST)?;
-            }
+        if let Some(fid) = scores.fid()
+            && self.state.best_fid.is_none_or(|best| fid < best)
+        {
+            self.state.best_fid = Some(fid);
+            self.checkpoint(model, optimizer, checkpoint::BEST)?;
         }
-        self.last_eval_s = began.elapsed().as_secs_f64();
+        self.state.eval_s = began.elapsed().as_secs_f64();
         Ok(())
     }
 
-    fn checkpoint(&mut self, model: &TextToVideo<B>, optimizer: &AdamWOptimizer<TextToVideo<B>, B>, name: &str) -> Result<()> {
+    fn checkpoint(&mut self, model: &TextToVideo<B>, optimizer: &Optim<B>, name: &str) -> Result<()> {
         self.state.train_s = self.elapsed();
-        self.ckpt_bytes = checkpoint::save(&self.ckpt_dir, name, model, optimizer, &self.state)
-            .with_context(|| format!("writing checkpoint {name}"))?;
+        let dir = self.run_dir.ckpt_dir();
+        self.ckpt_bytes =
+            checkpoint::save(&dir, name, model, optimizer, &self.state).with_context(|| format!("writing checkpoint {name}"))?;
         if name != checkpoint::BEST {
-            checkpoint::prune(&self.ckpt_dir, name)?;
-            if self.faults.abort_after_checkpoint == Some(self.state.updates) {
-                eprintln!("TTV_FAULT: aborting after the checkpoint at update {}", self.state.updates);
-                std::process::abort();
-            }
+            checkpoint::prune(&dir, name)?;
+            self.faults.after_checkpoint(self.state.updates);
         }
         Ok(())
     }
 
     /// Stop before the time budget runs out: evaluate what there is, checkpoint, summarise.
-    fn finish_early(
-        mut self,
-        model: TextToVideo<B>,
-        optimizer: AdamWOptimizer<TextToVideo<B>, B>,
-        note: String,
-    ) -> Result<Ending> {
+    fn stop_on_budget(mut self, model: TextToVideo<B>, optimizer: Optim<B>, total_updates: u64) -> Result<RunState> {
         let epoch = self.state.epoch;
         self.evaluate(&model, &optimizer, epoch)?;
         self.metrics.save()?;
         self.checkpoint(&model, &optimizer, &checkpoint::periodic_name(self.state.updates))?;
-        self.ctx.status.notes.push(note);
-        self.ctx.status.results.insert("budget_stopped".into(), 1.0);
+        let budget = self.spec().training.time_budget.map_or(0.0, |b| b.0);
+        let budget = humantime::format_duration(Duration::from_secs(budget.round() as u64));
+        let note = format!("stopped by the time budget ({budget}) after {} of {total_updates} updates", self.state.updates);
+        self.ctx.record.note(note);
         self.summarise(&model)?;
-        Ok(Ending::Done)
+        Ok(RunState::Stopped)
     }
 
     /// The summary row: final eval values, parameters, checkpoint size, memory, wall time,
@@ -450,44 +366,36 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         let b64 = measure::generation_seconds_per_clip(&valid, &self.tokenizer, &prompt, 64, 1, &self.device)?;
         let infer_peak = phase_measured.then(measure::resident_peak_since_reset).flatten();
         let finals = self.metrics.last_eval();
-        let results = &mut self.ctx.status.results;
-        results.extend(finals);
-        results.insert("params".into(), model.num_params() as f64);
-        results.insert("ckpt_bytes".into(), self.ckpt_bytes as f64);
-        results.insert("train_s".into(), train_s);
-        results.insert("updates".into(), self.state.updates as f64);
-        results.insert("gen_ms_b1".into(), b1 * 1e3);
-        results.insert("gen_ms_b64".into(), b64 * 1e3);
-        results.insert("oom_splits".into(), self.oom_splits as f64);
-        if let Some(peak) = train_peak {
-            results.insert("peak_mem_bytes".into(), peak);
-        }
-        if let Some(peak) = infer_peak {
-            results.insert("peak_infer_mem_bytes".into(), peak);
-        }
+        let summary = self.ctx.record.summary();
+        summary.eval.extend(finals);
+        summary.params = Some(model.num_params() as u64);
+        summary.ckpt_bytes = Some(self.ckpt_bytes);
+        summary.train_s = Some(train_s);
+        summary.updates = Some(self.state.updates);
+        summary.gen_ms_b1 = Some(b1 * 1e3);
+        summary.gen_ms_b64 = Some(b64 * 1e3);
+        summary.oom_splits = Some(self.oom_splits);
+        summary.peak_mem_bytes = train_peak.or(summary.peak_mem_bytes);
+        summary.peak_infer_mem_bytes = infer_peak.or(summary.peak_infer_mem_bytes);
         if self.oom_splits > 0 {
-            self.ctx
-                .status
-                .notes
-                .push(format!("out of device memory {} time(s): micro-batches were split in halves", self.oom_splits));
+            let note = format!("out of device memory {} time(s): micro-batches were split in halves", self.oom_splits);
+            self.ctx.record.note(note);
         }
         Ok(())
     }
 }
 
-fn is_out_of_memory(panic: &Box<dyn std::any::Any + Send>) -> bool {
-    let message =
-        panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied()).unwrap_or("");
-    let lower = message.to_lowercase();
-    lower.contains("out of memory") || lower.contains("outofmemory")
-}
-
-/// Ending -> the run's stored state.
-pub fn state_of(ending: &Ending) -> State {
-    match ending {
-        Ending::Done => State::Done,
-        Ending::Failed(_) => State::Failed,
-    }
+/// The micro-batches of one update, the first starting at sample `first_sample` of `epoch`.
+fn micro_batches(window: Vec<HostBatch>, epoch: u32, mut first_sample: u64) -> Vec<MicroBatch> {
+    let update_samples = window.iter().map(HostBatch::len).sum();
+    window
+        .into_iter()
+        .map(|host| {
+            let micro = MicroBatch { host, epoch, first_sample, update_samples };
+            first_sample += micro.host.len() as u64;
+            micro
+        })
+        .collect()
 }
 
 /// With `TTV_PROGRESS=lines`, progress also goes to stderr as plain timestamped lines: the bars
