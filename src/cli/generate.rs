@@ -103,7 +103,7 @@ pub fn generate<B: Backend>(store: &Store, request: &GenerateRequest, device: &B
     let run_dir = find_run(store, &request.run)?;
     let spec = read_run_spec(&run_dir)?;
     let path = checkpoint_dir(&run_dir, &request.checkpoint)?;
-    let model: TextToVideo<B> = build(&spec.model, &spec.data, device).map_err(|e| anyhow!("model: {e}"))?;
+    let model: TextToVideo<B> = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, device);
     let mut model = checkpoint::load_model(&path, model)?;
     if let Some(steps) = request.steps {
         if steps == 0 {

@@ -103,7 +103,7 @@ pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Re
     ctx.status.results.insert("data/skipped".into(), data.skipped() as f64);
 
     B::seed(device, ctx.plan.seed);
-    let model: TextToVideo<B> = build(&spec.model, &spec.data, device).map_err(|e| anyhow!("model: {e}"))?;
+    let model: TextToVideo<B> = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, device);
     let o = &spec.training.optimizer;
     let optimizer: AdamWOptimizer<TextToVideo<B>, B> = AdamWConfig::new()
         .with_beta_1(o.betas[0] as f32)
