@@ -137,7 +137,7 @@ fn check_model(m: &ModelSpec, d: &DataSpec, p: &mut Problems) -> Option<[usize; 
     }
     p.check(m.expansion > 0.0, "model.expansion", "must be > 0");
     p.check(
-        !(m.expansion > 0.0) || inner_width(m.hidden as usize, m.expansion) >= 1,
+        !(m.expansion > 0.0) || m.hidden == 0 || inner_width(m.hidden as usize, m.expansion) >= 1,
         "model.expansion",
         format!("hidden {} x expansion {} leaves the feed-forward layer empty", m.hidden, m.expansion),
     );
