@@ -128,16 +128,20 @@ fn check_model(m: &ModelSpec, d: &DataSpec, p: &mut Problems) -> Option<[usize; 
     p.check(m.hidden >= 1, "model.hidden", "must be >= 1");
     p.check(m.heads >= 1, "model.heads", "must be >= 1");
     if m.hidden >= 1 && m.heads >= 1 {
-        p.check(m.hidden % m.heads == 0, "model.heads", format!("hidden {} is not divisible by heads {}", m.hidden, m.heads));
         p.check(
-            m.hidden % m.heads != 0 || (m.hidden / m.heads) % 2 == 0,
+            m.hidden.is_multiple_of(m.heads),
+            "model.heads",
+            format!("hidden {} is not divisible by heads {}", m.hidden, m.heads),
+        );
+        p.check(
+            !m.hidden.is_multiple_of(m.heads) || (m.hidden / m.heads).is_multiple_of(2),
             "model.heads",
             format!("head dim {} must be even for RoPE", m.hidden / m.heads),
         );
     }
     p.check(m.expansion > 0.0, "model.expansion", "must be > 0");
     p.check(
-        !(m.expansion > 0.0) || m.hidden == 0 || inner_width(m.hidden as usize, m.expansion) >= 1,
+        m.expansion.is_nan() || m.expansion <= 0.0 || m.hidden == 0 || inner_width(m.hidden as usize, m.expansion) >= 1,
         "model.expansion",
         format!("hidden {} x expansion {} leaves the feed-forward layer empty", m.hidden, m.expansion),
     );
