@@ -1,5 +1,5 @@
 //! Forward + backward time of the video codec's convolutions on the CPU default (burn-flex):
-//! ttv's gather + matmul ones (`TTV_GEMM_CONV=1`) against burn-flex's own, which
+//! ttv's gather + matmul ones (`model.video_codec.cpu_conv: gemm`) against burn-flex's own, which
 //! src/model/conv.rs picks by default. `cargo run --release --example conv_speed`
 use burn::backend::Autodiff;
 use burn::nn::PaddingConfig3d;
@@ -7,7 +7,7 @@ use burn::nn::conv::{Conv3dConfig, ConvTranspose3dConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use std::time::Instant;
-use ttv::model::conv::{conv_transpose3d, conv3d};
+use ttv::model::conv::{CpuConv, conv_transpose3d, conv3d};
 
 type B = Autodiff<ttv::backend::Cpu>;
 const REPEATS: usize = 5;
@@ -29,12 +29,11 @@ fn main() {
         let mut ms = [0.0; 2];
         // Each path twice, the first as a warm-up.
         for (round, gemm) in [(0, true), (0, false), (1, true), (1, false)] {
-            // SAFETY: single-threaded here; conv.rs reads the variable on each call.
-            unsafe { if gemm { std::env::set_var("TTV_GEMM_CONV", "1") } else { std::env::remove_var("TTV_GEMM_CONV") } }
+            let algorithm = if gemm { CpuConv::Gemm } else { CpuConv::Native };
             let began = Instant::now();
             for _ in 0..REPEATS {
-                let loss =
-                    conv3d(&down, x.clone()).powf_scalar(2.0).mean() + conv_transpose3d(&up, z.clone()).powf_scalar(2.0).mean();
+                let loss = conv3d(&down, x.clone(), algorithm).powf_scalar(2.0).mean()
+                    + conv_transpose3d(&up, z.clone(), algorithm).powf_scalar(2.0).mean();
                 let _grads = loss.backward();
             }
             if round == 1 {

@@ -138,8 +138,9 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
     let spec = &job.spec;
     let opts = &job.options;
     B::seed(device, 0);
-    let model: TextToVideo<B> = build(&spec.model, &spec.data, device).map_err(|e| anyhow!("{e}"))?;
-    let flops = ModelFlops::new(&spec.model, &spec.data).map_err(|e| anyhow!("{e}"))?;
+    let config = spec.model_config().map_err(|e| anyhow!("{e}"))?;
+    let model: TextToVideo<B> = build(&config, device);
+    let flops = ModelFlops::new(&config);
     let generate_steps = spec.model.engine.max_steps as usize;
     let generate = flops.forward(Pass::generate(generate_steps));
     let (train_step_flops, generate_flops) = (flops.train_step_flops_per_sample(), generate.total());

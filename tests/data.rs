@@ -1,9 +1,12 @@
 //! Data: shapes determinism and ground truth, splits, folder and FineVideo loading, batches.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use common::Workspace;
 use ttv::data::shapes::{self, Background, Colour, Motion, Object};
 use ttv::data::{self, Dataset, LoadOptions, Loader, Source, VideoShape};
 use ttv::spec::types::{DataKind, DataSpec, SplitKind};
@@ -395,7 +398,7 @@ fn real_clips(dir: &Path) -> PathBuf {
 
 #[test]
 fn folder_loads_good_clips_and_skips_bad_ones() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Workspace::new();
     let manifest = real_clips(tmp.path());
     let cache = tmp.path().join("cache");
     let opts = LoadOptions { cache_dir: Some(cache.clone()), base_dir: None };
@@ -446,25 +449,22 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn folder_jsonl_and_nothing_usable() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Workspace::new();
     let dir = tmp.path();
     make_clip(dir, "a.mp4", 1.0, &["-pix_fmt", "yuv420p"]);
-    std::fs::write(
-        dir.join("m.jsonl"),
-        "{\"path\": \"a.mp4\", \"caption\": \"one\"}\n{\"path\": \"gone.mp4\", \"caption\": \"two\"}\n",
-    )
-    .unwrap();
-    let d = data::load(&DataSpec { eval_fraction: 0.0, ..folder_spec(&dir.join("m.jsonl")) }, &LoadOptions::default()).unwrap();
+    let jsonl =
+        tmp.write("m.jsonl", "{\"path\": \"a.mp4\", \"caption\": \"one\"}\n{\"path\": \"gone.mp4\", \"caption\": \"two\"}\n");
+    let d = data::load(&DataSpec { eval_fraction: 0.0, ..folder_spec(&jsonl) }, &LoadOptions::default()).unwrap();
     assert_eq!(d.train.len(), 1);
     assert_eq!(d.train.get(0).caption, "one");
     assert_eq!(d.skipped(), 1);
 
-    std::fs::write(dir.join("bad.csv"), "path,caption\ngone.mp4,x\na.mp4,\n").unwrap();
-    let err = data::load(&folder_spec(&dir.join("bad.csv")), &LoadOptions::default()).unwrap_err().to_string();
+    let bad = tmp.write("bad.csv", "path,caption\ngone.mp4,x\na.mp4,\n");
+    let err = data::load(&folder_spec(&bad), &LoadOptions::default()).unwrap_err().to_string();
     assert!(err.contains("no usable samples") && err.contains("gone.mp4") && err.contains("empty caption"), "{err}");
 
     // Heldout needs ground truth.
-    let spec = DataSpec { split: SplitKind::Heldout, ..folder_spec(&dir.join("m.jsonl")) };
+    let spec = DataSpec { split: SplitKind::Heldout, ..folder_spec(&jsonl) };
     let err = data::load(&spec, &LoadOptions::default()).unwrap_err().to_string();
     assert!(err.contains("heldout"), "{err}");
 }
@@ -496,7 +496,7 @@ fn write_shard(path: &Path, videos: &[Vec<u8>], descriptions: &[&str], as_struct
 
 #[test]
 fn finevideo_reads_local_shards() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Workspace::new();
     let dir = tmp.path();
     let yuv = ["-pix_fmt", "yuv420p"];
     let good: Vec<Vec<u8>> =
@@ -543,7 +543,7 @@ fn finevideo_reads_local_shards() {
 
 #[test]
 fn preview_writes_a_gif_grid_and_captions() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = Workspace::new();
     let d = load(&shapes_spec(50));
     let out = tmp.path().join("grid.gif");
     let p = data::write_preview(&d.train, 16, &out).unwrap();

@@ -3,6 +3,8 @@
 //! rendered to HTML, the page parsed and its tables checked against the Parquet files; the
 //! exports and `--help`; and the page loaded in headless Chromium, which must load every image.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,26 +20,17 @@ const EXPERIMENT: &str = "tiny";
 const EPOCHS: u32 = 3;
 const PROMPTS: [&str; 2] = ["a red ball moving left to right", "a blue square rotating clockwise"];
 
-/// The tiny configuration: hidden 32, 4 heads, one block per stack, 8 train + 2 eval shapes
-/// clips of 4x16x16, 3 epochs of 2 updates; FID asked for but the weights hidden (pending),
-/// alignment and temporal coherence computed.
+/// The tiny spec (tests/common) with 3 reasoning steps and 8 accumulated micro-batches; FID
+/// asked for but the weights hidden (pending), alignment and temporal coherence computed; two
+/// thresholds x seeds 0 and 1.
 const SPEC: &str = "
-name: tiny
-data: {kind: shapes, samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16}
+extends: tiny_base.yaml
 model:
-  hidden: 32
-  heads: 4
-  text_encoder: {kind: paper, layers: 1, max_len: 8}
-  engine: {kind: hrm, h_layers: 1, l_layers: 1, max_steps: 3}
+  engine: {max_steps: 3}
 training:
-  epochs: 3
-  batch_size: 4
-  checkpoint_every: 1
-  optimizer: {lr: 1.0e-3}
-  schedule: {kind: constant, warmup_steps: 2}
+  grad_accum: 8
 eval:
   metrics: [fid, recon_mse, gen_mse, avg_steps, halting_accuracy, alignment, temporal_coherence]
-  prompts: [a red ball moving left to right, a blue square rotating clockwise]
 seeds: [0, 1]
 sweep:
   model.halting.threshold: [0.4, 0.6]
@@ -45,14 +38,10 @@ sweep:
 
 /// `ttv-run` on the tiny spec in `dir`, the FID weights out of reach, `TTV_FAULT` as given.
 fn ttv_run(dir: &Path, extra: &[&str], fault: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttv-run"));
-    cmd.current_dir(dir).arg("tiny.yaml").args(extra).env("TTV_REGISTRY", dir.join("registry"));
-    cmd.env("TTV_ASSETS", "/nonexistent").env("HOME", "/nonexistent").env("XDG_CACHE_HOME", "/nonexistent");
-    match fault {
-        Some(f) => cmd.env("TTV_FAULT", f),
-        None => cmd.env_remove("TTV_FAULT"),
-    };
-    cmd.output().unwrap()
+    let args: Vec<&str> = ["tiny.yaml"].into_iter().chain(extra.iter().copied()).collect();
+    let mut env = common::NO_WEIGHTS.to_vec();
+    env.extend(fault.map(|f| ("TTV_FAULT", f)));
+    common::ttv_run(dir, &args, &env)
 }
 
 /// The registry, trained once per test binary: both variants x seeds 0 and 1 done; seed 7 of
@@ -64,6 +53,7 @@ fn registry() -> &'static Path {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-fixture");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("tiny_base.yaml"), common::TINY).unwrap();
         std::fs::write(dir.join("tiny.yaml"), SPEC).unwrap();
         let done = ttv_run(&dir, &[], None);
         assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
@@ -368,8 +358,12 @@ fn exports_help_and_errors() {
     assert_eq!(v["variants"][0]["gen_mse"]["n"], 2);
 
     let md = String::from_utf8(ttv_report(&["--registry", reg, "--format", "md"]).stdout).unwrap();
-    assert!(md.starts_with("## tiny\n\n| variant | threshold | runs done | FID ↓"), "{md}");
-    assert!(md.contains("| threshold=0.6 | 0.6 | 2 / 3 | pending |"), "{md}");
+    // A Markdown table: its cells, with the padding that aligns the columns trimmed.
+    let md_rows: Vec<Vec<&str>> =
+        md.lines().filter(|l| l.starts_with('|')).map(|l| l.trim_matches('|').split('|').map(str::trim).collect()).collect();
+    assert!(md.starts_with("## tiny\n\n|"), "{md}");
+    assert!(md_rows[0].starts_with(&["variant", "threshold", "runs done", "FID ↓"]), "{md}");
+    assert!(md_rows.iter().any(|r| r.starts_with(&["threshold=0.6", "0.6", "2 / 3", "pending"])), "{md}");
 
     let help = String::from_utf8(ttv_report(&["--help"]).stdout).unwrap();
     for flag in ["--registry", "--out", "--open", "--format", "csv", "json", "md", "EXPERIMENTS", "--help", "--version"] {

@@ -1,21 +1,11 @@
 //! Spec loading, validation, sweeps and run identity, as a user meets them.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use ttv::spec::{self, SpecErrors, plan};
+use std::path::Path;
 
-struct Dir(tempfile::TempDir);
-
-impl Dir {
-    fn new() -> Self {
-        Dir(tempfile::tempdir().unwrap())
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
+use common::Workspace;
+use ttv::spec::{self, RunSpec, SpecErrors, plan};
 
 fn hashes(path: &Path, overrides: &[&str]) -> Vec<String> {
     let ov: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
@@ -30,11 +20,9 @@ fn errors(path: &Path, overrides: &[&str]) -> SpecErrors {
     }
 }
 
-/// The single error's text with the temp directory replaced by `DIR`.
-fn one_error(d: &Dir, path: &Path, overrides: &[&str]) -> String {
-    let e = errors(path, overrides);
-    assert_eq!(e.0.len(), 1, "expected one error, got: {e}");
-    e.0[0].to_string().replace(&d.0.path().display().to_string(), "DIR")
+/// Each error's text with the temp directory replaced by `DIR`.
+fn error_texts(d: &Workspace, path: &Path, overrides: &[&str]) -> Vec<String> {
+    errors(path, overrides).0.iter().map(|e| e.to_string().replace(&d.path().display().to_string(), "DIR")).collect()
 }
 
 // ------------------------------------------------------------------------------------------
@@ -42,7 +30,7 @@ fn one_error(d: &Dir, path: &Path, overrides: &[&str]) -> String {
 
 #[test]
 fn same_science_same_hash_whatever_the_key_order_comments_or_defaults() {
-    let d = Dir::new();
+    let d = Workspace::new();
     let a = d.write("a.yaml", "model:\n  hidden: 64\n  heads: 4\ntraining:\n  epochs: 2\n");
     let b = d.write(
         "b.yaml",
@@ -59,7 +47,7 @@ fn same_science_same_hash_whatever_the_key_order_comments_or_defaults() {
 
 #[test]
 fn any_change_of_science_changes_the_hash() {
-    let d = Dir::new();
+    let d = Workspace::new();
     let a = d.write("a.yaml", "model: {hidden: 64, heads: 4}\n");
     let base = hashes(&a, &[]);
     for ov in ["model.heads=8", "training.epochs=4", "data.samples=51", "model.halting.threshold=0.4", "seeds=[1]"] {
@@ -72,7 +60,7 @@ fn any_change_of_science_changes_the_hash() {
 
 #[test]
 fn hash_is_stable_across_invocations_and_versions_the_format() {
-    let d = Dir::new();
+    let d = Workspace::new();
     let a = d.write("a.yaml", "seeds: [0, 1]\nsweep:\n  model.halting.threshold: [0.3, 0.7]\n");
     assert_eq!(hashes(&a, &[]), hashes(&a, &[]));
     let run = &plan(&a, &[]).unwrap().runs[0];
@@ -87,7 +75,7 @@ fn hash_is_stable_across_invocations_and_versions_the_format() {
 
 #[test]
 fn a_field_added_later_keeps_old_hashes_at_its_old_meaning() {
-    let d = Dir::new();
+    let d = Workspace::new();
     let a = d.write("a.yaml", "model: {hidden: 64, heads: 4}\n");
     let run = &plan(&a, &[]).unwrap().runs[0];
     let json = spec::canonical_json(&run.spec);
@@ -100,12 +88,39 @@ fn a_field_added_later_keeps_old_hashes_at_its_old_meaning() {
     assert_ne!(hashes(&a, &["model.video_codec.position_embedding=true"]), hashes(&a, &[]));
 }
 
+#[test]
+fn the_cpu_convolution_is_science_but_its_default_keeps_old_hashes() {
+    let d = Workspace::new();
+    let a = d.write("a.yaml", "model: {hidden: 64, heads: 4}\n");
+    let run = &plan(&a, &[]).unwrap().runs[0];
+    assert!(!spec::canonical_json(&run.spec).contains("cpu_conv"));
+    assert_eq!(hashes(&a, &["model.video_codec.cpu_conv=native"]), hashes(&a, &[]));
+    let gemm = &plan(&a, &["model.video_codec.cpu_conv=gemm".to_string()]).unwrap().runs[0];
+    assert!(spec::canonical_json(&gemm.spec).contains("\"cpu_conv\":\"gemm\""));
+    assert_ne!(gemm.hash, run.hash);
+}
+
+/// Resolved specs as the run store holds them, each under the hash it was stored with: one
+/// written before `position_embedding` existed (no such key) and one with it on.
+const STORED: &[&str] =
+    &[include_str!("common/fixtures/dbfd82939247.spec.yaml"), include_str!("common/fixtures/197e92c3a8c9.spec.yaml")];
+
+#[test]
+fn stored_runs_keep_their_hash() {
+    for text in STORED {
+        let stored = text.lines().find_map(|l| l.strip_prefix("# hash: ")).expect("a hash header");
+        let run: RunSpec = serde_norway::from_str(text).unwrap();
+        assert_eq!(spec::run_hash(&run), stored);
+        spec::validate(&run).unwrap_or_else(|e| panic!("{stored}: {e}"));
+    }
+}
+
 // ------------------------------------------------------------------------------------------
 // sweeps
 
 #[test]
 fn sweep_grid_zip_include_and_seeds_multiply_as_documented() {
-    let d = Dir::new();
+    let d = Workspace::new();
     let grid = d.write(
         "grid.yaml",
         "seeds: [0, 1, 2]\nsweep:\n  model.halting.threshold: [0.3, 0.5, 0.7]\n  model.engine.max_steps: [1, 2]\n",
@@ -133,7 +148,7 @@ fn sweep_grid_zip_include_and_seeds_multiply_as_documented() {
 
 #[test]
 fn duplicate_variants_collapse_to_one_run() {
-    let d = Dir::new();
+    let d = Workspace::new();
     // The include repeats a grid point: same science, one run.
     let p = d.write("p.yaml", "sweep:\n  training.epochs: [1, 2]\ninclude:\n  - {training.epochs: 2}\n");
     assert_eq!(hashes(&p, &[]).len(), 2);
@@ -156,7 +171,7 @@ fn ablation_halting_lists_thresholds_plus_off_times_seeds() {
 
 #[test]
 fn extends_deep_merges_and_overrides_win_in_order() {
-    let d = Dir::new();
+    let d = Workspace::new();
     d.write(
         "base.yaml",
         "model:\n  hidden: 64\n  heads: 4\n  halting: {threshold: 0.3, loss_weight: 0.2}\ntraining: {epochs: 5}\n",
@@ -182,8 +197,7 @@ fn extends_deep_merges_and_overrides_win_in_order() {
 
 #[test]
 fn extends_in_nested_directories_is_relative_to_the_file() {
-    let d = Dir::new();
-    std::fs::create_dir_all(d.0.path().join("sub")).unwrap();
+    let d = Workspace::new();
     d.write("root.yaml", "training: {epochs: 7}\n");
     let child = d.write("sub/child.yaml", "extends: ../root.yaml\n");
     assert_eq!(plan(&child, &[]).unwrap().runs[0].spec.training.epochs, 7);
@@ -192,131 +206,132 @@ fn extends_in_nested_directories_is_relative_to_the_file() {
 // ------------------------------------------------------------------------------------------
 // validation: every message names the file, the line and the field
 
-#[test]
-fn unknown_key_suggests_the_closest_valid_one() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "model:\n  hidden: 64\n  halting:\n    treshold: 0.5\n");
-    let e = one_error(&d, &p, &[]);
-    assert!(
-        e.starts_with("DIR/x.yaml:4: model.halting.treshold = 0.5: unknown key `treshold`; did you mean `threshold`?"),
-        "{e}"
-    );
+/// What a refused spec's errors must say (the temp folder shown as `DIR`).
+enum Want {
+    /// One error, exactly this.
+    Is(&'static str),
+    /// One error, starting with this and containing each of the rest.
+    Starts(&'static str, &'static [&'static str]),
+    /// This many errors; each fragment is in one of them.
+    Errors(usize, &'static [&'static str]),
 }
+use Want::*;
+
+/// A refused spec: the files written (name, text), the one planned, the `-s` overrides, and
+/// what the errors say.
+type Refused = (&'static [(&'static str, &'static str)], &'static str, &'static [&'static str], Want);
+
+const X: &str = "x.yaml";
+
+#[rustfmt::skip]
+const REFUSED: &[Refused] = &[
+    // reading: unknown keys and values suggest the closest valid one; types; YAML; extends
+    (&[(X, "model:\n  hidden: 64\n  halting:\n    treshold: 0.5\n")], X, &[],
+        Starts("DIR/x.yaml:4: model.halting.treshold = 0.5: unknown key `treshold`; did you mean `threshold`?", &[])),
+    (&[(X, "trainng:\n  epochs: 3\n")], X, &[], Starts("DIR/x.yaml:1: trainng", &["did you mean `training`?"])),
+    (&[(X, "model:\n  engine:\n    kind: hmr\n")], X, &[],
+        Starts("DIR/x.yaml:3: model.engine.kind = hmr: unknown value `hmr`; did you mean `hrm`?", &[])),
+    (&[(X, "data:\n  samples: 50\ntraining:\n  epochs: three\n")], X, &[],
+        Starts("DIR/x.yaml:4: training.epochs = three: invalid type: string \"three\"", &[])),
+    (&[(X, "model:\n  hidden: 64\n  heads: [4\n")], X, &[], Starts("DIR/x.yaml:", &["invalid YAML"])),
+    (&[("a.yaml", "extends: b.yaml\n"), ("b.yaml", "model: {hidden: 64}\nextends: a.yaml\n")], "a.yaml", &[],
+        Starts("DIR/b.yaml:2: extends = a.yaml: extends cycle: a.yaml -> b.yaml -> a.yaml", &[])),
+    (&[("c.yaml", "# base missing\nextends: nowhere.yaml\n")], "c.yaml", &[],
+        Starts("DIR/c.yaml:2: extends = nowhere.yaml: cannot read base spec DIR/nowhere.yaml", &[])),
+    (&[], "missing.yaml", &[], Starts("DIR/missing.yaml: cannot read spec", &[])),
+    // where an error points: the base file, the command line, the sweep line
+    (&[("child.yaml", "extends: base.yaml\nmodel: {hidden: 64}\n"), ("base.yaml", "training:\n  epochs: 3\n  batch_size: 0\n")],
+        "child.yaml", &[], Is("DIR/base.yaml:3: training.batch_size = 0: must be >= 1")),
+    (&[(X, "model: {hidden: 64}\n")], X, &["model.halting.threshold=2"],
+        Is("command line (-s model.halting.threshold=2): model.halting.threshold = 2: must be in [0, 1]")),
+    (&[(X, "model: {hidden: 64}\n")], X, &["model.hidden"], Starts("", &["expected -s dotted.path=value"])),
+    (&[(X, "model:\n  hidden: 64\nsweep:\n  model.halting.threshold: [0.3, 1.5]\n")], X, &[],
+        Is("DIR/x.yaml:4: model.halting.threshold = 1.5 (in sweep): must be in [0, 1]")),
+    (&[(X, "seeds: [0]\nsweep:\n  model.halting.threshold: []\n")], X, &[],
+        Is("DIR/x.yaml:3: sweep.model.halting.threshold = []: empty sweep list: give at least one value")),
+    (&[(X, "sweep:\n  model.halting.treshold: [0.3]\n")], X, &[],
+        Starts("DIR/x.yaml:2: sweep.model.halting.treshold = [0.3]: `model.halting.treshold` is not a spec field; did you mean `model.halting.threshold`?", &[])),
+    (&[(X, "seeds: []\n")], X, &[], Starts("DIR/x.yaml:1: seeds", &["needs at least one seed"])),
+    (&[(X, "seeds: [3, 3]\n")], X, &[], Starts("DIR/x.yaml:1: seeds", &["seed 3 is listed twice"])),
+    // every problem of a spec is reported together
+    (&[(X, "model:\n  engine: {max_steps: 0}\ntraining:\n  epochs: 0\n  grad_accum: 0\n")], X, &[], Errors(3, &[])),
+    // data
+    (&[(X, "data: {samples: 1}\n")], X, &[], Starts("DIR/x.yaml:1: data.samples = 1: must be at least 2", &[])),
+    (&[(X, "data: {eval_fraction: 1.0}\n")], X, &[], Is("DIR/x.yaml:1: data.eval_fraction = 1.0: must be in (0, 1)")),
+    (&[(X, "data: {samples: 2}\n")], X, &[],
+        Is("DIR/x.yaml:1: data.eval_fraction: leaves 0 of 2 samples for eval; both splits need at least one")),
+    (&[(X, "data: {width: 0}\n")], X, &[], Errors(2, &["data.frames: frames, height and width must be >= 1", "data.width = 0"])),
+    (&[(X, "data: {kind: folder}\n")], X, &[], Is("DIR/x.yaml:1: data.source: `folder` and `finevideo` need a source")),
+    (&[(X, "data: {kind: finevideo, source: shards, split: heldout}\n")], X, &[],
+        Is("DIR/x.yaml:1: data.split = heldout: `heldout` needs shapes data")),
+    // model
+    (&[(X, "model:\n  hidden: 0\n")], X, &[], Starts("DIR/x.yaml:2: model.hidden = 0: must be >= 1", &[])),
+    (&[(X, "model:\n  heads: 0\n")], X, &[], Is("DIR/x.yaml:2: model.heads = 0: must be >= 1")),
+    // The reference codec divides hidden by 4 only, so the heads are the one problem here.
+    (&[(X, "model:\n  hidden: 100\n  heads: 8\n  video_codec: {kind: reference}\n")], X, &[],
+        Is("DIR/x.yaml:3: model.heads = 8: hidden 100 is not divisible by heads 8")),
+    (&[(X, "model:\n  hidden: 96\n  heads: 32\n")], X, &[], Is("DIR/x.yaml:3: model.heads = 32: head dim 3 must be even for RoPE")),
+    (&[(X, "model:\n  expansion: 0\n")], X, &[], Is("DIR/x.yaml:2: model.expansion = 0: must be > 0")),
+    (&[(X, "model:\n  expansion: 0.001\n")], X, &[],
+        Is("DIR/x.yaml:2: model.expansion = 0.001: hidden 256 x expansion 0.001 leaves the feed-forward layer empty")),
+    (&[(X, "model:\n  text_encoder: {layers: 0}\n")], X, &[], Is("DIR/x.yaml:2: model.text_encoder.layers = 0: must be >= 1")),
+    (&[(X, "model:\n  text_encoder: {max_len: 0}\n")], X, &[], Is("DIR/x.yaml:2: model.text_encoder.max_len = 0: must be >= 1")),
+    (&[(X, "model:\n  text_encoder: {vocab_size: 50256}\n")], X, &[],
+        Is("DIR/x.yaml:2: model.text_encoder.vocab_size = 50256: must be >= 50257 (the GPT-2 BPE vocabulary: ids 0..=50256)")),
+    // The codec's needs are computed from its strides and channel widths.
+    (&[(X, "data: {frames: 6}\n")], X, &[],
+        Starts("DIR/x.yaml: model.video_codec.kind: video_codec paper does not fit data.frames = 6", &["multiple of 4"])),
+    (&[(X, "data: {height: 18}\nmodel:\n  video_codec: {kind: reference}\n")], X, &[],
+        Starts("DIR/x.yaml:3: model.video_codec.kind = reference: video_codec reference does not fit data.height = 18", &["multiple of 4"])),
+    (&[(X, "model:\n  hidden: 40\n  heads: 4\n")], X, &[],
+        Starts("DIR/x.yaml:1: model.video_codec.kind: video_codec paper needs model.hidden divisible by 16", &["got 40"])),
+    (&[(X, "model:\n  engine:\n    max_steps: 0\n")], X, &[], Is("DIR/x.yaml:3: model.engine.max_steps = 0: must be >= 1")),
+    (&[(X, "model:\n  engine: {h_layers: 0, l_layers: 0}\n")], X, &[],
+        Is("DIR/x.yaml:2: model.engine.h_layers = 0: h_layers + l_layers must be >= 1")),
+    (&[(X, "name: x\nmodel:\n  halting:\n    kind: mlp\n    threshold: 1.5\n")], X, &[],
+        Is("DIR/x.yaml:5: model.halting.threshold = 1.5: must be in [0, 1]")),
+    (&[(X, "model:\n  halting: {loss_weight: -1}\n")], X, &[], Is("DIR/x.yaml:2: model.halting.loss_weight = -1: must be >= 0")),
+    (&[(X, "model:\n  halting: {min_steps: 4}\n")], X, &[], Is("DIR/x.yaml:2: model.halting.min_steps = 4: must be in [1, max_steps]")),
+    // training
+    (&[(X, "training: {epochs: 0}\n")], X, &[], Is("DIR/x.yaml:1: training.epochs = 0: must be >= 1")),
+    (&[(X, "training: {grad_accum: 0}\n")], X, &[], Is("DIR/x.yaml:1: training.grad_accum = 0: must be >= 1")),
+    (&[(X, "training:\n  optimizer: {lr: 0}\n")], X, &[], Is("DIR/x.yaml:2: training.optimizer.lr = 0: must be > 0")),
+    (&[(X, "training:\n  optimizer: {betas: [0.9, 1.0]}\n")], X, &[],
+        Is("DIR/x.yaml:2: training.optimizer.betas = [0.9,1.0]: each beta must be in [0, 1)")),
+    (&[(X, "training:\n  optimizer: {weight_decay: -0.1}\n")], X, &[],
+        Is("DIR/x.yaml:2: training.optimizer.weight_decay = -0.1: must be >= 0")),
+    (&[(X, "training:\n  optimizer: {eps: 0}\n")], X, &[], Is("DIR/x.yaml:2: training.optimizer.eps = 0: must be > 0")),
+    (&[(X, "training: {clip_norm: 0}\n")], X, &[], Is("DIR/x.yaml:1: training.clip_norm = 0: must be > 0 (or null for no clipping)")),
+    (&[(X, "training: {time_budget: 0s}\n")], X, &[], Is("DIR/x.yaml:1: training.time_budget = 0s: must be > 0")),
+    (&[(X, "training: {checkpoint_every: 0}\n")], X, &[], Is("DIR/x.yaml:1: training.checkpoint_every = 0: must be >= 1")),
+    (&[(X, "training: {objective: flow_matching}\n")], X, &[],
+        Is("DIR/x.yaml:1: training.objective = flow_matching: flow_matching is not implemented yet (use paper or noise_regression)")),
+    (&[(X, "training: {precision: bf16}\n")], X, &[], Is("DIR/x.yaml:1: training.precision = bf16: only fp32 is implemented yet")),
+    // eval
+    (&[(X, "eval: {every: 0}\n")], X, &[], Is("DIR/x.yaml:1: eval.every = 0: must be >= 1")),
+    (&[(X, "eval: {samples: 0}\n")], X, &[], Is("DIR/x.yaml:1: eval.samples = 0: must be >= 1 (or null for the whole eval split)")),
+    (&[(X, "eval: {prompts: [' ']}\n")], X, &[], Starts("DIR/x.yaml:1: eval.prompts", &["prompts must not be empty"])),
+];
 
 #[test]
-fn unknown_top_level_section_and_enum_value_are_named() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "trainng:\n  epochs: 3\n");
-    let e = one_error(&d, &p, &[]);
-    assert!(e.starts_with("DIR/x.yaml:1: trainng"), "{e}");
-    assert!(e.contains("did you mean `training`?"), "{e}");
-    let p = d.write("y.yaml", "model:\n  engine:\n    kind: hmr\n");
-    let e = one_error(&d, &p, &[]);
-    assert!(e.starts_with("DIR/y.yaml:3: model.engine.kind = hmr: unknown value `hmr`; did you mean `hrm`?"), "{e}");
-}
-
-#[test]
-fn wrong_type_is_reported_with_its_line() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "data:\n  samples: 50\ntraining:\n  epochs: three\n");
-    let e = one_error(&d, &p, &[]);
-    assert!(e.starts_with("DIR/x.yaml:4: training.epochs = three: invalid type: string \"three\""), "{e}");
-}
-
-#[test]
-fn threshold_out_of_range() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "name: x\nmodel:\n  halting:\n    kind: mlp\n    threshold: 1.5\n");
-    assert_eq!(one_error(&d, &p, &[]), "DIR/x.yaml:5: model.halting.threshold = 1.5: must be in [0, 1]");
-}
-
-#[test]
-fn hidden_not_divisible_by_heads() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "model:\n  hidden: 100\n  heads: 8\n");
-    assert_eq!(one_error(&d, &p, &[]), "DIR/x.yaml:3: model.heads = 8: hidden 100 is not divisible by heads 8");
-}
-
-#[test]
-fn max_steps_below_one() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "model:\n  engine:\n    max_steps: 0\n");
-    let e = one_error(&d, &p, &[]);
-    assert_eq!(e, "DIR/x.yaml:3: model.engine.max_steps = 0: must be >= 1");
-}
-
-#[test]
-fn empty_sweep_list_and_unknown_sweep_path() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "seeds: [0]\nsweep:\n  model.halting.threshold: []\n");
-    assert_eq!(
-        one_error(&d, &p, &[]),
-        "DIR/x.yaml:3: sweep.model.halting.threshold = []: empty sweep list: give at least one value"
-    );
-    let p = d.write("y.yaml", "sweep:\n  model.halting.treshold: [0.3]\n");
-    let e = one_error(&d, &p, &[]);
-    assert!(
-        e.starts_with("DIR/y.yaml:2: sweep.model.halting.treshold = [0.3]: `model.halting.treshold` is not a spec field; did you mean `model.halting.threshold`?"),
-        "{e}"
-    );
-}
-
-#[test]
-fn a_bad_value_inside_a_sweep_points_at_the_sweep_line() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "model:\n  hidden: 64\nsweep:\n  model.halting.threshold: [0.3, 1.5]\n");
-    assert_eq!(one_error(&d, &p, &[]), "DIR/x.yaml:4: model.halting.threshold = 1.5 (in sweep): must be in [0, 1]");
-}
-
-#[test]
-fn errors_in_a_base_file_point_into_the_base() {
-    let d = Dir::new();
-    d.write("base.yaml", "training:\n  epochs: 3\n  batch_size: 0\n");
-    let child = d.write("child.yaml", "extends: base.yaml\nmodel: {hidden: 64}\n");
-    assert_eq!(one_error(&d, &child, &[]), "DIR/base.yaml:3: training.batch_size = 0: must be >= 1");
-}
-
-#[test]
-fn bad_override_names_the_command_line() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "model: {hidden: 64}\n");
-    let e = one_error(&d, &p, &["model.halting.threshold=2"]);
-    assert_eq!(e, "command line (-s model.halting.threshold=2): model.halting.threshold = 2: must be in [0, 1]");
-    let e = one_error(&d, &p, &["model.hidden"]);
-    assert!(e.contains("expected -s dotted.path=value"), "{e}");
-}
-
-#[test]
-fn extends_cycle_and_missing_base() {
-    let d = Dir::new();
-    d.write("a.yaml", "extends: b.yaml\n");
-    d.write("b.yaml", "model: {hidden: 64}\nextends: a.yaml\n");
-    let e = one_error(&d, &d.0.path().join("a.yaml"), &[]);
-    assert!(e.starts_with("DIR/b.yaml:2: extends = a.yaml: extends cycle: a.yaml -> b.yaml -> a.yaml"), "{e}");
-
-    let p = d.write("c.yaml", "# base missing\nextends: nowhere.yaml\n");
-    let e = one_error(&d, &p, &[]);
-    assert!(e.starts_with("DIR/c.yaml:2: extends = nowhere.yaml: cannot read base spec DIR/nowhere.yaml"), "{e}");
-
-    let e = one_error(&d, &d.0.path().join("missing.yaml"), &[]);
-    assert!(e.starts_with("DIR/missing.yaml: cannot read spec"), "{e}");
-}
-
-#[test]
-fn yaml_syntax_error_has_a_line() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "model:\n  hidden: 64\n  heads: [4\n");
-    let e = one_error(&d, &p, &[]);
-    assert!(e.starts_with("DIR/x.yaml:"), "{e}");
-    assert!(e.contains("invalid YAML"), "{e}");
-}
-
-#[test]
-fn all_problems_of_a_spec_are_reported_together() {
-    let d = Dir::new();
-    let p = d.write("x.yaml", "model:\n  engine: {max_steps: 0}\ntraining:\n  epochs: 0\n  grad_accum: 0\n");
-    let e = errors(&p, &[]);
-    assert_eq!(e.0.len(), 3, "{e}");
+fn every_refused_spec_says_where_and_why() {
+    let mut failures = Vec::new();
+    for (i, (files, planned, set, want)) in REFUSED.iter().enumerate() {
+        let d = Workspace::new();
+        for (name, text) in *files {
+            d.write(name, text);
+        }
+        let got = error_texts(&d, &d.path().join(planned), set);
+        let ok = match want {
+            Is(text) => got.len() == 1 && got[0] == *text,
+            Starts(start, has) => got.len() == 1 && got[0].starts_with(start) && has.iter().all(|h| got[0].contains(h)),
+            Errors(n, has) => got.len() == *n && has.iter().all(|h| got.iter().any(|e| e.contains(h))),
+        };
+        if !ok {
+            failures.push(format!("row {i} ({planned}, -s {set:?}): got {got:#?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 // ------------------------------------------------------------------------------------------

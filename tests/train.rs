@@ -18,6 +18,7 @@ use burn::prelude::*;
 use ttv::backend::Cpu;
 use ttv::data::{LoadOptions, load};
 use ttv::model::{TextToVideo, TextTokenizer, build};
+use ttv::spec::ModelConfig;
 use ttv::spec::types::{DataSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, TextEncoderSpec};
 use ttv::store::metrics::{MetricRow, MetricsLog};
 use ttv::store::{RunDir, RunState, Status, Store};
@@ -333,7 +334,7 @@ fn the_loss_decreases_on_a_fixed_batch_for_both_families() {
         let data_spec = DataSpec { samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16, ..DataSpec::default() };
         let device = Default::default();
         B::seed(&device, 0);
-        let mut model: TextToVideo<B> = build(&model_spec, &data_spec, &device).unwrap();
+        let mut model: TextToVideo<B> = build(&ModelConfig::new(&model_spec, &data_spec).unwrap(), &device);
         let data = load(&data_spec, &LoadOptions::default()).unwrap();
         let batch = ttv::data::loader::Loader::new(data.train, 8).epoch(0).next().unwrap();
         let captions: Vec<&str> = batch.captions.iter().map(String::as_str).collect();
@@ -451,7 +452,7 @@ fn trained_from_noise_each_caption_generates_its_own_clip() {
     let data_spec = DataSpec { frames: 4, height: 16, width: 16, ..DataSpec::default() };
     let device = Default::default();
     B::seed(&device, 0);
-    let mut model: TextToVideo<B> = build(&model_spec, &data_spec, &device).unwrap();
+    let mut model: TextToVideo<B> = build(&ModelConfig::new(&model_spec, &data_spec).unwrap(), &device);
     let captions = [
         "a red ball moving left to right on a dark background",
         "a blue square rotating clockwise on a white background",

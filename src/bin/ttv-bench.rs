@@ -181,13 +181,13 @@ mod parity {
             <Cpu as Backend>::seed(&cpu, 0);
             // Parameters initialise lazily and a clone draws its own, so record the model itself
             // and load the same bytes into both backends.
-            let m_init: TextToVideo<Cpu> = build(&run.model, &run.data, &cpu).map_err(|e| anyhow!(e))?;
+            let config = run.model_config().map_err(|e| anyhow!("{e}"))?;
+            let m_init: TextToVideo<Cpu> = build(&config, &cpu);
             let bytes = Recorder::<Cpu>::record(&Rec::default(), m_init.into_record(), ())?;
-            let m_cpu: TextToVideo<Cpu> = build(&run.model, &run.data, &cpu)
-                .map_err(|e| anyhow!(e))?
-                .load_record(Recorder::<Cpu>::load(&Rec::default(), bytes.clone(), &cpu)?);
+            let m_cpu: TextToVideo<Cpu> =
+                build(&config, &cpu).load_record(Recorder::<Cpu>::load(&Rec::default(), bytes.clone(), &cpu)?);
             let record = Recorder::<Cuda>::load(&Rec::default(), bytes, &gpu)?;
-            let m_gpu: TextToVideo<Cuda> = build(&run.model, &run.data, &gpu).map_err(|e| anyhow!(e))?.load_record(record);
+            let m_gpu: TextToVideo<Cuda> = build(&config, &gpu).load_record(record);
 
             let data = ttv::data::load(&run.data, &Default::default())?;
             let samples = data.train.take(batch);

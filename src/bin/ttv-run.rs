@@ -147,7 +147,8 @@ fn main() -> ExitCode {
         }
         Some(Command::Generate { run, prompts, out, steps, threshold, seed, checkpoint, store, device }) => {
             let request = GenerateRequest { run, prompts, out, steps, threshold, seed, checkpoint };
-            dispatch(device.device, GenerateJob { store: &store.store(), request }).map(|written| ttv::cli::generate::print(&written))
+            dispatch(device.device, GenerateJob { store: &store.store(), request })
+                .map(|written| ttv::cli::generate::print(&written))
         }
         Some(Command::Fid { store, device, experiment, last }) => {
             let job = FidJob { store: &store.store(), experiments: &experiment, last_only: last };

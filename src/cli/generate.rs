@@ -76,7 +76,7 @@ pub fn generate<B: Backend>(store: &Store, request: &GenerateRequest, device: &B
     let run_dir = store.find(&request.run)?;
     let spec = run_dir.read_spec()?;
     let path = checkpoint_dir(&run_dir, &request.checkpoint)?;
-    let model: TextToVideo<B> = build(&spec.model, &spec.data, device).map_err(|e| anyhow!("model: {e}"))?;
+    let model: TextToVideo<B> = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, device);
     let mut model = checkpoint::load_model(&path, model)?;
     if let Some(steps) = request.steps {
         if steps == 0 {

@@ -27,7 +27,7 @@ pub fn plan_table(exp: &Experiment, store: &Store) -> String {
         let key = serde_json::to_string(&(&r.spec.model, &r.spec.data)).unwrap_or_default();
         let params = counted
             .entry(key)
-            .or_insert_with(|| match crate::model::param_counts(&r.spec.model, &r.spec.data) {
+            .or_insert_with(|| match r.spec.model_config().map(|c| crate::model::param_counts(&c)) {
                 Ok(counts) => counts.iter().find(|(name, _)| name == "total").map(|(_, n)| group(*n)).unwrap_or_default(),
                 Err(_) => "invalid".into(),
             })

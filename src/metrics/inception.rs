@@ -91,8 +91,9 @@ impl<B: Backend> BasicConv2d<B> {
     }
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        // im2col + matmul: burn-ndarray's own conv2d is far slower on the CPU.
-        relu(self.bn.forward(crate::model::conv::conv2d(&self.conv, x)))
+        // im2col + matmul: burn-ndarray's own conv2d is far slower on the CPU; burn-flex's own
+        // is the fast one there.
+        relu(self.bn.forward(crate::model::conv::conv2d(&self.conv, x, crate::model::conv::CpuConv::Native)))
     }
 }
 

@@ -11,23 +11,26 @@
 //!
 //! burn-flex (the CPU default) is the exception: its own convolutions are tiled im2col + gemm
 //! run in parallel, about 3x faster than these on the codec's shapes, forward and backward
-//! (`cargo run --example conv_speed`), so on it the module's own forward is used.
+//! (`cargo run --example conv_speed`), so on it the module's own forward is used unless the
+//! spec's `model.video_codec.cpu_conv` asks for these (the two round differently).
 
 use burn::nn::conv::{Conv2d, Conv3d, ConvTranspose3d};
 use burn::nn::{PaddingConfig2d, PaddingConfig3d};
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 
-/// Whether `B`'s own convolutions are the fast ones (burn-flex, plain or under autodiff).
-/// `TTV_GEMM_CONV=1` keeps the gather + matmul ones there too: the two round differently, so
-/// CPU runs made before session 7 reproduce bit for bit only with it.
-fn native<B: Backend>(device: &B::Device) -> bool {
-    B::name(device).contains("flex") && std::env::var("TTV_GEMM_CONV").is_err()
+pub use crate::spec::types::CpuConv;
+
+/// Whether to run `B`'s own convolutions: on burn-flex (plain or under autodiff), where they
+/// are the fast ones, unless the spec asks for `gemm` (`model.video_codec.cpu_conv`: the two
+/// round differently).
+fn native<B: Backend>(device: &B::Device, algorithm: CpuConv) -> bool {
+    algorithm == CpuConv::Native && B::name(device).contains("flex")
 }
 
 /// `Conv3d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
-pub fn conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
-    if native::<B>(&x.device()) { conv.forward(x) } else { gemm_conv3d(conv, x) }
+pub fn conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>, algorithm: CpuConv) -> Tensor<B, 5> {
+    if native::<B>(&x.device(), algorithm) { conv.forward(x) } else { gemm_conv3d(conv, x) }
 }
 
 /// [`conv3d`] as one gather and one matmul.
@@ -43,8 +46,8 @@ fn gemm_conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
 }
 
 /// `Conv2d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
-pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
-    if native::<B>(&x.device()) { conv.forward(x) } else { gemm_conv2d(conv, x) }
+pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>, algorithm: CpuConv) -> Tensor<B, 4> {
+    if native::<B>(&x.device(), algorithm) { conv.forward(x) } else { gemm_conv2d(conv, x) }
 }
 
 /// [`conv2d`] as a 3-D convolution over a single frame.
@@ -62,8 +65,8 @@ fn gemm_conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
 }
 
 /// `ConvTranspose3d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
-pub fn conv_transpose3d<B: Backend>(conv: &ConvTranspose3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
-    if native::<B>(&x.device()) { conv.forward(x) } else { gemm_conv_transpose3d(conv, x) }
+pub fn conv_transpose3d<B: Backend>(conv: &ConvTranspose3d<B>, x: Tensor<B, 5>, algorithm: CpuConv) -> Tensor<B, 5> {
+    if native::<B>(&x.device(), algorithm) { conv.forward(x) } else { gemm_conv_transpose3d(conv, x) }
 }
 
 /// [`conv_transpose3d`] as one matmul and an overlap-add: every input position's contribution
@@ -220,9 +223,10 @@ mod tests {
     }
 
     #[test]
-    fn the_cpu_default_takes_burns_own_convolutions() {
+    fn the_cpu_default_takes_burns_own_convolutions_and_gemm_is_asked_for() {
         let device = Default::default();
-        assert!(native::<B>(&device) && native::<burn::backend::Autodiff<B>>(&device));
+        assert!(native::<B>(&device, CpuConv::Native) && native::<burn::backend::Autodiff<B>>(&device, CpuConv::Native));
+        assert!(!native::<B>(&device, CpuConv::Gemm) && !native::<burn::backend::Autodiff<B>>(&device, CpuConv::Gemm));
     }
 
     #[test]

@@ -18,8 +18,9 @@
 use serde::Serialize;
 
 use super::swiglu::inner_width;
-use super::video_codec::{PAPER_STRIDES, REFERENCE_PATCH, paper_down_widths, paper_kernel, paper_up_widths, token_grid};
-use crate::spec::types::{DataSpec, EngineKind, Family, HaltingKind, Interaction, ModelSpec};
+use super::video_codec::{PAPER_STRIDES, REFERENCE_PATCH, paper_down_widths, paper_kernel, paper_up_widths};
+use crate::spec::types::{EngineKind, Family, HaltingKind, Interaction, ModelSpec};
+use crate::spec::validate::ModelConfig;
 
 /// FLOPs of one component, split by what multiplies what.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -137,7 +138,7 @@ impl Breakdown {
     }
 }
 
-/// The sizes a forward pass's FLOPs depend on: a spec's model and clip shape.
+/// The sizes a forward pass's FLOPs depend on: a validated model and its clip shape.
 #[derive(Debug, Clone)]
 pub struct ModelFlops {
     model: ModelSpec,
@@ -146,11 +147,8 @@ pub struct ModelFlops {
 }
 
 impl ModelFlops {
-    pub fn new(model: &ModelSpec, data: &DataSpec) -> Result<Self, String> {
-        super::registry::validate(model, data)?;
-        let [frames, height, width] = [data.frames, data.height, data.width].map(|s| s as usize);
-        let grid = token_grid(model.video_codec.kind, model.hidden as usize, frames, height, width)?;
-        Ok(Self { model: model.clone(), clip: [frames, height, width].map(|s| s as u64), grid: grid.map(|g| g as u64) })
+    pub fn new(config: &ModelConfig) -> Self {
+        Self { model: config.spec().clone(), clip: config.clip().map(|s| s as u64), grid: config.grid().map(|g| g as u64) }
     }
 
     fn hidden(&self) -> u64 {
@@ -308,9 +306,10 @@ mod tests {
 
     use super::*;
     use crate::backend::Cpu;
-    use crate::model::conv::{conv_transpose3d, conv3d};
+    use crate::model::conv::{CpuConv, conv_transpose3d, conv3d};
     use crate::model::video_codec::{VideoDetokenizer, VideoTokenizer};
     use crate::model::{TextToVideo, build};
+    use crate::spec::ModelConfig;
     use crate::spec::types::*;
 
     type B = Cpu;
@@ -423,12 +422,12 @@ mod tests {
         let clip = [1, 3, t, h, w];
         let tokenizer = match tok {
             VideoTokenizer::Paper(m) => m.blocks.iter().fold((0, Tensor::<B, 5>::zeros(clip, &device)), |(flops, x), block| {
-                let y = conv3d(&block.conv, x);
+                let y = conv3d(&block.conv, x, CpuConv::Native);
                 (flops + 2 * (elements(&block.conv.weight) + elements(&block.project.weight)) * positions(&y), y)
             }),
             VideoTokenizer::Reference(m) => {
                 [&m.conv1, &m.conv2, &m.conv3].iter().fold((0, Tensor::zeros(clip, &device)), |(flops, x), conv| {
-                    let y = conv3d(conv, x);
+                    let y = conv3d(conv, x, CpuConv::Native);
                     (flops + 2 * elements(&conv.weight) * positions(&y), y)
                 })
             }
@@ -440,9 +439,9 @@ mod tests {
                 let mut flops = 0;
                 let x = m.ups.iter().fold(grid([m.grid_t, m.grid_h, m.grid_w]), |x, up| {
                     flops += 2 * elements(&up.weight) * positions(&x);
-                    conv_transpose3d(up, x)
+                    conv_transpose3d(up, x, CpuConv::Native)
                 });
-                let y = conv3d(&m.to_rgb, x);
+                let y = conv3d(&m.to_rgb, x, CpuConv::Native);
                 assert_eq!(y.dims(), clip);
                 flops + 2 * elements(&m.to_rgb.weight) * positions(&y)
             }
@@ -450,7 +449,7 @@ mod tests {
                 let mut flops = 0;
                 let x = [&m.conv1, &m.conv2, &m.conv3].iter().fold(grid([m.grid_t, m.grid_h, m.grid_w]), |x, up| {
                     flops += 2 * elements(&up.weight) * positions(&x);
-                    conv_transpose3d(up, x)
+                    conv_transpose3d(up, x, CpuConv::Native)
                 });
                 assert_eq!(x.dims(), clip);
                 flops
@@ -465,10 +464,11 @@ mod tests {
         for family in [Family::Paper, Family::Reference] {
             for engine in [EngineKind::Hrm, EngineKind::Flat] {
                 let (spec, data) = tiny(family, engine);
-                let model: TextToVideo<B> = build(&spec, &data, &device).unwrap();
+                let config = ModelConfig::new(&spec, &data).unwrap();
+                let model: TextToVideo<B> = build(&config, &device);
                 let clip = [data.frames, data.height, data.width].map(|s| s as usize);
                 let once = measured(&model, 8, clip);
-                let analytic = ModelFlops::new(&spec, &data).unwrap();
+                let analytic = ModelFlops::new(&config);
                 let train = analytic.train_pass();
                 // The paper trains its predictor (every step decoded), the reference does not.
                 assert_eq!(train.decode_every_step, family == Family::Paper);
@@ -497,7 +497,7 @@ mod tests {
     fn flops_grow_linearly_with_the_steps_and_a_train_step_is_three_forwards() {
         for family in [Family::Paper, Family::Reference] {
             let (spec, data) = tiny(family, EngineKind::Hrm);
-            let f = ModelFlops::new(&spec, &data).unwrap();
+            let f = ModelFlops::new(&ModelConfig::new(&spec, &data).unwrap());
             let g = |k| f.generate_flops_per_sample(k);
             assert!(g(2) > g(1), "{family:?}");
             assert_eq!(g(1) + g(3), 2 * g(2), "{family:?}");
@@ -512,7 +512,7 @@ mod tests {
     fn flops_at_the_reference_config() {
         let exp = crate::spec::plan(std::path::Path::new("experiments/reference.yaml"), &[]).unwrap();
         let run = &exp.runs[0].spec;
-        let f = ModelFlops::new(&run.model, &run.data).unwrap();
+        let f = ModelFlops::new(&run.model_config().unwrap());
         let steps = run.model.engine.max_steps as usize;
         println!("reference, training forward (GFLOP/sample):");
         for (name, flops) in &f.forward(f.train_pass()).0 {

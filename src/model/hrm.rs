@@ -170,6 +170,7 @@ mod tests {
     use crate::backend::Cpu;
     use crate::model::registry::build;
     use crate::model::tokenizer::TextTokenizer;
+    use crate::spec::ModelConfig;
     use crate::spec::types::*;
 
     type B = Cpu;
@@ -205,7 +206,7 @@ mod tests {
             for kind in [EngineKind::Hrm, EngineKind::Flat] {
                 let (mut spec, data) = tiny(family);
                 spec.engine.kind = kind;
-                let model = build::<B>(&spec, &data, &device).unwrap();
+                let model = build::<B>(&ModelConfig::new(&spec, &data).unwrap(), &device);
                 let (ids, mask) = captions(&device);
                 let clip = Tensor::<B, 5>::random(
                     [2, 3, data.frames as usize, data.height as usize, data.width as usize],
@@ -232,7 +233,7 @@ mod tests {
     fn halting_stops_each_sample_on_its_own_and_freezes_it() {
         let device = Default::default();
         let (spec, data) = tiny(Family::Paper);
-        let mut model = build::<B>(&spec, &data, &device).unwrap();
+        let mut model = build::<B>(&ModelConfig::new(&spec, &data).unwrap(), &device);
         let (ids, mask) = captions(&device);
         let noise = model.noise(2, &device);
         // Put the threshold between the two samples' first-step probabilities: exactly one halts.
@@ -276,7 +277,7 @@ mod tests {
             for positions in [false, true] {
                 let (mut spec, data) = tiny(family);
                 spec.video_codec.position_embedding = positions;
-                let model = build::<B>(&spec, &data, &device).unwrap();
+                let model = build::<B>(&ModelConfig::new(&spec, &data).unwrap(), &device);
                 let (ids, mask) = captions(&device);
                 let start = Tensor::<B, 3>::ones([2, model.tokens, model.hidden], &device) * 0.1;
                 let z_h = model.forward(ids, mask, start, ReasonOptions::TRAIN).steps.last().unwrap().z_h.clone();

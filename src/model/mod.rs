@@ -7,7 +7,7 @@
 //! - [`engine`]: one reasoning step (`hrm` with cross-attention or additive interaction, `flat`).
 //! - [`halting`]: the convergence predictor (paper MLP, reference linear).
 //! - [`hrm`]: the whole model and its reasoning loop ([`TextToVideo::reason`]).
-//! - [`registry`]: spec -> model, parameter counts per component.
+//! - [`registry`]: validated model config (spec/validate.rs) -> model, parameter counts per component.
 //! - [`flops`]: analytic forward FLOPs per sample, per component.
 //!
 //! Building blocks: [`attention`], [`rope`], [`swiglu`], [`norm`], [`block`].
@@ -28,5 +28,5 @@ pub mod tokenizer;
 pub mod video_codec;
 
 pub use hrm::{ReasonOptions, Reasoning, StepOutput, TextToVideo};
-pub use registry::{build, component_counts, param_counts, validate};
+pub use registry::{build, component_counts, param_counts};
 pub use tokenizer::{Encoded, PAD_ID, TextTokenizer};

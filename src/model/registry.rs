@@ -1,5 +1,6 @@
-//! The component registry: a `ModelSpec` names a text encoder, a video codec, an engine and a
-//! halting predictor; this builds them for a clip shape and counts their parameters.
+//! The component registry: a model spec names a text encoder, a video codec, an engine and a
+//! halting predictor; this builds them from the spec's [`ModelConfig`] (the spec validated for a
+//! clip shape) and counts their parameters.
 
 use burn::nn::{Initializer, LayerNormConfig};
 use burn::prelude::*;
@@ -8,57 +9,16 @@ use super::block::BlockConfig;
 use super::engine::EngineConfig;
 use super::halting::Halting;
 use super::hrm::TextToVideo;
-use super::swiglu::inner_width;
 use super::text_encoder::TextEncoderConfig;
-use super::tokenizer::PAD_ID;
-use super::video_codec::{token_grid, video_codec};
-use crate::spec::types::{DataSpec, HaltingScope, ModelSpec};
+use super::video_codec::video_codec;
+use crate::spec::types::HaltingScope;
+use crate::spec::validate::ModelConfig;
 
-/// Everything about a spec that would make the model unbuildable or meaningless, as one message
-/// per problem, each naming the field.
-pub fn validate(model: &ModelSpec, data: &DataSpec) -> Result<(), String> {
-    let mut problems = Vec::new();
+/// Build the model a validated config describes (spec/validate.rs checked it for its clip shape).
+pub fn build<B: Backend>(config: &ModelConfig, device: &B::Device) -> TextToVideo<B> {
+    let model = config.spec();
     let (hidden, heads) = (model.hidden as usize, model.heads as usize);
-    if heads == 0 || hidden % heads != 0 {
-        problems.push(format!("model.hidden = {hidden} must be divisible by model.heads = {heads}"));
-    } else if (hidden / heads) % 2 != 0 {
-        problems.push(format!("model.hidden / model.heads = {} must be even for the rotary embedding", hidden / heads));
-    }
-    if !(model.expansion > 0.0) || inner_width(hidden, model.expansion) == 0 {
-        problems.push(format!("model.expansion = {} gives an empty feed-forward layer", model.expansion));
-    }
-    let text = &model.text_encoder;
-    if text.max_len == 0 {
-        problems.push("model.text_encoder.max_len must be at least 1".into());
-    }
-    if text.vocab_size <= PAD_ID {
-        problems.push(format!(
-            "model.text_encoder.vocab_size = {} is too small for the GPT-2 tokenizer (ids up to {PAD_ID})",
-            text.vocab_size
-        ));
-    }
-    if let Err(e) = token_grid(model.video_codec.kind, hidden, data.frames as usize, data.height as usize, data.width as usize) {
-        problems.push(format!("model.video_codec.kind: {e}"));
-    }
-    let engine = &model.engine;
-    if engine.h_layers + engine.l_layers == 0 {
-        problems.push("model.engine: h_layers + l_layers must be at least 1".into());
-    }
-    if engine.max_steps == 0 {
-        problems.push("model.engine.max_steps must be at least 1".into());
-    }
-    if !(0.0..=1.0).contains(&model.halting.threshold) {
-        problems.push(format!("model.halting.threshold = {}: must be in [0, 1]", model.halting.threshold));
-    }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
-}
-
-/// Build the model a spec describes, for clips of `data`'s shape.
-pub fn build<B: Backend>(model: &ModelSpec, data: &DataSpec, device: &B::Device) -> Result<TextToVideo<B>, String> {
-    validate(model, data)?;
-    let (hidden, heads) = (model.hidden as usize, model.heads as usize);
-    let grid = token_grid(model.video_codec.kind, hidden, data.frames as usize, data.height as usize, data.width as usize)?;
-    let tokens = grid.iter().product();
+    let tokens = config.tokens();
     let text_encoder = TextEncoderConfig {
         family: model.text_encoder.kind,
         vocab_size: model.text_encoder.vocab_size as usize,
@@ -69,7 +29,8 @@ pub fn build<B: Backend>(model: &ModelSpec, data: &DataSpec, device: &B::Device)
         expansion: model.expansion,
     }
     .init(device);
-    let (video_tokenizer, video_detokenizer) = video_codec(model.video_codec.kind, hidden, grid, device);
+    let codec = &model.video_codec;
+    let (video_tokenizer, video_detokenizer) = video_codec(codec.kind, codec.cpu_conv, hidden, config.grid(), device);
     let engine = EngineConfig {
         kind: model.engine.kind,
         interaction: model.engine.interaction,
@@ -85,7 +46,7 @@ pub fn build<B: Backend>(model: &ModelSpec, data: &DataSpec, device: &B::Device)
         },
     }
     .init(device);
-    Ok(TextToVideo {
+    TextToVideo {
         text_encoder,
         video_tokenizer,
         video_detokenizer,
@@ -103,7 +64,7 @@ pub fn build<B: Backend>(model: &ModelSpec, data: &DataSpec, device: &B::Device)
         tokens,
         hidden,
         heads,
-    })
+    }
 }
 
 #[cfg(any(feature = "flex", feature = "ndarray"))]
@@ -113,9 +74,8 @@ type CountingBackend = burn::backend::Cuda;
 
 /// Trainable parameters per component of the built model, then `("total", n)`. Fixed buffers
 /// (the reference's random initial states) are not parameters, as in PyTorch.
-pub fn param_counts(model: &ModelSpec, data: &DataSpec) -> Result<Vec<(String, usize)>, String> {
-    let m = build::<CountingBackend>(model, data, &Default::default())?;
-    Ok(component_counts(&m))
+pub fn param_counts(config: &ModelConfig) -> Vec<(String, usize)> {
+    component_counts(&build::<CountingBackend>(config, &Default::default()))
 }
 
 /// The per-component counts of an already built model, then `("total", n)`.
@@ -146,6 +106,10 @@ mod tests {
     use super::*;
     use crate::spec::types::*;
 
+    fn config(model: &ModelSpec, data: &DataSpec) -> ModelConfig {
+        ModelConfig::new(model, data).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Weights saved from one model and loaded into freshly initialised ones reproduce the
     /// same outputs (the path `ttv-bench parity` uses to copy CPU weights to CUDA). Note: burn
     /// initialises parameters lazily and a clone of an uninitialised model draws its own
@@ -160,10 +124,11 @@ mod tests {
         let model = ModelSpec { hidden: 32, heads: 4, ..reference_spec() };
         let data = DataSpec { frames: 2, height: 8, width: 8, ..DataSpec::default() };
         let rec = BinBytesRecorder::<FullPrecisionSettings>::default();
-        let a: TextToVideo<B> = build(&model, &data, &device).unwrap();
+        let config = config(&model, &data);
+        let a: TextToVideo<B> = build(&config, &device);
         let bytes = Recorder::<B>::record(&rec, a.into_record(), ()).unwrap();
         let load = || -> TextToVideo<B> {
-            let fresh: TextToVideo<B> = build(&model, &data, &device).unwrap();
+            let fresh: TextToVideo<B> = build(&config, &device);
             fresh.load_record(Recorder::<B>::load(&rec, bytes.clone(), &device).unwrap())
         };
         let (b, c) = (load(), load());
@@ -172,8 +137,7 @@ mod tests {
         let diff: f32 = (vb - vc).abs().max().into_scalar();
         assert!(diff < 1e-6, "outputs differ by {diff} after a record round trip");
         // Without the record, two fresh models differ: the check above can fail.
-        let (x, y): (TextToVideo<B>, TextToVideo<B>) =
-            (build(&model, &data, &device).unwrap(), build(&model, &data, &device).unwrap());
+        let (x, y): (TextToVideo<B>, TextToVideo<B>) = (build(&config, &device), build(&config, &device));
         let fresh_diff: f32 = (x.encode_video(video.clone()) - y.encode_video(video)).abs().max().into_scalar();
         assert!(fresh_diff > 1e-3);
     }
@@ -211,7 +175,7 @@ mod tests {
 
     #[test]
     fn reference_family_has_exactly_the_public_codes_parameters() {
-        let counts = param_counts(&reference_spec(), &DataSpec::default()).unwrap();
+        let counts = param_counts(&config(&reference_spec(), &DataSpec::default()));
         // Worked out from codewithdark-git/TTV-HRM models/*.py:
         // embedding 50257*256 + positions 77*256 + 3 blocks * (qkv 3C^2 + out C^2 + SwiGLU 3*C*2C) + LayerNorm 2C
         assert_eq!(count(&counts, "text_encoder"), 12_865_792 + 19_712 + 3 * 655_360 + 512);
@@ -230,10 +194,10 @@ mod tests {
         let small_data = DataSpec { frames: 4, height: 16, width: 16, ..DataSpec::default() };
         let paper = ModelSpec { hidden: 32, heads: 4, ..ModelSpec::default() };
         for (spec, data) in [(reference_spec(), DataSpec::default()), (paper, small_data)] {
-            let hrm = count(&param_counts(&spec, &data).unwrap(), "total");
+            let hrm = count(&param_counts(&config(&spec, &data)), "total");
             let mut flat_spec = spec.clone();
             flat_spec.engine.kind = EngineKind::Flat;
-            let flat = count(&param_counts(&flat_spec, &data).unwrap(), "total");
+            let flat = count(&param_counts(&config(&flat_spec, &data)), "total");
             let gap = (hrm as f64 - flat as f64).abs() / hrm as f64;
             assert!(gap < 0.02, "hrm {hrm} vs flat {flat}: {:.2}%", 100.0 * gap);
         }
@@ -241,24 +205,24 @@ mod tests {
 
     #[test]
     fn paper_family_counts_at_table_one() {
-        let counts = param_counts(&ModelSpec::default(), &DataSpec::default()).unwrap();
+        let counts = param_counts(&config(&ModelSpec::default(), &DataSpec::default()));
         println!("paper (Table I): {counts:?}");
         // Same text embedding as the reference; 32 tokens instead of 256, so the MLP halting head
         // sees 64 statistics.
         assert_eq!(count(&counts, "halting"), (64 * 256 + 256) + (256 + 1));
         let mut flat = ModelSpec::default();
         flat.engine.kind = EngineKind::Flat;
-        let flat = param_counts(&flat, &DataSpec::default()).unwrap();
+        let flat = param_counts(&config(&flat, &DataSpec::default()));
         println!("paper flat: {flat:?}");
         assert_eq!(count(&flat, "total"), count(&counts, "total"));
     }
 
     #[test]
-    fn an_unfit_spec_is_refused_with_the_reason() {
+    fn an_unfit_spec_gets_no_config_to_build_from() {
         let data = DataSpec { frames: 6, ..DataSpec::default() };
-        let e = param_counts(&ModelSpec::default(), &data).unwrap_err();
+        let e = ModelConfig::new(&ModelSpec::default(), &data).unwrap_err().to_string();
         assert!(e.contains("data.frames = 6"), "{e}");
-        let e = validate(&ModelSpec { heads: 5, ..ModelSpec::default() }, &DataSpec::default()).unwrap_err();
-        assert!(e.contains("divisible by model.heads"), "{e}");
+        let e = ModelConfig::new(&ModelSpec { heads: 5, ..ModelSpec::default() }, &DataSpec::default()).unwrap_err();
+        assert!(e.to_string().contains("model.heads: hidden 256 is not divisible by heads 5"), "{e}");
     }
 }

@@ -20,7 +20,7 @@ use burn::prelude::*;
 use burn::tensor::activation::gelu;
 
 use super::conv::{conv_transpose3d, conv3d};
-use crate::spec::types::Family;
+use crate::spec::types::{CpuConv, Family};
 
 /// Strides of the paper tokenizer's four blocks, (time, height, width).
 pub const PAPER_STRIDES: [[usize; 3]; 4] = [[1, 2, 2], [1, 2, 2], [2, 2, 2], [2, 1, 1]];
@@ -122,20 +122,24 @@ impl<B: Backend> DownBlock<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 5>) -> Tensor<B, 5> {
-        channel_norm(&self.norm, gelu(conv3d(&self.conv, x.clone())) + conv3d(&self.project, x))
+    fn forward(&self, x: Tensor<B, 5>, cpu_conv: CpuConv) -> Tensor<B, 5> {
+        channel_norm(&self.norm, gelu(conv3d(&self.conv, x.clone(), cpu_conv)) + conv3d(&self.project, x, cpu_conv))
     }
 }
 
 #[derive(Module, Debug)]
 pub struct PaperTokenizer<B: Backend> {
     pub blocks: Vec<DownBlock<B>>,
+    #[module(skip)]
+    pub cpu_conv: CpuConv,
 }
 
 #[derive(Module, Debug)]
 pub struct PaperDetokenizer<B: Backend> {
     pub ups: Vec<ConvTranspose3d<B>>,
     pub to_rgb: Conv3d<B>,
+    #[module(skip)]
+    pub cpu_conv: CpuConv,
     pub grid_t: usize,
     pub grid_h: usize,
     pub grid_w: usize,
@@ -150,6 +154,8 @@ pub struct ReferenceTokenizer<B: Backend> {
     pub conv2: Conv3d<B>,
     pub conv3: Conv3d<B>,
     pub norm: LayerNorm<B>,
+    #[module(skip)]
+    pub cpu_conv: CpuConv,
 }
 
 #[derive(Module, Debug)]
@@ -158,6 +164,8 @@ pub struct ReferenceDetokenizer<B: Backend> {
     pub conv1: ConvTranspose3d<B>,
     pub conv2: ConvTranspose3d<B>,
     pub conv3: ConvTranspose3d<B>,
+    #[module(skip)]
+    pub cpu_conv: CpuConv,
     pub grid_t: usize,
     pub grid_h: usize,
     pub grid_w: usize,
@@ -178,9 +186,11 @@ pub enum VideoDetokenizer<B: Backend> {
     Reference(ReferenceDetokenizer<B>),
 }
 
-/// Build a codec for `hidden`-wide tokens on a `grid` from [`token_grid`].
+/// Build a codec for `hidden`-wide tokens on a `grid` from [`token_grid`], its convolutions run
+/// by `cpu_conv` on the CPU backend.
 pub fn video_codec<B: Backend>(
     kind: Family,
+    cpu_conv: CpuConv,
     hidden: usize,
     grid: [usize; 3],
     device: &B::Device,
@@ -199,10 +209,11 @@ pub fn video_codec<B: Backend>(
                 })
                 .collect();
             (
-                VideoTokenizer::Paper(PaperTokenizer { blocks }),
+                VideoTokenizer::Paper(PaperTokenizer { blocks, cpu_conv }),
                 VideoDetokenizer::Paper(PaperDetokenizer {
                     ups,
                     to_rgb: conv3d_layer([up_widths[4], 3], [3; 3], [1; 3], 1, device),
+                    cpu_conv,
                     grid_t,
                     grid_h,
                     grid_w,
@@ -215,12 +226,14 @@ pub fn video_codec<B: Backend>(
                 conv2: conv3d_layer([c / 4, c / 2], REFERENCE_PATCH, REFERENCE_PATCH, 0, device),
                 conv3: conv3d_layer([c / 2, c], [3; 3], [1; 3], 1, device),
                 norm: LayerNormConfig::new(c).init(device),
+                cpu_conv,
             }),
             VideoDetokenizer::Reference(ReferenceDetokenizer {
                 proj: LinearConfig::new(c, c).init(device),
                 conv1: conv_t3d([c, c / 2], [3; 3], [1; 3], 1, device),
                 conv2: conv_t3d([c / 2, c / 4], REFERENCE_PATCH, REFERENCE_PATCH, 0, device),
                 conv3: conv_t3d([c / 4, 3], [3; 3], [1; 3], 1, device),
+                cpu_conv,
                 grid_t,
                 grid_h,
                 grid_w,
@@ -233,11 +246,11 @@ impl<B: Backend> VideoTokenizer<B> {
     /// `[batch, 3, frames, height, width]` in [-1, 1] -> `[batch, tokens, hidden]`.
     pub fn forward(&self, video: Tensor<B, 5>) -> Tensor<B, 3> {
         match self {
-            Self::Paper(m) => flatten_tokens(m.blocks.iter().fold(video, |x, block| block.forward(x))),
+            Self::Paper(m) => flatten_tokens(m.blocks.iter().fold(video, |x, block| block.forward(x, m.cpu_conv))),
             Self::Reference(m) => {
-                let x = gelu(conv3d(&m.conv1, video));
-                let x = gelu(conv3d(&m.conv2, x));
-                m.norm.forward(flatten_tokens(conv3d(&m.conv3, x)))
+                let x = gelu(conv3d(&m.conv1, video, m.cpu_conv));
+                let x = gelu(conv3d(&m.conv2, x, m.cpu_conv));
+                m.norm.forward(flatten_tokens(conv3d(&m.conv3, x, m.cpu_conv)))
             }
         }
     }
@@ -249,14 +262,14 @@ impl<B: Backend> VideoDetokenizer<B> {
         match self {
             Self::Paper(m) => {
                 let x = unflatten_tokens(tokens, [m.grid_t, m.grid_h, m.grid_w]);
-                let x = m.ups.iter().fold(x, |x, up| gelu(conv_transpose3d(up, x)));
-                conv3d(&m.to_rgb, x).tanh()
+                let x = m.ups.iter().fold(x, |x, up| gelu(conv_transpose3d(up, x, m.cpu_conv)));
+                conv3d(&m.to_rgb, x, m.cpu_conv).tanh()
             }
             Self::Reference(m) => {
                 let x = unflatten_tokens(m.proj.forward(tokens), [m.grid_t, m.grid_h, m.grid_w]);
-                let x = gelu(conv_transpose3d(&m.conv1, x));
-                let x = gelu(conv_transpose3d(&m.conv2, x));
-                conv_transpose3d(&m.conv3, x).tanh()
+                let x = gelu(conv_transpose3d(&m.conv1, x, m.cpu_conv));
+                let x = gelu(conv_transpose3d(&m.conv2, x, m.cpu_conv));
+                conv_transpose3d(&m.conv3, x, m.cpu_conv).tanh()
             }
         }
     }
@@ -275,13 +288,38 @@ mod tests {
         let device = Default::default();
         for (kind, [f, h, w], tokens) in [(Family::Paper, [4, 16, 16], 4), (Family::Reference, [2, 8, 8], 4)] {
             let grid = token_grid(kind, 32, f, h, w).unwrap();
-            let (tokenizer, detokenizer) = video_codec::<B>(kind, 32, grid, &device);
+            let (tokenizer, detokenizer) = video_codec::<B>(kind, CpuConv::Native, 32, grid, &device);
             let video = Tensor::<B, 5>::random([2, 3, f, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             let z = tokenizer.forward(video);
             assert_eq!(z.dims(), [2, tokens, 32], "{kind:?}");
             let out = detokenizer.forward(z);
             assert_eq!(out.dims(), [2, 3, f, h, w], "{kind:?}");
             assert!(out.abs().max().into_scalar() <= 1.0);
+        }
+    }
+
+    /// `cpu_conv` picks how the same weights are convolved: both ways compute one function.
+    #[test]
+    fn native_and_gemm_convolutions_give_the_same_codec() {
+        let device = Default::default();
+        for (kind, [f, h, w]) in [(Family::Paper, [4, 16, 16]), (Family::Reference, [2, 8, 8])] {
+            let grid = token_grid(kind, 32, f, h, w).unwrap();
+            let (mut tokenizer, mut detokenizer) = video_codec::<B>(kind, CpuConv::Native, 32, grid, &device);
+            let video = Tensor::<B, 5>::random([2, 3, f, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+            let (z, out) = (tokenizer.forward(video.clone()), detokenizer.forward(tokenizer.forward(video.clone())));
+            match (&mut tokenizer, &mut detokenizer) {
+                (VideoTokenizer::Paper(t), VideoDetokenizer::Paper(d)) => {
+                    (t.cpu_conv, d.cpu_conv) = (CpuConv::Gemm, CpuConv::Gemm)
+                }
+                (VideoTokenizer::Reference(t), VideoDetokenizer::Reference(d)) => {
+                    (t.cpu_conv, d.cpu_conv) = (CpuConv::Gemm, CpuConv::Gemm)
+                }
+                _ => unreachable!("one family"),
+            }
+            let (z_gemm, out_gemm) = (tokenizer.forward(video.clone()), detokenizer.forward(tokenizer.forward(video)));
+            let dz: f32 = (z - z_gemm).abs().max().into_scalar();
+            let dout: f32 = (out - out_gemm).abs().max().into_scalar();
+            assert!(dz < 1e-4 && dout < 1e-4, "{kind:?}: tokens differ by {dz}, clips by {dout}");
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use comfy_table::presets::ASCII_MARKDOWN;
 use serde_json::{Value, json};
 
 use super::stats::Agg;
@@ -35,8 +36,8 @@ fn csv(experiment: &str, t: &Table) -> String {
             header.push(c.key.clone());
         }
     }
-    let mut s = String::new();
-    let _ = writeln!(s, "{}", header.iter().map(|h| csv_cell(h)).collect::<Vec<_>>().join(","));
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    w.write_record(&header).expect("CSV into memory");
     for r in &t.rows {
         let mut line = vec![experiment.to_string(), r.variant.clone()];
         for (c, cell) in t.columns.iter().zip(&r.cells) {
@@ -52,13 +53,9 @@ fn csv(experiment: &str, t: &Table) -> String {
                 other => line.push(other.display()),
             }
         }
-        let _ = writeln!(s, "{}", line.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        w.write_record(&line).expect("CSV into memory");
     }
-    s
-}
-
-fn csv_cell(c: &str) -> String {
-    if c.contains([',', '"', '\n']) { format!("\"{}\"", c.replace('"', "\"\"")) } else { c.to_string() }
+    String::from_utf8(w.into_inner().expect("CSV into memory")).expect("CSV of UTF-8 fields is UTF-8")
 }
 
 fn json(experiment: &str, t: &Table) -> Value {
@@ -88,24 +85,67 @@ fn json(experiment: &str, t: &Table) -> Value {
 fn md(experiment: &str, t: &Table) -> String {
     // The label is the first column; a `variant` column would repeat it.
     let shown: Vec<usize> = (0..t.columns.len()).filter(|&j| t.columns[j].key != "variant").collect();
-    let titles: Vec<&str> = shown.iter().map(|&j| t.columns[j].title.as_str()).collect();
-    let mut s = format!("## {experiment}\n\n| variant | {} |\n|---|", titles.join(" | "));
-    s.push_str(&"---|".repeat(shown.len()));
-    s.push('\n');
+    let escape = |s: &str| s.replace('|', "\\|");
+    let mut table = comfy_table::Table::new();
+    table.load_preset(ASCII_MARKDOWN);
+    table.set_header(std::iter::once("variant".to_string()).chain(shown.iter().map(|&j| escape(&t.columns[j].title))));
     for r in &t.rows {
-        let cells: Vec<String> = shown
-            .iter()
-            .map(|&j| &r.cells[j])
-            .map(|c| match c {
-                Cell::Ours { best: true, .. } => format!("**{}**", c.display()),
-                _ => c.display().replace('|', "\\|"),
-            })
-            .collect();
-        let _ = writeln!(s, "| {} | {} |", r.variant.replace('|', "\\|"), cells.join(" | "));
+        let cells = shown.iter().map(|&j| &r.cells[j]).map(|c| match c {
+            Cell::Ours { best: true, .. } => format!("**{}**", c.display()),
+            _ => escape(&c.display()),
+        });
+        table.add_row(std::iter::once(escape(&r.variant)).chain(cells));
     }
+    let mut s = format!("## {experiment}\n\n{table}\n");
     for n in &t.notes {
         let _ = writeln!(s, "\n- {n}");
     }
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::columns::Better;
+    use crate::report::format::Unit;
+    use crate::report::stats::Stat;
+    use crate::report::tables::{Column, Row};
+
+    fn table() -> Table {
+        let col = |key: &str, better| Column { key: key.into(), title: key.into(), better };
+        let ours = |mean, best| Cell::Ours { agg: Agg::Stat(Stat { mean, std: Some(0.5), n: 2 }), unit: Unit::Plain, best };
+        Table {
+            id: "comparison",
+            columns: vec![col("prompt", None), col("mse", Some(Better::Lower))],
+            rows: vec![
+                Row { variant: "a|b".into(), epoch: None, cells: vec![Cell::Text("red, \"big\"".into()), ours(1.0, true)] },
+                Row { variant: "c".into(), epoch: None, cells: vec![Cell::Blank, ours(2.0, false)] },
+            ],
+            notes: vec!["a note".into()],
+        }
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_quoting_and_splits_the_statistics() {
+        assert_eq!(
+            csv("x", &table()),
+            "experiment,variant,prompt,mse_mean,mse_std,mse_n\nx,a|b,\"red, \"\"big\"\"\",1,0.5,2\nx,c,,2,0.5,2\n"
+        );
+    }
+
+    #[test]
+    fn markdown_escapes_pipes_and_bolds_the_best() {
+        let md = md("x", &table());
+        let rows: Vec<Vec<&str>> = md
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .map(|l| l.trim_matches('|').split(" | ").map(str::trim).collect())
+            .collect();
+        assert!(md.starts_with("## x\n\n|"), "{md}");
+        assert_eq!(rows[0], ["variant", "prompt", "mse"]);
+        assert_eq!(rows[2], ["a\\|b", "red, \"big\"", "**1.000 ± 0.5000**"]);
+        assert_eq!(rows[3], ["c", "—", "2.000 ± 0.5000"]);
+        assert!(md.ends_with("\n- a note\n\n"), "{md}");
+    }
 }

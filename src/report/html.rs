@@ -1,16 +1,12 @@
 //! HTML building blocks: the page shell (inline CSS, no network), tables whose cells carry the
 //! exact numbers as data attributes (for scripts and tests) beside the rounded text, and the
-//! captioned GIF grid.
+//! captioned GIF grid. Written with maud, which escapes every spliced value.
 
-use std::fmt::Write as _;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::gifgrid::Layout;
 use super::stats::Agg;
 use super::tables::{Cell, Table};
-
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 const CSS: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI','DejaVu Sans',sans-serif;margin:0;color:#222;background:#fafafa}
@@ -46,94 +42,97 @@ blockquote{color:#555;border-left:3px solid #ccc;margin:.5em 0;padding-left:1em;
 ";
 
 /// A complete page.
-pub fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>{t}</title><style>{CSS}</style></head>\n<body><main>\n{body}\n</main></body></html>\n",
-        t = esc(title)
-    )
+pub fn page(title: &str, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width";
+                title { (title) }
+                style { (PreEscaped(CSS)) }
+            }
+            body { main { (body) } }
+        }
+    }
+    .into_string()
 }
 
 /// A state as a coloured badge.
-pub fn state(s: &str) -> String {
-    format!("<span class=\"state state-{0}\">{0}</span>", esc(s))
+pub fn state(s: &str) -> Markup {
+    html! { span class={ "state state-" (s) } { (s) } }
 }
 
-pub fn swatch(css_color: &str) -> String {
-    format!("<span class=\"swatch\" style=\"background:{css_color}\"></span>")
+pub fn swatch(css_color: &str) -> Markup {
+    html! { span.swatch style={ "background:" (css_color) } {} }
+}
+
+/// Debug formatting of a number: the shortest text that reads back as the same `f64`.
+fn exact(x: f64) -> String {
+    format!("{x:?}")
 }
 
 /// `t` as an HTML table; `color` gives a row's variant colour (shown as a swatch).
-pub fn table(t: &Table, color: impl Fn(&str) -> Option<String>) -> String {
-    let mut s = format!("<div class=\"scroll\"><table id=\"{}\" class=\"results\"><thead><tr>", t.id);
-    for c in &t.columns {
-        let _ = write!(s, "<th data-col=\"{}\">{}</th>", esc(&c.key), esc(&c.title));
-    }
-    s.push_str("</tr></thead><tbody>\n");
-    for r in &t.rows {
-        let epoch = r.epoch.map(|e| format!(" data-epoch=\"{e}\"")).unwrap_or_default();
-        let _ = write!(s, "<tr data-variant=\"{}\"{epoch}>", esc(&r.variant));
-        for (j, (c, cell)) in t.columns.iter().zip(&r.cells).enumerate() {
-            let mark = if j == 0 { color(&r.variant).map(|c| swatch(&c)).unwrap_or_default() } else { String::new() };
-            let text = esc(&cell.display());
-            let key = esc(&c.key);
-            let _ = match cell {
-                Cell::Ours { agg: Agg::Stat(st), best, .. } => write!(
-                    s,
-                    "<td data-col=\"{key}\" data-mean=\"{:?}\" data-std=\"{}\" data-n=\"{}\" class=\"num{}\">{mark}{text}</td>",
-                    st.mean,
-                    st.std.map(|v| format!("{v:?}")).unwrap_or_default(),
-                    st.n,
-                    if *best { " best" } else { "" }
-                ),
-                Cell::Ours { agg: Agg::Pending(why), .. } => {
-                    write!(s, "<td data-col=\"{key}\" class=\"pending\" title=\"{}\">{mark}{text}</td>", esc(why))
+pub fn table(t: &Table, color: impl Fn(&str) -> Option<String>) -> Markup {
+    html! {
+        div.scroll {
+            table id=(t.id) class="results" {
+                thead { tr { @for c in &t.columns { th data-col=(c.key) { (c.title) } } } }
+                tbody {
+                    @for r in &t.rows {
+                        tr data-variant=(r.variant) data-epoch=[r.epoch] {
+                            @for (j, (c, cell)) in t.columns.iter().zip(&r.cells).enumerate() {
+                                @let mark = if j == 0 { color(&r.variant).map(|c| swatch(&c)) } else { None };
+                                @let text = cell.display();
+                                @match cell {
+                                    Cell::Ours { agg: Agg::Stat(st), best, .. } => {
+                                        td data-col=(c.key) data-mean=(exact(st.mean)) data-std=(st.std.map(exact).unwrap_or_default())
+                                            data-n=(st.n) class={ "num" @if *best { " best" } } { @if let Some(m) = &mark { (m) } (text) }
+                                    }
+                                    Cell::Ours { agg: Agg::Pending(why), .. } => {
+                                        td data-col=(c.key) class="pending" title=(why) { @if let Some(m) = &mark { (m) } (text) }
+                                    }
+                                    Cell::Ours { agg: Agg::Missing, .. } | Cell::Blank => {
+                                        td data-col=(c.key) class="missing" { @if let Some(m) = &mark { (m) } (text) }
+                                    }
+                                    Cell::Paper { value, .. } => {
+                                        td data-col=(c.key) data-value=(exact(*value)) class="num paper" { @if let Some(m) = &mark { (m) } (text) }
+                                    }
+                                    Cell::Ratio(v) => {
+                                        td data-col=(c.key) data-value=(exact(*v)) class="num ratio" { @if let Some(m) = &mark { (m) } (text) }
+                                    }
+                                    Cell::Text(_) => { td data-col=(c.key) { @if let Some(m) = &mark { (m) } (text) } }
+                                }
+                            }
+                        }
+                    }
                 }
-                Cell::Ours { agg: Agg::Missing, .. } | Cell::Blank => {
-                    write!(s, "<td data-col=\"{key}\" class=\"missing\">{mark}{text}</td>")
-                }
-                Cell::Paper { value, .. } => {
-                    write!(s, "<td data-col=\"{key}\" data-value=\"{value:?}\" class=\"num paper\">{mark}{text}</td>")
-                }
-                Cell::Ratio(v) => write!(s, "<td data-col=\"{key}\" data-value=\"{v:?}\" class=\"num ratio\">{mark}{text}</td>"),
-                Cell::Text(_) => write!(s, "<td data-col=\"{key}\">{mark}{text}</td>"),
-            };
+            }
         }
-        s.push_str("</tr>\n");
-    }
-    s.push_str("</tbody></table></div>\n");
-    if !t.notes.is_empty() {
-        s.push_str("<ul class=\"notes\">");
-        for n in &t.notes {
-            let _ = write!(s, "<li>{}</li>", esc(n));
+        @if !t.notes.is_empty() {
+            ul.notes { @for n in &t.notes { li { (n) } } }
         }
-        s.push_str("</ul>\n");
     }
-    s
 }
 
 /// A composed GIF with its column captions above and row captions to the left, on the cells'
 /// pitch so each caption sits by its cell.
-pub fn gif_grid(src: &str, layout: &Layout, cols: &[String], rows: &[String], alt: &str) -> String {
-    let mut s = format!(
-        "<div class=\"scroll\"><div class=\"gifgrid\" style=\"grid-template-columns:minmax(8em,18em) repeat({}, {}px);grid-template-rows:auto repeat({}, {}px)\"><div></div>",
+pub fn gif_grid(src: &str, layout: &Layout, cols: &[String], rows: &[String], alt: &str) -> Markup {
+    let grid = format!(
+        "grid-template-columns:minmax(8em,18em) repeat({}, {}px);grid-template-rows:auto repeat({}, {}px)",
         layout.cols, layout.pitch_x, layout.rows, layout.pitch_y
     );
-    for c in cols {
-        let _ = write!(s, "<div class=\"colcap\">{}</div>", esc(c));
+    let span = format!("grid-row:2 / span {};grid-column:2 / span {}", layout.rows.max(1), layout.cols.max(1));
+    html! {
+        div.scroll {
+            div.gifgrid style=(grid) {
+                div {}
+                @for c in cols { div.colcap { (c) } }
+                @for (i, r) in rows.iter().enumerate() {
+                    div.rowcap style={ "grid-row:" (i + 2) ";grid-column:1" } { (r) }
+                }
+                img src=(src) width=(layout.width) height=(layout.height) alt=(alt) style=(span);
+            }
+        }
     }
-    for (i, r) in rows.iter().enumerate() {
-        let _ = write!(s, "<div class=\"rowcap\" style=\"grid-row:{};grid-column:1\">{}</div>", i + 2, esc(r));
-    }
-    let _ = writeln!(
-        s,
-        "<img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{}\" style=\"grid-row:2 / span {};grid-column:2 / span {}\"></div></div>",
-        esc(src),
-        layout.width,
-        layout.height,
-        esc(alt),
-        layout.rows.max(1),
-        layout.cols.max(1)
-    );
-    s
 }

@@ -20,13 +20,12 @@ pub mod stats;
 pub mod tables;
 pub mod variants;
 
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 pub use export::Format;
-use html::esc;
 use load::Run;
 
 use crate::store::atomic::write_atomic;
@@ -74,34 +73,35 @@ pub fn render(opts: &ReportOptions) -> Result<Rendered> {
 }
 
 /// `reports/index.html`: every experiment with its runs' states, or a note that there are none.
-fn index_page(registry: &Path, experiments: &std::collections::BTreeMap<String, Vec<Run>>) -> String {
-    let mut b = String::from("<h1>ttv experiments</h1>");
-    if experiments.is_empty() {
-        let _ = write!(
-            b,
-            "<p id=\"empty\">The registry <code>{}</code> holds no runs yet. Run <code>ttv-run experiments/&lt;spec&gt;.yaml</code>, then <code>ttv-report</code> again.</p>",
-            esc(&registry.display().to_string())
-        );
-        return html::page("ttv experiments", &b);
-    }
-    b.push_str("<table id=\"experiments\"><thead><tr><th>experiment</th><th>variants</th><th>runs</th><th>states</th></tr></thead><tbody>");
-    for (name, runs) in experiments {
-        let (variants, _) = variants::group(runs);
-        let mut states: Vec<&str> = runs.iter().map(|r| r.state.as_str()).collect();
-        states.sort_unstable();
-        let mut counted: Vec<String> = Vec::new();
-        for s in states.iter().copied().collect::<std::collections::BTreeSet<_>>() {
-            counted.push(format!("{} {}", states.iter().filter(|x| **x == s).count(), html::state(s)));
+fn index_page(registry: &Path, experiments: &BTreeMap<String, Vec<Run>>) -> String {
+    let body = maud::html! {
+        h1 { "ttv experiments" }
+        @if experiments.is_empty() {
+            p id="empty" {
+                "The registry " code { (registry.display()) } " holds no runs yet. Run "
+                code { "ttv-run experiments/<spec>.yaml" } ", then " code { "ttv-report" } " again."
+            }
+        } @else {
+            table id="experiments" {
+                thead { tr { th { "experiment" } th { "variants" } th { "runs" } th { "states" } } }
+                tbody {
+                    @for (name, runs) in experiments {
+                        @let states: Vec<&str> = runs.iter().map(|r| r.state.as_str()).collect();
+                        tr {
+                            td { a href={ (name) "/index.html" } { (name) } }
+                            td.num { (variants::group(runs).0.len()) }
+                            td.num { (runs.len()) }
+                            td {
+                                @for (i, s) in states.iter().copied().collect::<BTreeSet<_>>().into_iter().enumerate() {
+                                    @if i > 0 { ", " }
+                                    (states.iter().filter(|x| **x == s).count()) " " (html::state(s))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        let _ = write!(
-            b,
-            "<tr><td><a href=\"{0}/index.html\">{0}</a></td><td class=\"num\">{1}</td><td class=\"num\">{2}</td><td>{3}</td></tr>",
-            esc(name),
-            variants.len(),
-            runs.len(),
-            counted.join(", ")
-        );
-    }
-    b.push_str("</tbody></table>");
-    html::page("ttv experiments", &b)
+    };
+    html::page("ttv experiments", body)
 }

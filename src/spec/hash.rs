@@ -14,18 +14,20 @@ pub const FORMAT_VERSION: &str = "ttv-run-spec/1";
 /// Hex digits of the hash that name a run directory.
 pub const SHORT_LEN: usize = 12;
 
-/// Fields added after runs were stored, with the value that means "as before": left out of
-/// the canonical JSON at that value, so adding them kept every earlier run's hash.
-const ADDED_LATER: &[(&[&str], Value)] = &[(&["model", "video_codec", "position_embedding"], Value::Bool(false))];
+/// Fields added after runs were stored, with the value (as JSON text) that means "as before":
+/// left out of the canonical JSON at that value, so adding them kept every earlier run's hash.
+const ADDED_LATER: &[(&[&str], &str)] =
+    &[(&["model", "video_codec", "position_embedding"], "false"), (&["model", "video_codec", "cpu_conv"], "\"native\"")];
 
 /// The canonical JSON text of a run spec.
 pub fn canonical_json(run: &RunSpec) -> String {
     let mut value = serde_json::to_value(run).expect("run spec serialises");
     for (path, as_before) in ADDED_LATER {
+        let as_before: Value = serde_json::from_str(as_before).expect("ADDED_LATER holds JSON");
         let (field, parents) = path.split_last().expect("a path");
         let parent = parents.iter().try_fold(&mut value, |v, key| v.get_mut(*key));
         if let Some(Value::Object(map)) = parent
-            && map.get(*field) == Some(as_before)
+            && map.get(*field) == Some(&as_before)
         {
             map.remove(*field);
         }

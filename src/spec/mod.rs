@@ -16,6 +16,7 @@ pub use hash::{FORMAT_VERSION, canonical_json, run_hash};
 pub use load::{LoadedSpec, load};
 pub use sweep::{Experiment, RunPlan, expand, keep_only};
 pub use types::*;
+pub use validate::{ModelConfig, Problems, validate};
 
 /// Load and expand in one go.
 pub fn plan(path: &std::path::Path, overrides: &[String]) -> Result<Experiment, SpecErrors> {

@@ -154,8 +154,10 @@ pub fn expand(loaded: &LoadedSpec) -> Result<Experiment, SpecErrors> {
                     continue;
                 }
             };
-            for (path, msg) in validate(&run) {
-                errors.push(blame(&dotted(path), msg));
+            if let Err(problems) = validate(&run) {
+                for (path, msg) in problems.0 {
+                    errors.push(blame(&dotted(path), msg));
+                }
             }
             let hash = run_hash(&run);
             if hashes.insert(hash.clone()) {

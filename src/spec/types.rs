@@ -202,12 +202,29 @@ pub struct VideoCodecSpec {
     /// so nothing tells the detokenizer where anything is. Off by default (both sources); left
     /// out of the hash when off, so older runs keep their identity (spec/hash.rs).
     pub position_embedding: bool,
+    /// How the CPU backend (burn-flex) computes the codec's convolutions: `native`, burn's own
+    /// tiled im2col + gemm (about 3x faster), or `gemm`, one gather and one matmul per
+    /// convolution (model/conv.rs), what every other backend runs. The two round differently,
+    /// so a CPU run's numbers depend on it; `gemm` reproduces CPU runs trained before `native`
+    /// became the default bit for bit. Other backends ignore it. Left out of the hash when
+    /// `native`, so older runs keep their identity (spec/hash.rs).
+    pub cpu_conv: CpuConv,
 }
 
 impl Default for VideoCodecSpec {
     fn default() -> Self {
-        Self { kind: Family::Paper, position_embedding: false }
+        Self { kind: Family::Paper, position_embedding: false, cpu_conv: CpuConv::Native }
     }
+}
+
+/// The convolution algorithm of the CPU backend.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CpuConv {
+    /// burn's own convolution modules.
+    Native,
+    /// Gather every kernel tap and multiply by the weight matrix (im2col), as on other backends.
+    Gemm,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]

@@ -112,7 +112,7 @@ pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Re
     ctx.record.summary().data_skipped = Some(data.skipped() as u64);
 
     B::seed(device, ctx.plan.seed);
-    let model: TextToVideo<B> = build(&spec.model, &spec.data, device).map_err(|e| anyhow!("model: {e}"))?;
+    let model: TextToVideo<B> = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, device);
     let o = &spec.training.optimizer;
     let optimizer: Optim<B> = AdamWConfig::new()
         .with_beta_1(o.betas[0] as f32)
@@ -399,7 +399,7 @@ fn micro_batches(window: Vec<HostBatch>, epoch: u32, mut first_sample: u64) -> V
 }
 
 /// With `TTV_PROGRESS=lines`, progress also goes to stderr as plain timestamped lines: the bars
-/// are hidden when stderr is not a terminal (a batch job, the device machine), and a long first
+/// are hidden when stderr is not a terminal (a batch job, a remote GPU machine), and a long first
 /// step (kernels compiling) should still show where it is.
 fn progress_line(what: &str, wall_s: f64) {
     static LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
