@@ -104,10 +104,10 @@ impl Iterator for Prefetch {
             Err(_) => {
                 // The producer finished or panicked; surface a panic instead of a short epoch.
                 self.rx = None;
-                if let Some(h) = self.handle.take() {
-                    if let Err(p) = h.join() {
-                        std::panic::resume_unwind(p);
-                    }
+                if let Some(h) = self.handle.take()
+                    && let Err(p) = h.join()
+                {
+                    std::panic::resume_unwind(p);
                 }
                 None
             }

@@ -36,7 +36,7 @@ fn parse_time(s: &str, line: usize, field: &str) -> Result<Option<f64>> {
         return Ok(None);
     }
     let v: f64 = s.parse().map_err(|_| anyhow::anyhow!("line {line}: {field} = {s:?}: not a number of seconds"))?;
-    if !(v >= 0.0) {
+    if v.is_nan() || v < 0.0 {
         bail!("line {line}: {field} = {v}: must be >= 0");
     }
     Ok(Some(v))

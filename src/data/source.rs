@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 pub trait Source: Send + Sync {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn shape(&self) -> VideoShape;
     /// Must be a pure function of `index`: the same sample whichever thread asks, whenever.
     fn get(&self, index: usize) -> Sample;

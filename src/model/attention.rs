@@ -72,7 +72,7 @@ pub struct SelfAttention<B: Backend> {
 
 impl<B: Backend> SelfAttention<B> {
     pub fn new(hidden: usize, heads: usize, causal: bool, device: &B::Device) -> Self {
-        assert!(hidden % heads == 0, "hidden {hidden} is not divisible by heads {heads}");
+        assert!(hidden.is_multiple_of(heads), "hidden {hidden} is not divisible by heads {heads}");
         Self {
             qkv: LinearConfig::new(hidden, 3 * hidden).with_bias(false).init(device),
             out: LinearConfig::new(hidden, hidden).with_bias(false).init(device),
@@ -104,7 +104,7 @@ pub struct CrossAttention<B: Backend> {
 
 impl<B: Backend> CrossAttention<B> {
     pub fn new(hidden: usize, heads: usize, device: &B::Device) -> Self {
-        assert!(hidden % heads == 0, "hidden {hidden} is not divisible by heads {heads}");
+        assert!(hidden.is_multiple_of(heads), "hidden {hidden} is not divisible by heads {heads}");
         let linear = || LinearConfig::new(hidden, hidden).with_bias(false).init(device);
         Self { q: linear(), k: linear(), v: linear(), out: linear(), heads }
     }

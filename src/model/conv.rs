@@ -99,10 +99,10 @@ fn gemm_conv_transpose3d<B: Backend>(conv: &ConvTranspose3d<B>, x: Tensor<B, 5>)
         .permute([0, 2, 4, 1, 3])
         .reshape([batch * c_out * full[0] * full[1], iw * kw]);
     let mut y = overlap_add(y, iw, kw, sw).reshape([batch, c_out, full[0], full[1], full[2]]);
-    for axis in 0..3 {
+    for (axis, size) in full.into_iter().enumerate() {
         let (p, extra) = (conv.padding[axis], conv.padding_out[axis]);
         assert!(extra <= p, "output padding beyond the padding is not used");
-        y = y.narrow(axis + 2, p, full[axis] - 2 * p + extra);
+        y = y.narrow(axis + 2, p, size - 2 * p + extra);
     }
     match &conv.bias {
         Some(bias) => y + bias.val().reshape([1, c_out, 1, 1, 1]),

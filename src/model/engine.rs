@@ -110,8 +110,8 @@ impl EngineConfig {
             low,
             high,
             additive,
-            h_init: fixed_normal(hidden, 0.02, 0x4849_4e49_54, device),
-            l_init: fixed_normal(hidden, 0.02, 0x4c49_4e49_54, device),
+            h_init: fixed_normal(hidden, 0.02, 0x48_49_4e_49_54, device),
+            l_init: fixed_normal(hidden, 0.02, 0x4c_49_4e_49_54, device),
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct LinearHalting<B: Backend> {
     pub linear: Linear<B>,
 }
 
+// One per model: a boxed variant would save nothing and change the module's record.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Halting<B: Backend> {
     Mlp(MlpHalting<B>),

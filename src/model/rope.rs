@@ -20,7 +20,7 @@ pub struct Rope<B: Backend> {
 
 impl<B: Backend> Rope<B> {
     pub fn new(head_dim: usize, seq_len: usize, base: f64, device: &B::Device) -> Self {
-        assert!(head_dim % 2 == 0, "RoPE needs an even head dimension, got {head_dim}");
+        assert!(head_dim.is_multiple_of(2), "RoPE needs an even head dimension, got {head_dim}");
         let half = head_dim / 2;
         let (mut cos, mut sin) = (Vec::with_capacity(seq_len * half), Vec::with_capacity(seq_len * half));
         for t in 0..seq_len {
@@ -39,8 +39,8 @@ impl<B: Backend> Rope<B> {
     pub fn apply(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [_, _, seq_len, head_dim] = x.dims();
         let half = head_dim / 2;
-        let cos = self.cos.clone().slice([0..seq_len]).unsqueeze::<4>();
-        let sin = self.sin.clone().slice([0..seq_len]).unsqueeze::<4>();
+        let cos = self.cos.clone().narrow(0, 0, seq_len).unsqueeze::<4>();
+        let sin = self.sin.clone().narrow(0, 0, seq_len).unsqueeze::<4>();
         let x0 = x.clone().narrow(3, 0, half);
         let x1 = x.narrow(3, half, half);
         Tensor::cat(vec![x0.clone() * cos.clone() - x1.clone() * sin.clone(), x0 * sin + x1 * cos], 3)

@@ -75,18 +75,17 @@ impl TextTokenizer {
     }
 
     /// A batch of captions as `(ids [batch, max_len], mask [batch, max_len])`.
-    pub fn batch<B: Backend>(
-        &self,
-        texts: &[&str],
-        device: &B::Device,
-    ) -> Result<(Tensor<B, 2, Int>, Tensor<B, 2, Bool>), String> {
+    pub fn batch<B: Backend>(&self, texts: &[&str], device: &B::Device) -> Result<TokenBatch<B>, String> {
         let encoded = texts.iter().map(|t| self.encode(t)).collect::<Result<Vec<_>, _>>()?;
         Ok(to_tensors(&encoded, device))
     }
 }
 
+/// Token ids `[batch, max_len]` and their mask (true on real tokens) `[batch, max_len]`.
+pub type TokenBatch<B> = (Tensor<B, 2, Int>, Tensor<B, 2, Bool>);
+
 /// Stack encoded captions into model inputs.
-pub fn to_tensors<B: Backend>(encoded: &[Encoded], device: &B::Device) -> (Tensor<B, 2, Int>, Tensor<B, 2, Bool>) {
+pub fn to_tensors<B: Backend>(encoded: &[Encoded], device: &B::Device) -> TokenBatch<B> {
     let len = encoded.first().map_or(0, |e| e.ids.len());
     let ids: Vec<i64> = encoded.iter().flat_map(|e| e.ids.iter().map(|&id| id as i64)).collect();
     let mask: Vec<bool> = encoded.iter().flat_map(|e| e.mask.iter().copied()).collect();

@@ -246,10 +246,11 @@ pub fn deserialize_at<T: serde::de::DeserializeOwned>(doc: &Value) -> Result<T, 
 /// serde reports an unknown field at its parent; put the field itself on the path so the
 /// error points at the offending line.
 fn fix_path(doc: &Value, mut path: Vec<String>, msg: &str) -> Vec<String> {
-    if let Some(field) = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next()) {
-        if path.last().map(String::as_str) != Some(field) && get_path(doc, &path).is_some_and(|v| v.get(field).is_some()) {
-            path.push(field.to_string());
-        }
+    if let Some(field) = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next())
+        && path.last().map(String::as_str) != Some(field)
+        && get_path(doc, &path).is_some_and(|v| v.get(field).is_some())
+    {
+        path.push(field.to_string());
     }
     path
 }

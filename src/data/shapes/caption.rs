@@ -50,7 +50,10 @@ pub fn paraphrase(a: &Attributes, centred: bool, rng: &mut Rng) -> String {
     // Sentence shapes: [location], [background], or the paper's "in the center of a X background".
     match (may_locate && rng.below(2) == 0, say_bg) {
         (true, true) => text.push_str(&format!(" in the center of {} {bg_word} background", article(bg_word))),
-        (true, false) => text.push_str(*rng.pick(&[" in the center", " in the middle"])),
+        (true, false) => {
+            let place: &&str = rng.pick(&[" in the center", " in the middle"]);
+            text.push_str(place);
+        }
         (false, true) => {
             let prep = *rng.pick(&["on", "against"]);
             text.push_str(&format!(" {prep} {} {bg_word} background", article(bg_word)));

@@ -32,13 +32,13 @@ pub fn parse_prompt(prompt: &str) -> Result<Attributes, ParseError> {
     // "<word> background" names the background; drop both words so a colour word there
     // ("a blue square on a green background") is not read as the object's colour.
     let mut background = Background::Dark;
-    if let Some(k) = toks.iter().position(|t| t == "background") {
-        if k > 0 {
-            let word = toks[k - 1].clone();
-            background =
-                Background::from_word(&word).ok_or_else(|| ParseError::UnknownBackground { word, prompt: prompt.to_string() })?;
-            toks.drain(k - 1..=k);
-        }
+    if let Some(k) = toks.iter().position(|t| t == "background")
+        && k > 0
+    {
+        let word = toks[k - 1].clone();
+        background =
+            Background::from_word(&word).ok_or_else(|| ParseError::UnknownBackground { word, prompt: prompt.to_string() })?;
+        toks.drain(k - 1..=k);
     }
 
     let (object, object_at) = toks
