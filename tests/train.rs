@@ -8,8 +8,9 @@
 //! Faults are injected through `TTV_FAULT` into a spawned `ttv-run`, so the real binary's code
 //! paths are what is tested.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
@@ -24,47 +25,9 @@ use ttv::store::metrics::{MetricRow, MetricsLog};
 use ttv::store::{RunDir, RunState, Status, Store};
 use ttv::train::loss::{Start, batch_loss};
 
+use common::{NO_WEIGHTS, TINY, text, ttv_run};
+
 type B = Autodiff<Cpu>;
-
-/// Tiny paper-family run: 8 train + 2 eval clips, batch 4 (2 updates per epoch), 3 epochs,
-/// checkpoint every epoch; FID left out so no test needs the Inception weights unless it asks.
-const TINY: &str = "
-name: tiny
-data: {kind: shapes, samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16}
-model:
-  hidden: 32
-  heads: 4
-  text_encoder: {kind: paper, layers: 1, max_len: 8}
-  engine: {kind: hrm, h_layers: 1, l_layers: 1, max_steps: 2}
-training:
-  epochs: 3
-  batch_size: 4
-  grad_accum: 1
-  checkpoint_every: 1
-  optimizer: {lr: 1.0e-3}
-  schedule: {kind: constant, warmup_steps: 2}
-eval:
-  metrics: [recon_mse, gen_mse, avg_steps, halting_accuracy]
-  prompts: [a red ball moving left to right, a blue square rotating clockwise]
-seeds: [0]
-";
-
-/// Environment in which `ttv-run` finds no FID weights anywhere (FID stays pending).
-const NO_WEIGHTS: &[(&str, &str)] =
-    &[("TTV_ASSETS", "/nonexistent"), ("HOME", "/nonexistent"), ("XDG_CACHE_HOME", "/nonexistent")];
-
-fn ttv_run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ttv-run"));
-    cmd.current_dir(dir).args(args).env("TTV_REGISTRY", dir.join("registry")).env_remove("TTV_FAULT");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("ttv-run starts")
-}
-
-fn text(o: &Output) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
 
 /// A fresh folder with `spec.yaml` holding `spec`.
 fn workspace(spec: &str) -> (tempfile::TempDir, PathBuf) {
