@@ -327,6 +327,44 @@ fn an_empty_registry_gives_a_page_that_says_so() {
     assert!(text(doc.select(&sel("#empty")).next().unwrap()).contains("holds no runs yet"));
 }
 
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn a_report_never_writes_to_the_store_it_reads() {
+    // A copy of the trained store without its index, as a result set checked out of git might be.
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    for (path, bytes) in snapshot(registry()) {
+        let to = store.join(path.strip_prefix(registry()).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
+    for name in ["index.parquet", "index.lock"] {
+        let _ = std::fs::remove_file(store.join(name));
+    }
+    let before = snapshot(&store);
+    let out = dir.path().join("out");
+    let run = ttv_report(&["--registry", store.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(out.join("tiny/index.html").exists());
+    assert!(before == snapshot(&store), "ttv-report changed, added or removed a file of the store");
+}
+
 fn ttv_report(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ttv-report")).args(args).output().unwrap()
 }

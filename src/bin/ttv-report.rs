@@ -18,7 +18,7 @@ struct Cli {
     /// Experiments to report (names as in the specs' `name:` or file stem); all when omitted.
     experiments: Vec<String>,
 
-    /// The run store to read (its index.parquet is rebuilt from the runs first).
+    /// The run store to read (read only: its runs are indexed in memory).
     #[command(flatten)]
     store: StoreArgs,
 

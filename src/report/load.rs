@@ -1,6 +1,6 @@
-//! Reading the run store for a report: `index.parquet` (polars) lists every (experiment, run)
-//! with its key results; each run's metrics, status notes and sample GIFs ([`RunDir`]) fill in
-//! the curves, the per-epoch tables and the GIFs.
+//! Reading the run store for a report: the index (the frame `index.parquet` holds, built in
+//! memory) lists every (experiment, run) with its key results; each run's metrics, status notes
+//! and sample GIFs ([`RunDir`]) fill in the curves, the per-epoch tables and the GIFs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -114,15 +114,15 @@ impl Run {
 }
 
 /// Every experiment's runs (all experiments, or those in `wanted`); none when the registry
-/// holds no run directory at all. The index is rebuilt first so it reflects every run on disk.
+/// holds no run directory at all. The index is built in memory from every run on disk: a report
+/// never writes to the store it reads (a result set, a read-only store).
 pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<BTreeMap<String, Vec<Run>>>> {
     let store = Store::at(registry);
     if !store.runs_dir().exists() {
         return Ok(None);
     }
-    store.rebuild_index().with_context(|| format!("rebuilding {}", store.index_path().display()))?;
-    let df =
-        crate::store::index::read(&store.index_path()).with_context(|| format!("reading {}", store.index_path().display()))?;
+    let df = crate::store::index::frame(&crate::store::index::scan(&store))
+        .with_context(|| format!("indexing the runs of {}", registry.display()))?;
     let mut out: BTreeMap<String, Vec<Run>> = BTreeMap::new();
     for run in runs(&store, &df)? {
         let (exp, run) = run;
