@@ -52,8 +52,20 @@ pub trait WithBackend {
     fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device) -> Self::Output;
 }
 
+/// Whether this build can compute on `device`: checked before a run is claimed, so a wrong
+/// device never marks a run failed.
+pub fn available(device: Device) -> Result<()> {
+    match device {
+        Device::Cuda(_) if !cfg!(feature = "cuda") => {
+            anyhow::bail!("this ttv was built without CUDA: rebuild with `cargo build --release --features cuda`")
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Run `job` on `device` with autodiff.
 pub fn dispatch<J: WithBackend<Output = Result<T>>, T>(device: Device, job: J) -> Result<T> {
+    available(device)?;
     match device {
         Device::Cpu => job.run::<burn::backend::Autodiff<Cpu>>(Default::default()),
         #[cfg(feature = "cuda")]
@@ -62,7 +74,7 @@ pub fn dispatch<J: WithBackend<Output = Result<T>>, T>(device: Device, job: J) -
             job.run::<burn::backend::Autodiff<Gpu>>(burn::backend::cuda::CudaDevice::new(index))
         }
         #[cfg(not(feature = "cuda"))]
-        Device::Cuda(_) => anyhow::bail!("this ttv was built without CUDA: rebuild with `cargo build --release --features cuda`"),
+        Device::Cuda(_) => unreachable!("refused by available()"),
     }
 }
 

@@ -307,6 +307,10 @@ const REFUSED: &[Refused] = &[
     (&[(X, "training: {objective: flow_matching}\n")], X, &[],
         Is("DIR/x.yaml:1: training.objective = flow_matching: flow_matching is not implemented yet (use paper or noise_regression)")),
     (&[(X, "training: {precision: bf16}\n")], X, &[], Is("DIR/x.yaml:1: training.precision = bf16: only fp32 is implemented yet")),
+    // name: a plain file name, so a report folder cannot escape its output folder
+    (&[(X, "name: ../../tmp/x\n")], X, &[], Starts("DIR/x.yaml:1: name = ../../tmp/x: must be a plain file name", &[])),
+    (&[(X, "name: /tmp/x\n")], X, &[], Starts("DIR/x.yaml:1: name = /tmp/x: must be a plain file name", &[])),
+    (&[(X, "name: .hidden\n")], X, &[], Starts("DIR/x.yaml:1: name = .hidden: must be a plain file name", &[])),
     // eval
     (&[(X, "eval: {every: 0}\n")], X, &[], Is("DIR/x.yaml:1: eval.every = 0: must be >= 1")),
     (&[(X, "eval: {samples: 0}\n")], X, &[], Is("DIR/x.yaml:1: eval.samples = 0: must be >= 1 (or null for the whole eval split)")),

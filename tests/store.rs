@@ -60,9 +60,12 @@ fn exited_pid() -> u32 {
 }
 
 fn write_claim(dir: &Path, pid: u32, age_s: f64) {
+    write_claim_from(dir, &ttv::store::status::hostname(), pid, age_s);
+}
+
+fn write_claim_from(dir: &Path, host: &str, pid: u32, age_s: f64) {
     std::fs::create_dir_all(dir).unwrap();
-    let info =
-        ClaimInfo { pid, host: ttv::store::status::hostname(), time: ttv::store::status::now() - age_s, nonce: "old".into() };
+    let info = ClaimInfo { pid, host: host.into(), time: ttv::store::status::now() - age_s, nonce: "old".into() };
     std::fs::write(dir.join("claim"), serde_json::to_vec(&info).unwrap()).unwrap();
 }
 
@@ -85,10 +88,36 @@ fn a_live_holder_or_a_fresh_heartbeat_keeps_the_claim() {
     let live = dir.path().join("live");
     write_claim(&live, std::process::id(), 600.0);
     assert!(matches!(claim(&RunDir::new(&live), 120.0), Err(ClaimError::Held(_))));
-    // Dead, but its heartbeat is recent: maybe a slow filesystem; wait for the limit.
-    let fresh = dir.path().join("fresh");
-    write_claim(&fresh, exited_pid(), 5.0);
-    assert!(matches!(claim(&RunDir::new(&fresh), 120.0), Err(ClaimError::Held(_))));
+    // Another host's holder with a recent heartbeat: its pid cannot be checked here, so wait.
+    let remote = dir.path().join("remote");
+    write_claim_from(&remote, "another-host", exited_pid(), 5.0);
+    assert!(matches!(claim(&RunDir::new(&remote), 120.0), Err(ClaimError::Held(_))));
+}
+
+#[test]
+fn a_dead_holder_on_this_host_frees_the_claim_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    // Its heartbeat is one second old: only the pid says it is gone.
+    write_claim(&run, exited_pid(), 1.0);
+    let c = claim(&RunDir::new(&run), 120.0).expect("a dead holder's claim is taken over");
+    assert_eq!(c.info.pid, std::process::id());
+}
+
+#[test]
+fn a_device_this_build_lacks_is_refused_before_any_claim() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (spec, registry) = (spec_file(dir.path(), TINY), dir.path().join("registry"));
+    let out = ttv_run(&[spec.to_str().unwrap(), "--device", "cuda"], &registry);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("built without CUDA"));
+    let runs = std::fs::read_dir(registry.join("runs")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(runs, 0, "nothing claimed or marked failed");
+    let plan = String::from_utf8(ttv_run(&[spec.to_str().unwrap(), "--dry-run"], &registry).stdout).unwrap();
+    assert!(plan.lines().any(|l| l.ends_with(" new")), "{plan}");
 }
 
 // ------------------------------------------------------------------------------------------

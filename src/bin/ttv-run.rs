@@ -47,7 +47,8 @@ struct Cli {
     #[arg(long, value_name = "HASH")]
     only: Vec<String>,
 
-    /// Seconds without a heartbeat after which a dead runner's claim is taken over.
+    /// Seconds without a heartbeat after which another host's runner counts as gone (a dead
+    /// runner on this host is seen at once by its pid).
     #[arg(long, default_value_t = ttv::store::DEFAULT_STALE_AFTER, value_name = "SECS")]
     stale_after: f64,
 }

@@ -25,6 +25,12 @@ pub struct RunRequest<'a> {
 /// failed now or the store could not be written, 0 otherwise.
 pub fn run(req: &RunRequest) -> ExitCode {
     let Some(experiments) = plan_all(req.specs, req.set, req.only) else { return ExitCode::from(2) };
+    if !req.dry_run
+        && let Err(e) = crate::backend::available(req.device)
+    {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
     if req.dry_run {
         let store = Store::at(req.registry);
         for exp in &experiments {

@@ -93,8 +93,21 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedSpec, SpecErrors>
         .map(String::from)
         .unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     let mut loaded = LoadedSpec { path: path.to_path_buf(), name, sources, merged, spec: SpecFile::default() };
+    if let Err(message) = check_name(&loaded.name) {
+        return Err(SpecErrors(vec![loaded.error_at(&["name".to_string()], message)]));
+    }
     loaded.spec = parse_typed(&loaded, &loaded.merged)?;
     Ok(loaded)
+}
+
+/// An experiment's name becomes a folder of the report (`reports/<name>/`): one plain file name,
+/// so no name can write outside the output folder.
+fn check_name(name: &str) -> Result<(), String> {
+    let plain = name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if name.is_empty() || name.starts_with('.') || !plain {
+        return Err("must be a plain file name: letters, digits, `_`, `-` and `.`, not starting with `.`".into());
+    }
+    Ok(())
 }
 
 /// `sweep.model.halting.threshold` addresses the sweep key `model.halting.threshold`.

@@ -104,10 +104,13 @@ pub fn holder(dir: &RunDir) -> Option<ClaimInfo> {
 
 /// Whether a claim is stale: holder dead (or unknowable) and heartbeat older than `stale_after`.
 pub fn is_stale(info: &ClaimInfo, status: Option<&Status>, stale_after: f64) -> bool {
+    if info.host == hostname() {
+        // This host sees its own processes: a dead holder is gone at once.
+        return !pid_alive(info.pid);
+    }
+    // Another host's pids mean nothing here: its heartbeat must have stopped.
     let beat = status.filter(|s| s.pid == info.pid).map(|s| s.heartbeat).unwrap_or(info.time).max(info.time);
-    let old = now() - beat > stale_after;
-    let dead = info.host != hostname() || !pid_alive(info.pid);
-    dead && old
+    now() - beat > stale_after
 }
 
 /// Claim the run in `dir`, taking over a stale claim.

@@ -21,7 +21,7 @@ pub use status::{RunState, Status, Summary};
 
 use crate::spec::{RunPlan, hash::SHORT_LEN};
 
-/// Seconds without a heartbeat after which a dead runner's claim may be taken over.
+/// Seconds without a heartbeat after which another host's claim may be taken over.
 pub const DEFAULT_STALE_AFTER: f64 = 120.0;
 
 #[derive(Debug, Clone)]
