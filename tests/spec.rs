@@ -307,6 +307,12 @@ const REFUSED: &[Refused] = &[
     (&[(X, "training: {objective: flow_matching}\n")], X, &[],
         Is("DIR/x.yaml:1: training.objective = flow_matching: flow_matching is not implemented yet (use paper or noise_regression)")),
     (&[(X, "training: {precision: bf16}\n")], X, &[], Is("DIR/x.yaml:1: training.precision = bf16: only fp32 is implemented yet")),
+    // YAML-level mistakes
+    (&[(X, "training:\n  epochs: 3\n  batch_size: 2\n  epochs: 4\n")], X, &[],
+        Is("DIR/x.yaml:4: invalid YAML: training: duplicate entry with key \"epochs\" (first written at line 2)")),
+    (&[(X, "name: a\ndata: {samples: 8}\nname: b\n")], X, &[],
+        Is("DIR/x.yaml:3: invalid YAML: duplicate entry with key \"name\" (first written at line 1)")),
+    (&[(X, "\n  \n")], X, &[], Is("DIR/x.yaml:1: the spec is empty (to run the defaults, write `name: <name>`)")),
     // name: a plain file name, so a report folder cannot escape its output folder
     (&[(X, "name: ../../tmp/x\n")], X, &[], Starts("DIR/x.yaml:1: name = ../../tmp/x: must be a plain file name", &[])),
     (&[(X, "name: /tmp/x\n")], X, &[], Starts("DIR/x.yaml:1: name = /tmp/x: must be a plain file name", &[])),

@@ -127,14 +127,11 @@ fn load_chain(path: &Path, stack: &mut Vec<PathBuf>, sources: &mut Vec<Source>) 
     let label = display(path);
     let text =
         std::fs::read_to_string(path).map_err(|e| SpecError::new(label.clone(), None, None, format!("cannot read spec: {e}")))?;
-    let mut doc: Value = if text.trim().is_empty() {
-        Value::Object(Map::new())
-    } else {
-        serde_norway::from_str(&text).map_err(|e| {
-            let line = e.location().map(|l| l.line());
-            SpecError::new(label.clone(), line, None, format!("invalid YAML: {}", strip_location(&e.to_string())))
-        })?
-    };
+    if text.trim().is_empty() {
+        // Most likely a file saved before it was written: running the paper's defaults would hide that.
+        return Err(SpecError::new(label, Some(1), None, "the spec is empty (to run the defaults, write `name: <name>`)").into());
+    }
+    let mut doc = parse_yaml(&text).map_err(|(line, message)| SpecError::new(label.clone(), line, None, message))?;
     if !doc.is_object() {
         return Err(SpecError::new(label, Some(1), None, "a spec must be a mapping of sections (data, model, ...)").into());
     }
@@ -225,6 +222,45 @@ pub fn show(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// A spec file's YAML as JSON values. A key written twice in one mapping is an error naming
+/// both lines (YAML's own rule; a JSON map would keep the last silently).
+fn parse_yaml(text: &str) -> Result<Value, (Option<usize>, String)> {
+    let invalid =
+        |e: serde_norway::Error| (e.location().map(|l| l.line()), format!("invalid YAML: {}", strip_location(&e.to_string())));
+    if let Err(e) = serde_norway::from_str::<serde_norway::Value>(text) {
+        // serde_norway points at the mapping's first line; the lines of the key are found here.
+        let (line, message) = invalid(e);
+        let twice = line.zip(duplicate_key(&message)).and_then(|(line, key)| key_lines(text, line, key));
+        return Err(match twice {
+            Some((first, second)) => (Some(second), format!("{message} (first written at line {first})")),
+            None => (line, message),
+        });
+    }
+    serde_norway::from_str(text).map_err(invalid)
+}
+
+/// The key of serde_norway's duplicate-entry message.
+fn duplicate_key(message: &str) -> Option<&str> {
+    message.split("duplicate entry with key \"").nth(1)?.split('"').next()
+}
+
+/// The first two lines (1-based) where `key` starts an entry of the block mapping whose first
+/// entry is on line `start`.
+fn key_lines(text: &str, start: usize, key: &str) -> Option<(usize, usize)> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let lines: Vec<&str> = text.lines().collect();
+    let depth = indent(lines.get(start.checked_sub(1)?)?);
+    let mut found = lines
+        .iter()
+        .enumerate()
+        .skip(start - 1)
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .take_while(|(_, l)| indent(l) >= depth)
+        .filter(|(_, l)| indent(l) == depth && l.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':')))
+        .map(|(i, _)| i + 1);
+    Some((found.next()?, found.next()?))
 }
 
 fn strip_location(msg: &str) -> String {
