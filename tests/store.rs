@@ -23,6 +23,10 @@ fn claim_race_child() {
         }
     }
     println!("WON {}", won.join(","));
+    // Hold the claims until the parent has every child's result: a holder that exits is gone,
+    // and its claims are free again.
+    std::io::Write::flush(&mut std::io::stdout()).unwrap();
+    let _ = std::io::stdin().read_line(&mut String::new());
 }
 
 #[test]
@@ -33,21 +37,29 @@ fn claims_race_between_processes_each_run_claimed_exactly_once() {
         Command::new(&exe)
             .args(["--ignored", "--exact", "claim_race_child", "--nocapture", "--test-threads=1"])
             .env("TTV_RACE_ROOT", dir.path())
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap()
     };
-    let children: Vec<_> = (0..3).map(|_| spawn()).collect();
+    let mut children: Vec<_> = (0..3).map(|_| spawn()).collect();
+    let mut outputs: Vec<_> =
+        children.iter_mut().map(|c| std::io::BufRead::lines(std::io::BufReader::new(c.stdout.take().unwrap()))).collect();
     let mut counts = vec![0; RUNS];
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(out.status.success());
-        let text = String::from_utf8(out.stdout).unwrap();
-        let line =
-            text.lines().find_map(|l| l.split_once("WON ").map(|(_, won)| won)).unwrap_or_else(|| panic!("no result in {text}"));
-        for i in line.split(',').filter(|s| !s.is_empty()) {
+    for lines in &mut outputs {
+        // Every child stays alive (holding its claims) until all have reported.
+        let won = lines
+            .map_while(Result::ok)
+            .find_map(|l| l.split_once("WON ").map(|(_, won)| won.to_string()))
+            .unwrap_or_else(|| panic!("a child reported no result"));
+        for i in won.split(',').filter(|s| !s.is_empty()) {
             counts[i.parse::<usize>().unwrap()] += 1;
         }
+    }
+    for (mut c, lines) in children.into_iter().zip(outputs) {
+        drop(c.stdin.take());
+        lines.for_each(drop);
+        assert!(c.wait().unwrap().success());
     }
     assert!(counts.iter().all(|&c| c == 1), "claims per run: {counts:?}");
 }
