@@ -1,19 +1,17 @@
 #!/usr/bin/env bash
 # Benchmarks and runs on a CUDA machine without a Rust toolchain: the stripped CUDA binaries
 # (ttv-run, ttv-bench, xz-packed) are in gpu/. Usage: benches/gpu.sh <what>...  with what in
-# perf-reference, perf-paper, mem64-reference, mem64-paper, profile-reference, profile-paper,
-# paper, parity, experiments (SPECS="experiments/a.yaml ..."), long (one spec across several
-# invocations on one machine). benches/README.md describes each.
+# anchors, perf-reference, perf-paper, graphs, mem64-reference, mem64-paper, profile-reference,
+# profile-paper, paper, parity, experiments (SPECS="experiments/a.yaml ..."), long (one spec
+# across several invocations on one machine). benches/README.md describes each.
 # Results go under $OUT (tables as .txt, JSON, the runs' store as a tarball, CubeCL's compile
 # and autotune logs), every returned file under 16 MiB.
 #
 # CubeCL compiles each distinct kernel on first use (about a second each). The compiled kernels
-# and autotune choices live in $TTV_KERNEL_CACHE; this script moves them between machines in
-# parts (read from gpu/, written back to $OUT xz-compressed and split under 16 MiB per file):
-# autotune.txz (the chosen kernel per problem: small, stable across builds, and it spares
-# compiling the losing candidates) and ptx.txz.* (CubeCL's compiled kernels; valid only for the
-# same binary, since CubeCL's kernel keys hash Rust TypeIds). The driver's PTX -> SASS cache is
-# rebuilt on each machine.
+# and autotune choices live in CubeCL's environment under $TTV_KERNEL_CACHE; this script moves
+# it between machines as kernels.txz (read from gpu/, written back to $OUT xz-compressed and
+# split under 16 MiB per file; valid only for the same binary). The driver's PTX -> SASS cache
+# is rebuilt on each machine.
 set -uo pipefail
 BIN=${BIN:-gpu}
 OUT=${OUT:-out}
@@ -29,7 +27,7 @@ chmod +x "$BIN"/ttv-run "$BIN"/ttv-bench
 export TTV_KERNEL_CACHE=$PWD/kcache TTV_PROGRESS=lines
 mkdir -p "$TTV_KERNEL_CACHE"
 # Cache parts come as <part>.txz, or split into <part>.txz.aa, .ab ... (16 MiB per file back).
-for part in autotune ptx nv; do
+for part in kernels; do
   for f in "$BIN/$part.tgz"; do [ -e "$f" ] && tar xzf "$f" -C "$TTV_KERNEL_CACHE"; done
   files=$(ls "$BIN/$part".txz* 2>/dev/null)
   [ -n "$files" ] && cat $files > "/tmp/$part.txz" && unpack "/tmp/$part.txz" | tar xf - -C "$TTV_KERNEL_CACHE" && rm "/tmp/$part.txz"
@@ -62,7 +60,8 @@ for what in "$@"; do
   case $what in
     perf-reference|perf-paper)
       spec=experiments/${what#perf-}.yaml
-      ( time peak_mem timeout "$limit" "$BIN"/ttv-bench perf "$spec" --device cuda --json "$OUT/$what.json" ${PERF_ARGS:-} ) 2>&1 | tee "$OUT/$what.txt" ;;
+      anchors=(); [ -s "$OUT/anchors.jsonl" ] && anchors=(--anchors "$OUT/anchors.jsonl")
+      ( time peak_mem timeout "$limit" "$BIN"/ttv-bench perf "$spec" --device cuda --json "$OUT/$what.json" "${anchors[@]}" ${PERF_ARGS:-} ) 2>&1 | tee "$OUT/$what.txt" ;;
     profile-reference|profile-paper)   # CubeCL's kernel profile: a table (kernel, launches, GPU time) per sync
       # (the last ones: one training step at batch 64, then generation at batch 1 and 64 is
       # before them); each launch is timed on its own, so wall times here are not benchmarks.
@@ -90,17 +89,19 @@ for what in "$@"; do
       tar czf - -C "$PWD/longrun" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." ;;
     parity)
       timeout "$limit" "$BIN"/ttv-bench parity 2>&1 | tee "$OUT/parity.txt" ;;
+    anchors)   # the PyTorch anchors on this machine, for perf-* to print beside its figures
+      OUT=$OUT timeout "$limit" bash benches/anchors/anchors.sh "${ANCHOR_BATCHES:-1,16,64}" 2>&1 | tee "$OUT/anchors.txt" ;;
+    graphs)   # replayed CUDA-graph updates against eager ones, 50 updates from the same weights
+      for spec in experiments/reference.yaml experiments/paper.yaml; do
+        timeout "$limit" "$BIN"/ttv-bench graphs "$spec" --device cuda --batches 1,16 2>&1
+      done | tee "$OUT/graphs.txt" ;;
   esac
 done
 echo "== done ($(date +%T)), kernels compiled: $(grep -c . "$OUT/compile.log" 2>/dev/null || echo 0)"
 du -sh "$TTV_KERNEL_CACHE"/* 2>/dev/null
 (cd "$OUT" && tar czf logs.tgz --remove-files $(ls *.log *.txt *.json 2>/dev/null))
-# The caches go back in parts under 16 MiB; the driver's SASS cache (hundreds of MB) stays.
-for part in autotune:autotune ptx:cuda; do
-  name=${part%%:*}; dir=${part#*:}
-  [ -d "$TTV_KERNEL_CACHE/$dir" ] || continue
-  tar cf - -C "$TTV_KERNEL_CACHE" "$dir" | pack > "/tmp/$name.txz"
-  echo "cache part $name: $(stat -c %s "/tmp/$name.txz") bytes"
-  split -b 15000000 "/tmp/$name.txz" "$OUT/$name.txz." && rm "/tmp/$name.txz"
-done
+# The kernel cache goes back in parts under 16 MiB; the driver's SASS cache (hundreds of MB) stays.
+tar cf - -C "$TTV_KERNEL_CACHE" --exclude=nv . | pack > /tmp/kernels.txz
+echo "kernel cache: $(stat -c %s /tmp/kernels.txz) bytes"
+split -b 15000000 /tmp/kernels.txz "$OUT/kernels.txz." && rm /tmp/kernels.txz
 ls -la "$OUT"

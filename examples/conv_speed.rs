@@ -1,7 +1,6 @@
 //! Forward + backward time of the video codec's convolutions on the CPU default (burn-flex):
 //! ttv's gather + matmul ones (`model.video_codec.cpu_conv: gemm`) against burn-flex's own, which
 //! src/model/conv.rs picks by default. `cargo run --release --example conv_speed`
-use burn::backend::Autodiff;
 use burn::nn::PaddingConfig3d;
 use burn::nn::conv::{Conv3dConfig, ConvTranspose3dConfig};
 use burn::prelude::*;
@@ -9,11 +8,10 @@ use burn::tensor::Distribution;
 use std::time::Instant;
 use ttv::model::conv::{CpuConv, conv_transpose3d, conv3d};
 
-type B = Autodiff<ttv::backend::Cpu>;
 const REPEATS: usize = 5;
 
 fn main() {
-    let device = Default::default();
+    let device = ttv::backend::cpu().autodiff();
     println!("{:<11} {:>22} {:>22}", "shapes", "gather+matmul ms", "burn-flex ms");
     // The first tokenizer block (3 -> C/4 channels, stride 1x2x2) and the last transposed block
     // of the detokenizer (C/8 -> C/16), the codec's largest activations.
@@ -21,11 +19,10 @@ fn main() {
         let down = Conv3dConfig::new([3, c / 4], [3, 4, 4])
             .with_stride([1, 2, 2])
             .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
-            .init::<B>(&device);
-        let up =
-            ConvTranspose3dConfig::new([c / 8, c / 16], [3, 4, 4]).with_stride([1, 2, 2]).with_padding([1; 3]).init::<B>(&device);
-        let x = Tensor::<B, 5>::random([batch, 3, t, h, w], Distribution::Normal(0.0, 1.0), &device).require_grad();
-        let z = Tensor::<B, 5>::random([batch, c / 8, t, h / 2, w / 2], Distribution::Normal(0.0, 1.0), &device).require_grad();
+            .init(&device);
+        let up = ConvTranspose3dConfig::new([c / 8, c / 16], [3, 4, 4]).with_stride([1, 2, 2]).with_padding([1; 3]).init(&device);
+        let x = Tensor::<5>::random([batch, 3, t, h, w], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let z = Tensor::<5>::random([batch, c / 8, t, h / 2, w / 2], Distribution::Normal(0.0, 1.0), &device).require_grad();
         let mut ms = [0.0; 2];
         // Each path twice, the first as a warm-up.
         for (round, gemm) in [(0, true), (0, false), (1, true), (1, false)] {

@@ -1,18 +1,25 @@
-//! The backends a run can use, chosen at run time by `--device`; one generic code path.
+//! The devices a run can use, chosen at run time by `--device`; burn picks the backend from the
+//! device, so the model and training code have one path for all of them.
 //!
 //! The CPU backend is burn-flex (feature `flex`, the default: 1.6-2.6x faster than burn-ndarray
-//! on every figure of `ttv-bench perf`, benches/RESULTS.md) or burn-ndarray (feature `ndarray`,
+//! on every figure of `ttv-bench perf`, benches/README.md) or burn-ndarray (feature `ndarray`,
 //! kept for comparison); CUDA needs a build with `--features cuda`.
 
 use anyhow::Result;
 
-#[cfg(feature = "flex")]
-pub type Cpu = burn::backend::Flex;
-#[cfg(all(feature = "ndarray", not(feature = "flex")))]
-pub type Cpu = burn::backend::NdArray;
+/// The CPU device of this build: burn-flex, or burn-ndarray without `flex`.
+pub fn cpu() -> burn::tensor::Device {
+    #[cfg(feature = "flex")]
+    return burn::tensor::Device::flex();
+    #[cfg(all(feature = "ndarray", not(feature = "flex")))]
+    #[allow(deprecated)] // kept for comparison only
+    return burn::tensor::Device::ndarray();
+}
 
-#[cfg(feature = "cuda")]
-pub type Gpu = burn::backend::Cuda;
+/// Whether `device` computes on burn-flex (whose native 3-D convolution ttv may use).
+pub fn is_flex(device: &burn::tensor::Device) -> bool {
+    cfg!(feature = "flex") && *device == cpu()
+}
 
 /// Where a command computes, parsed once from `--device`: `cpu`, `cuda` (GPU 0) or `cuda:N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,10 +53,10 @@ impl std::fmt::Display for Device {
     }
 }
 
-/// Something generic over the backend, run on the device a user named.
-pub trait WithBackend {
-    type Output;
-    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device) -> Self::Output;
+/// Whether training updates on `device` are recorded as CUDA graphs and replayed: on a GPU,
+/// unless `TTV_CUDA_GRAPHS=0` asks for eager updates (to compare, or to debug).
+pub fn records_graphs(device: &burn::tensor::Device) -> bool {
+    *device != cpu() && std::env::var("TTV_CUDA_GRAPHS").map_or(true, |v| v != "0")
 }
 
 /// Whether this build can compute on `device`: checked before a run is claimed, so a wrong
@@ -63,18 +70,21 @@ pub fn available(device: Device) -> Result<()> {
     }
 }
 
-/// Run `job` on `device` with autodiff.
-pub fn dispatch<J: WithBackend<Output = Result<T>>, T>(device: Device, job: J) -> Result<T> {
-    available(device)?;
-    match device {
-        Device::Cpu => job.run::<burn::backend::Autodiff<Cpu>>(Default::default()),
-        #[cfg(feature = "cuda")]
-        Device::Cuda(index) => {
-            kernel_cache::configure();
-            job.run::<burn::backend::Autodiff<Gpu>>(burn::backend::cuda::CudaDevice::new(index))
+impl Device {
+    /// The burn device for this choice, without autodiff (training asks for it with
+    /// `.autodiff()`). On CUDA the kernel cache is configured first.
+    pub fn open(self) -> Result<burn::tensor::Device> {
+        available(self)?;
+        match self {
+            Device::Cpu => Ok(cpu()),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(index) => {
+                kernel_cache::configure();
+                Ok(burn::tensor::Device::cuda(index))
+            }
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda(_) => unreachable!("refused by available()"),
         }
-        #[cfg(not(feature = "cuda"))]
-        Device::Cuda(_) => unreachable!("refused by available()"),
     }
 }
 
@@ -100,8 +110,9 @@ pub fn describe(device: Device) -> String {
 
 /// CubeCL compiles every distinct kernel on first use (hundreds for a training step, about a
 /// second each) and forgets them when the process ends unless told where to keep them. ttv keeps
-/// compiled kernels and autotune choices in `$TTV_KERNEL_CACHE` (default `~/.cache/ttv/cubecl`)
-/// so only the first run on a machine pays; a `cubecl.toml` that names its own caches wins.
+/// compiled kernels and autotune choices in CubeCL's environment under `$TTV_KERNEL_CACHE`
+/// (default `~/.cache/ttv/cubecl`), so only the first run on a machine pays; a `cubecl.toml`
+/// that names its own environment path wins.
 #[cfg(feature = "cuda")]
 pub mod kernel_cache {
     use cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, cache::CacheConfig};
@@ -122,13 +133,12 @@ pub mod kernel_cache {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
             let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
-            let dir = dir();
-            if config.compilation.cache.is_none() {
-                config.compilation.cache = Some(CacheConfig::File(dir.clone()));
+            // The default environment root is `target/`, which a released binary has no
+            // claim on: keep kernels where every run of this user finds them.
+            if matches!(config.environment.path, CacheConfig::Target) {
+                config.environment.path = CacheConfig::Directory(dir());
             }
-            if matches!(config.autotune.cache, CacheConfig::Target) {
-                config.autotune.cache = CacheConfig::File(dir);
-            }
+            config.compilation.cache = true;
             CubeClRuntimeConfig::set(config);
         });
     }

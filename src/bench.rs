@@ -11,23 +11,30 @@
 //! - Each figure's analytic FLOPs per sample ([`ModelFlops`]) times its samples/s is its achieved
 //!   FLOP/s, shown as a fraction of the device's measured peak: a large f32 matmul on the same
 //!   backend, timed the same way.
+//! - Where the device records CUDA graphs, the training step and generation again as `ttv-run`
+//!   runs them there: replayed from recorded graphs (`train step (graph)`, `generate (graph)`).
+//!
+//! Also here: [`anchors`] (the PyTorch figures beside these), [`graphs`] (replayed updates train
+//! as eager ones do) and [`parity`] (CPU and CUDA compute the same model).
+
+pub mod anchors;
+pub mod graphs;
+pub mod parity;
 
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};
-use burn::module::AutodiffModule;
-use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
-use crate::backend::WithBackend;
 use crate::model::flops::{ModelFlops, Pass};
+use crate::model::generator::Generator;
 use crate::model::{ReasonOptions, TextToVideo, TextTokenizer, build};
 use crate::spec::types::RunSpec;
-use crate::train::clip::clip_global_norm;
-use crate::train::loss::{Start, batch_loss};
+use crate::train::adamw::AdamW;
+use crate::train::graph::CapturedStep;
 use crate::train::noise::noise;
+use crate::train::step::{Inputs, apply, backward};
 
 #[derive(Debug, Clone)]
 pub struct PerfOptions {
@@ -57,6 +64,9 @@ pub struct Figure {
     pub flop_per_s: f64,
     /// `flop_per_s` over the measured peak.
     pub peak_fraction: f64,
+    /// Bytes the device's memory pool held after the figure's calls, starting from a cleaned
+    /// pool: the memory it took (CubeCL's pool usage; `None` on a backend without a pool).
+    pub peak_allocated_bytes: Option<u64>,
 }
 
 /// The device's measured peak: an `n x n x n` f32 matmul (`2 n^3` FLOPs), median of repeats.
@@ -89,25 +99,21 @@ pub struct PerfJob {
     pub device_name: String,
 }
 
-impl WithBackend for PerfJob {
-    type Output = Result<Perf>;
-    fn run<B: AutodiffBackend>(self, device: B::Device) -> Result<Perf> {
-        perf::<B>(&self, &device)
-    }
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
-/// Time `f` (which must leave its work queued) `warmup + repeats` times, each ended by a sync.
-fn time<B: Backend>(device: &B::Device, warmup: usize, repeats: usize, mut f: impl FnMut()) -> (f64, f64) {
+/// Time `f` (which must leave its work queued) `warmup + repeats` times, each ended by a sync:
+/// the median, the first call, and the bytes the device's pool held afterwards (it is cleaned
+/// first, so they are this figure's).
+fn time(device: &Device, warmup: usize, repeats: usize, mut f: impl FnMut()) -> (f64, f64, Option<u64>) {
+    device.memory_cleanup();
     let mut first = 0.0;
     for i in 0..warmup.max(1) {
         let t = Instant::now();
         f();
-        B::sync(device).expect("device sync");
+        device.sync().expect("device sync");
         if i == 0 {
             first = t.elapsed().as_secs_f64();
         }
@@ -116,35 +122,37 @@ fn time<B: Backend>(device: &B::Device, warmup: usize, repeats: usize, mut f: im
         .map(|_| {
             let t = Instant::now();
             f();
-            B::sync(device).expect("device sync");
+            device.sync().expect("device sync");
             t.elapsed().as_secs_f64()
         })
         .collect();
-    (median(times), first)
+    (median(times), first, device.memory_pool_usage().map(|u| u.bytes_reserved))
 }
 
 /// Time a square f32 matmul of side `n`: the most FLOP/s this backend reaches.
-fn peak<B: Backend>(device: &B::Device, n: usize, warmup: usize, repeats: usize) -> Peak {
-    let random = || Tensor::<B, 2>::random([n, n], burn::tensor::Distribution::Uniform(-1.0, 1.0), device);
+fn peak(device: &Device, n: usize, warmup: usize, repeats: usize) -> Peak {
+    let random = || Tensor::<2>::random([n, n], burn::tensor::Distribution::Uniform(-1.0, 1.0), device);
     let (a, b) = (random(), random());
     // Keep the product alive until the sync, so no backend can skip computing it.
     let mut product = None;
-    let (median_s, _) = time::<B>(device, warmup, repeats, || product = Some(a.clone().matmul(b.clone())));
+    let (median_s, _, _) = time(device, warmup, repeats, || product = Some(a.clone().matmul(b.clone())));
     drop(product);
     Peak { n, median_s, flop_per_s: 2.0 * (n as f64).powi(3) / median_s }
 }
 
-fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
+/// Measure `job` on `device` (a plain device: training asks for autodiff itself).
+pub fn perf(job: &PerfJob, device: &Device) -> Result<Perf> {
     let spec = &job.spec;
     let opts = &job.options;
-    B::seed(device, 0);
+    device.seed(0);
     let config = spec.model_config().map_err(|e| anyhow!("{e}"))?;
-    let model: TextToVideo<B> = build(&config, device);
+    let autodiff = device.clone().autodiff();
+    let model: TextToVideo = build(&config, &autodiff);
     let flops = ModelFlops::new(&config);
     let generate_steps = spec.model.engine.max_steps as usize;
     let generate = flops.forward(Pass::generate(generate_steps));
     let (train_step_flops, generate_flops) = (flops.train_step_flops_per_sample(), generate.total());
-    let peak = peak::<B::InnerBackend>(device, opts.peak_n, opts.warmup, opts.repeats);
+    let peak = peak(device, opts.peak_n, opts.warmup, opts.repeats);
     eprintln!(
         "{:<22} n={:<5} {:>10.2} ms {:>10.3} TFLOP/s",
         "peak f32 matmul",
@@ -156,11 +164,21 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
     let shape = [spec.data.frames as usize, spec.data.height as usize, spec.data.width as usize];
     let prompt = "a red ball moving left to right";
     let mut figures = Vec::new();
-    let mut record = |what: &str, batch: usize, flops_per_sample: u64, (median_s, first_s): (f64, f64)| {
+    let mut record = |what: &str, batch: usize, flops_per_sample: u64, (median_s, first_s, pool): (f64, f64, Option<u64>)| {
         let per_s = batch as f64 / median_s;
         let flop_per_s = flops_per_sample as f64 * per_s;
         let peak_fraction = flop_per_s / peak.flop_per_s;
-        let fig = Figure { what: what.into(), batch, median_s, per_s, first_s, flops_per_sample, flop_per_s, peak_fraction };
+        let fig = Figure {
+            what: what.into(),
+            batch,
+            median_s,
+            per_s,
+            first_s,
+            flops_per_sample,
+            flop_per_s,
+            peak_fraction,
+            peak_allocated_bytes: pool,
+        };
         eprintln!("{:<22} b={:<4} {:>10.2} ms {:>10.1}/s  first {:>8.2} s", fig.what, batch, median_s * 1e3, fig.per_s, first_s);
         figures.push(fig);
     };
@@ -169,21 +187,25 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
     // a forward pass spends its time.
     let inference = model.valid();
     for &batch in &opts.gen_batches {
-        let (ids, mask) = tokenizer.batch::<B::InnerBackend>(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
-        let start = noise::<B::InnerBackend>(0, "bench", 0, [batch, inference.tokens, inference.hidden], device);
-        let timing = time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
+        let (ids, mask) = tokenizer.batch(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
+        let start = noise(0, "bench", 0, [batch, inference.tokens, inference.hidden], device);
+        let timing = time(device, opts.warmup, opts.repeats, || {
             let out = inference.generate(ids.clone(), mask.clone(), start.clone());
             let _ = out.video;
         });
         record("generate", batch, generate_flops, timing);
+        if crate::backend::records_graphs(device) {
+            let mut generator = Generator::new(&inference, device);
+            let timing = time(device, opts.warmup, opts.repeats, || {
+                let _ = generator.generate(ids.clone(), mask.clone(), start.clone()).video;
+            });
+            record("generate (graph)", batch, generate_flops, timing);
+        }
     }
     let batch = 16;
-    let (ids, mask) = tokenizer.batch::<B::InnerBackend>(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
-    let video = Tensor::<B::InnerBackend, 5>::random(
-        [batch, 3, shape[0], shape[1], shape[2]],
-        burn::tensor::Distribution::Uniform(-1.0, 1.0),
-        device,
-    );
+    let (ids, mask) = tokenizer.batch(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
+    let video =
+        Tensor::<5>::random([batch, 3, shape[0], shape[1], shape[2]], burn::tensor::Distribution::Uniform(-1.0, 1.0), device);
     let text = inference.encode_text(ids.clone(), mask.clone());
     let v = inference.encode_video(video.clone());
     let text_flops = generate.component("text_encoder").total();
@@ -191,7 +213,7 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
         "fwd text encoder",
         batch,
         text_flops,
-        time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
+        time(device, opts.warmup, opts.repeats, || {
             let _ = inference.encode_text(ids.clone(), mask.clone());
         }),
     );
@@ -199,7 +221,7 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
         "fwd video tokenizer",
         batch,
         flops.video_tokenizer().total(),
-        time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
+        time(device, opts.warmup, opts.repeats, || {
             let _ = inference.encode_video(video.clone());
         }),
     );
@@ -209,7 +231,7 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
         "fwd reasoning+decode",
         batch,
         generate_flops - text_flops,
-        time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
+        time(device, opts.warmup, opts.repeats, || {
             let _ = inference.reason(v.clone(), &text, all_steps);
         }),
     );
@@ -218,29 +240,41 @@ fn perf<B: AutodiffBackend>(job: &PerfJob, device: &B::Device) -> Result<Perf> {
         "fwd detokenizer",
         batch,
         flops.video_detokenizer().total(),
-        time::<B::InnerBackend>(device, opts.warmup, opts.repeats, || {
+        time(device, opts.warmup, opts.repeats, || {
             let _ = inference.decode(tokens.clone());
         }),
     );
-    // Training steps: one model and optimizer per batch size, as a fresh run would have.
-    let weight = spec.model.halting.loss_weight;
+    // Training updates, as `ttv-run` does them: eagerly, and replayed from a recorded CUDA
+    // graph where the device records them. One model and optimizer per batch size and path.
     for &batch in &opts.train_batches {
-        let (ids, mask) = tokenizer.batch::<B>(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
-        let videos = Tensor::<B, 5>::random(
-            [batch, 3, shape[0], shape[1], shape[2]],
-            burn::tensor::Distribution::Uniform(-1.0, 1.0),
-            device,
-        );
-        let mut optimizer = AdamWConfig::new().with_weight_decay(0.01).init::<B, TextToVideo<B>>();
-        let mut current = Some(model.clone());
-        let timing = time::<B>(device, opts.warmup, opts.repeats, || {
+        let (ids, mask) = tokenizer.batch(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
+        let videos =
+            Tensor::<5>::random([batch, 3, shape[0], shape[1], shape[2]], burn::tensor::Distribution::Uniform(-1.0, 1.0), device);
+        let inputs = Inputs { ids, mask, videos, noise: None };
+        // A model of its own: a clone shares its weights, which AdamW could not update in place.
+        let fresh = || -> TextToVideo { build(&config, &autodiff) };
+        let model = fresh();
+        let mut optimizer = AdamW::new(&spec.training.optimizer, &model, 0, device);
+        optimizer.set_lr(spec.training.optimizer.lr);
+        let mut current = Some(model);
+        let timing = time(device, opts.warmup, opts.repeats, || {
             let m = current.take().expect("model");
-            let loss = batch_loss(&m, ids.clone(), mask.clone(), videos.clone(), Start::EncodedTarget, weight);
-            let grads = GradientsParams::from_grads(loss.total.backward(), &m);
-            let (grads, _norm) = clip_global_norm(&m, grads, Some(1.0));
-            current = Some(optimizer.step(1e-4, m, grads));
+            let (grads, sums) = backward(&m, spec, inputs.clone(), 1.0);
+            let (m, _stats) = apply(m, &mut optimizer, grads, sums, spec);
+            current = Some(m);
         });
         record("train step", batch, train_step_flops, timing);
+        if crate::backend::records_graphs(device) {
+            let model = fresh();
+            let optimizer = AdamW::new(&spec.training.optimizer, &model, 0, device);
+            let (_model, mut optimizer, step) = CapturedStep::capture(model, optimizer, inputs.clone(), spec);
+            let mut step = step.map_err(|e| anyhow!("recording a training update: {e}"))?;
+            let lr = spec.training.optimizer.lr;
+            let timing = time(device, opts.warmup, opts.repeats, || {
+                step.replay(&mut optimizer, inputs.clone(), lr).expect("a replayed update");
+            });
+            record("train step (graph)", batch, train_step_flops, timing);
+        }
     }
 
     let params = model.num_params();
@@ -269,19 +303,21 @@ pub fn table(perf: &Perf) -> String {
         n = perf.peak.n,
     );
     out += &format!(
-        "{:<22} {:>6} {:>12} {:>14} {:>10} {:>10} {:>8}\n",
-        "figure", "batch", "median ms", "samples/s", "first s", "TFLOP/s", "% peak"
+        "{:<22} {:>6} {:>12} {:>14} {:>10} {:>10} {:>8} {:>10}\n",
+        "figure", "batch", "median ms", "samples/s", "first s", "TFLOP/s", "% peak", "pool GB"
     );
     for f in &perf.figures {
+        let pool = f.peak_allocated_bytes.map_or("-".to_string(), |b| format!("{:.2}", b as f64 / 1e9));
         out += &format!(
-            "{:<22} {:>6} {:>12.2} {:>14.1} {:>10.2} {:>10.4} {:>8.2}\n",
+            "{:<22} {:>6} {:>12.2} {:>14.1} {:>10.2} {:>10.4} {:>8.2} {:>10}\n",
             f.what,
             f.batch,
             f.median_s * 1e3,
             f.per_s,
             f.first_s,
             f.flop_per_s / 1e12,
-            100.0 * f.peak_fraction
+            100.0 * f.peak_fraction,
+            pool
         );
     }
     out

@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::backend::{WithBackend, describe, dispatch};
+use crate::backend::describe;
 use crate::spec::{Experiment, RunPlan};
 use crate::store::{RunRecord, RunState, Store};
 use crate::train::RunContext;
@@ -77,8 +77,8 @@ fn run_one(exp: &Experiment, plan: &RunPlan, store: &Store, opts: &RunOptions, p
     let dir = store.run(&plan.hash);
     dir.write_spec(plan)?;
     let mut record = RunRecord::begin(dir, plan, &exp.name, &describe(opts.device))?;
-    let job = Job { ctx: RunContext { plan, load: load_options(store, exp), record: &mut record, progress } };
-    let ended = catch_unwind(AssertUnwindSafe(|| dispatch(opts.device, job)));
+    let mut ctx = RunContext { plan, load: load_options(store, exp), record: &mut record, progress };
+    let ended = catch_unwind(AssertUnwindSafe(|| crate::train::train(&mut ctx, &opts.device.open()?)));
     let (state, error) = match ended {
         Ok(Ok(state)) => (state, None),
         Ok(Err(e)) => (RunState::Failed, Some(format!("{e:#}"))),
@@ -115,18 +115,6 @@ fn run_summary(store: &Store, plan: &RunPlan, state: RunState) -> String {
         out += &format!("  train wall time {t}\n");
     }
     out
-}
-
-/// A run's training, waiting for its backend.
-struct Job<'a> {
-    ctx: RunContext<'a>,
-}
-
-impl WithBackend for Job<'_> {
-    type Output = Result<RunState>;
-    fn run<B: burn::tensor::backend::AutodiffBackend>(mut self, device: B::Device) -> Result<RunState> {
-        crate::train::train::<B>(&mut self.ctx, &device)
-    }
 }
 
 /// Data loading options for a run of `exp`: decoded real clips are cached in the store.

@@ -12,22 +12,18 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use burn::backend::Autodiff;
-use burn::module::AutodiffModule;
-use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
-use ttv::backend::Cpu;
 use ttv::data::{LoadOptions, load};
 use ttv::model::{TextToVideo, TextTokenizer, build};
 use ttv::spec::ModelConfig;
-use ttv::spec::types::{DataSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, TextEncoderSpec};
+use ttv::spec::types::{DataSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, OptimizerSpec, TextEncoderSpec};
 use ttv::store::metrics::{MetricRow, MetricsLog};
 use ttv::store::{RunDir, RunState, Status, Store};
+use ttv::train::adamw::AdamW;
 use ttv::train::loss::{Start, batch_loss};
 
 use common::{NO_WEIGHTS, TINY, text, ttv_run};
-
-type B = Autodiff<Cpu>;
 
 /// A fresh folder with `spec.yaml` holding `spec`.
 fn workspace(spec: &str) -> (tempfile::TempDir, PathBuf) {
@@ -281,6 +277,11 @@ fn tiny_model_spec(family: Family, max_len: u32) -> ModelSpec {
     spec
 }
 
+/// AdamW with a light weight decay, for the direct training loops below.
+fn small_decay() -> OptimizerSpec {
+    OptimizerSpec { weight_decay: 1e-4, eps: 1e-5, ..OptimizerSpec::default() }
+}
+
 /// Training on one fixed batch of 8 clips, the loss must fall well below where it started, for
 /// the paper's family and for the reference code's.
 #[test]
@@ -295,15 +296,16 @@ fn the_loss_decreases_on_a_fixed_batch_for_both_families() {
             model_spec.halting.loss_weight = 0.0;
         }
         let data_spec = DataSpec { samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16, ..DataSpec::default() };
-        let device = Default::default();
-        B::seed(&device, 0);
-        let mut model: TextToVideo<B> = build(&ModelConfig::new(&model_spec, &data_spec).unwrap(), &device);
+        let device = ttv::backend::cpu().autodiff();
+        device.seed(0);
+        let mut model: TextToVideo = build(&ModelConfig::new(&model_spec, &data_spec).unwrap(), &device);
         let data = load(&data_spec, &LoadOptions::default()).unwrap();
         let batch = ttv::data::loader::Loader::new(data.train, 8).epoch(0).next().unwrap();
         let captions: Vec<&str> = batch.captions.iter().map(String::as_str).collect();
-        let (ids, mask) = TextTokenizer::gpt2(8).unwrap().batch::<B>(&captions, &device).unwrap();
-        let videos = batch.to_device::<B>(&device).videos;
-        let mut optimizer = AdamWConfig::new().init();
+        let (ids, mask) = TextTokenizer::gpt2(8).unwrap().batch(&captions, &device).unwrap();
+        let videos = batch.to_device(&device).videos;
+        let mut optimizer = AdamW::new(&small_decay(), &model, 0, &device);
+        optimizer.set_lr(3e-3);
         let mut losses = Vec::new();
         for _ in 0..40 {
             let loss = batch_loss(
@@ -314,9 +316,9 @@ fn the_loss_decreases_on_a_fixed_batch_for_both_families() {
                 Start::EncodedTarget,
                 model_spec.halting.loss_weight,
             );
-            losses.push(loss.mse.clone().into_scalar());
+            losses.push(loss.mse.clone().into_scalar::<f32>());
             let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-            model = optimizer.step(3e-3, model, grads);
+            model = optimizer.step(model, grads);
         }
         let (first, last) = (losses[0], *losses.last().unwrap());
         assert!(last < 0.8 * first, "{family:?}: MSE {first} -> {last}: {losses:?}");
@@ -413,9 +415,9 @@ fn trained_from_noise_each_caption_generates_its_own_clip() {
     model_spec.video_codec.position_embedding = true;
     model_spec.halting.kind = HaltingKind::None;
     let data_spec = DataSpec { frames: 4, height: 16, width: 16, ..DataSpec::default() };
-    let device = Default::default();
-    B::seed(&device, 0);
-    let mut model: TextToVideo<B> = build(&ModelConfig::new(&model_spec, &data_spec).unwrap(), &device);
+    let device = ttv::backend::cpu().autodiff();
+    device.seed(0);
+    let mut model: TextToVideo = build(&ModelConfig::new(&model_spec, &data_spec).unwrap(), &device);
     let captions = [
         "a red ball moving left to right on a dark background",
         "a blue square rotating clockwise on a white background",
@@ -424,24 +426,26 @@ fn trained_from_noise_each_caption_generates_its_own_clip() {
     let shape = ttv::data::sample::VideoShape::new(4, 16, 16);
     let pixels: Vec<f32> = captions.iter().flat_map(|c| ttv::data::shapes::render_prompt(c, shape).unwrap().1).collect();
     let n = captions.len();
-    let videos = Tensor::<B, 5>::from_data(TensorData::new(pixels, [n, 3, 4, 16, 16]), &device);
-    let (ids, mask) = TextTokenizer::gpt2(16).unwrap().batch::<B>(&captions, &device).unwrap();
-    let mut optimizer = AdamWConfig::new().init();
+    let videos = Tensor::<5>::from_data(TensorData::new(pixels, [n, 3, 4, 16, 16]), &device);
+    let (ids, mask) = TextTokenizer::gpt2(16).unwrap().batch(&captions, &device).unwrap();
+    let mut optimizer = AdamW::new(&small_decay(), &model, 0, &device);
+    optimizer.set_lr(1e-3);
     for _ in 0..300 {
         let noise = model.noise(n, &device);
-        let loss = batch_loss(&model, ids.clone(), mask.clone(), videos.clone(), Start::Noise(noise), 0.0);
+        let loss = batch_loss(&model, ids.clone(), mask.clone(), videos.clone(), Start::Noise(Box::new(noise)), 0.0);
         let grads = GradientsParams::from_grads(loss.total.backward(), &model);
-        model = optimizer.step(1e-3, model, grads);
+        model = optimizer.step(model, grads);
     }
     let model = model.valid();
-    let generated = model.generate(ids.inner(), mask.inner(), model.noise(n, &device)).video;
+    let generated = model.generate(ids.inner(), mask.inner(), model.noise(n, &device.clone().inner())).video;
     // The clips differ most in their backgrounds; a model deaf to the text would generate one
     // clip (their mean) for all three, about equally far from each target.
     let targets = videos.inner();
     for i in 0..n {
         let gen_i = generated.clone().slice(i..i + 1);
-        let d: Vec<f32> =
-            (0..n).map(|j| (gen_i.clone() - targets.clone().slice(j..j + 1)).powf_scalar(2.0).mean().into_scalar()).collect();
+        let d: Vec<f32> = (0..n)
+            .map(|j| (gen_i.clone() - targets.clone().slice(j..j + 1)).powf_scalar(2.0).mean().into_scalar::<f32>())
+            .collect();
         let others = (0..n).filter(|&j| j != i).map(|j| d[j]).fold(f32::INFINITY, f32::min);
         assert!(d[i] < 0.5 * others, "\"{}\": MSE to each target {d:?}, its own is not the nearest by 2x", captions[i]);
     }

@@ -59,6 +59,10 @@ enum Command {
         /// JSON output.
         #[arg(long, default_value = "bench-perf.json")]
         json: std::path::PathBuf,
+        /// The PyTorch anchors measured on the same machine (`benches/anchors/anchors.sh`'s
+        /// anchors.jsonl): printed beside these figures, with ratios.
+        #[arg(long)]
+        anchors: Option<std::path::PathBuf>,
     },
     /// Build each spec's model on the CPU, copy the same weights to CUDA, run the training
     /// forward (from the encoded target) and generation (from the same noise) on both, and print
@@ -71,17 +75,37 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         batch: usize,
     },
+    /// Train a spec's model from the same weights eagerly and by replaying one recorded CUDA
+    /// graph of an update, and compare the two loss trajectories (they agree to f32 rounding
+    /// when the graph trains as it should). Needs a device that records graphs.
+    Graphs {
+        /// Spec file (its first run's model, clip size and optimizer are used).
+        spec: std::path::PathBuf,
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// Batch sizes, one trajectory each.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 16])]
+        batches: Vec<usize>,
+        /// Updates per trajectory.
+        #[arg(long, default_value_t = 50)]
+        updates: usize,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+    },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Data { batch, seconds } => ttv::cli::exit_code(bench_data(batch, seconds)),
-        Command::Perf { spec, device, train_batches, gen_batches, repeats, warmup, peak_size, overrides, json } => {
+        Command::Perf { spec, device, train_batches, gen_batches, repeats, warmup, peak_size, overrides, json, anchors } => {
             let peak_n = peak_size.unwrap_or(if device.device == Device::Cpu { 1024 } else { 8192 });
             let options = ttv::bench::PerfOptions { train_batches, gen_batches, repeats, warmup, peak_n };
-            ttv::cli::exit_code(perf(&spec, device.device, options, &overrides.set, &json))
+            ttv::cli::exit_code(perf(&spec, device.device, options, &overrides.set, &json, anchors.as_deref()))
         }
-        Command::Parity { specs, batch } => ttv::cli::exit_code(parity::run(&specs, batch)),
+        Command::Parity { specs, batch } => ttv::cli::exit_code(ttv::bench::parity::run(&specs, batch)),
+        Command::Graphs { spec, device, batches, updates, overrides } => {
+            ttv::cli::exit_code(graphs(&spec, device.device, &batches, updates, &overrides.set))
+        }
     }
 }
 
@@ -91,6 +115,7 @@ fn perf(
     options: ttv::bench::PerfOptions,
     set: &[String],
     json: &std::path::Path,
+    anchors: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let exp = ttv::spec::plan(spec, set)?;
     let first = exp.runs.first().ok_or_else(|| anyhow::anyhow!("{} expands to no runs", spec.display()))?;
@@ -100,9 +125,24 @@ fn perf(
         options,
         device_name: ttv::backend::describe(device),
     };
-    let result = ttv::backend::dispatch(device, job)?;
+    let result = ttv::bench::perf(&job, &device.open()?)?;
     print!("{}", ttv::bench::table(&result));
+    if let Some(path) = anchors {
+        print!("{}", ttv::bench::anchors::table(&result, &ttv::bench::anchors::load(path)?));
+    }
     ttv::store::atomic::write_atomic(json, &serde_json::to_vec_pretty(&result)?)?;
+    Ok(())
+}
+
+fn graphs(spec: &std::path::Path, device: Device, batches: &[usize], updates: usize, set: &[String]) -> anyhow::Result<()> {
+    let exp = ttv::spec::plan(spec, set)?;
+    let first = exp.runs.first().ok_or_else(|| anyhow::anyhow!("{} expands to no runs", spec.display()))?;
+    let device = device.open()?;
+    let checks = batches
+        .iter()
+        .map(|&b| ttv::bench::graphs::check(&first.spec, &device, b, updates))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    print!("{}", ttv::bench::graphs::table(&checks));
     Ok(())
 }
 
@@ -136,101 +176,4 @@ fn measure(ds: &Dataset, batch: usize, seconds: f64) -> f64 {
         epoch += 1;
     }
     n as f64 / start.elapsed().as_secs_f64()
-}
-
-#[cfg(not(feature = "cuda"))]
-mod parity {
-    pub fn run(_specs: &[std::path::PathBuf], _batch: usize) -> anyhow::Result<()> {
-        anyhow::bail!("this ttv-bench was built without CUDA: rebuild with `--features cuda`")
-    }
-}
-
-#[cfg(feature = "cuda")]
-mod parity {
-    use anyhow::{Result, anyhow};
-    use burn::backend::Cuda;
-    use burn::module::Module;
-    use burn::prelude::*;
-    use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
-    use burn::tensor::{Distribution, TensorData};
-    use ttv::backend::Cpu;
-
-    use ttv::model::{ReasonOptions, TextToVideo, TextTokenizer, build};
-
-    type Rec = BinBytesRecorder<FullPrecisionSettings>;
-
-    /// max |a - b| / max |a|
-    fn rel_diff<const D: usize>(a: Tensor<Cpu, D>, b: Tensor<Cuda, D>) -> f32 {
-        let a: Vec<f32> = a.into_data().to_vec().unwrap();
-        let b: Vec<f32> = b.into_data().to_vec().unwrap();
-        let scale = a.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-12);
-        a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
-    }
-
-    fn to_gpu<const D: usize>(t: &Tensor<Cpu, D>, device: &burn::tensor::Device<Cuda>) -> Tensor<Cuda, D> {
-        Tensor::from_data(t.to_data(), device)
-    }
-
-    pub fn run(specs: &[std::path::PathBuf], batch: usize) -> Result<()> {
-        ttv::backend::kernel_cache::configure();
-        let (cpu, gpu): (burn::tensor::Device<Cpu>, burn::tensor::Device<Cuda>) = (Default::default(), Default::default());
-        println!("{:<24} {:>12} {:>14} {:>14} {:>12}", "spec", "params", "train rel", "generate rel", "steps equal");
-        for path in specs {
-            let exp = ttv::spec::plan(path, &[]).map_err(|e| anyhow!("{e}"))?;
-            let run = &exp.runs[0].spec;
-            <Cpu as Backend>::seed(&cpu, 0);
-            // Parameters initialise lazily and a clone draws its own, so record the model itself
-            // and load the same bytes into both backends.
-            let config = run.model_config().map_err(|e| anyhow!("{e}"))?;
-            let m_init: TextToVideo<Cpu> = build(&config, &cpu);
-            let bytes = Recorder::<Cpu>::record(&Rec::default(), m_init.into_record(), ())?;
-            let m_cpu: TextToVideo<Cpu> =
-                build(&config, &cpu).load_record(Recorder::<Cpu>::load(&Rec::default(), bytes.clone(), &cpu)?);
-            let record = Recorder::<Cuda>::load(&Rec::default(), bytes, &gpu)?;
-            let m_gpu: TextToVideo<Cuda> = build(&config, &gpu).load_record(record);
-
-            let data = ttv::data::load(&run.data, &Default::default())?;
-            let samples = data.train.take(batch);
-            let captions: Vec<&str> = samples.iter().map(|s| s.caption.as_str()).collect();
-            let tok = TextTokenizer::gpt2(run.model.text_encoder.max_len as usize).map_err(|e| anyhow!(e))?;
-            let (ids, mask) = tok.batch::<Cpu>(&captions, &cpu).map_err(|e| anyhow!(e))?;
-            let d = &run.data;
-            let shape = [samples.len(), 3, d.frames as usize, d.height as usize, d.width as usize];
-            let pixels: Vec<f32> = samples.iter().flat_map(|s| s.video.iter().copied()).collect();
-            let video = Tensor::<Cpu, 5>::from_data(TensorData::new(pixels, shape), &cpu);
-
-            let train_cpu = m_cpu.forward(ids.clone(), mask.clone(), m_cpu.encode_video(video.clone()), ReasonOptions::TRAIN);
-            let ids_g = Tensor::<Cuda, 2, Int>::from_data(ids.to_data(), &gpu);
-            let mask_g = Tensor::<Cuda, 2, Bool>::from_data(mask.to_data(), &gpu);
-            let train_gpu =
-                m_gpu.forward(ids_g.clone(), mask_g.clone(), m_gpu.encode_video(to_gpu(&video, &gpu)), ReasonOptions::TRAIN);
-
-            // Per component, to locate a difference: text features, video tokens, decoded tokens.
-            let text_c = m_cpu.encode_text(ids.clone(), mask.clone()).tokens;
-            let text_g = m_gpu.encode_text(ids_g.clone(), mask_g.clone()).tokens;
-            let v = m_cpu.encode_video(video.clone());
-            let v_g = m_gpu.encode_video(to_gpu(&video, &gpu));
-            let dec_c = m_cpu.decode(v.clone());
-            let dec_g = m_gpu.decode(to_gpu(&v, &gpu));
-            println!(
-                "  components: text {:.3e}  video tokens {:.3e}  decode {:.3e}",
-                rel_diff(text_c, text_g),
-                rel_diff(v.clone(), v_g),
-                rel_diff(dec_c, dec_g)
-            );
-            let noise = Tensor::<Cpu, 3>::random(v.dims(), Distribution::Normal(0.0, 0.02), &cpu);
-            let gen_cpu = m_cpu.generate(ids, mask, noise.clone());
-            let gen_gpu = m_gpu.generate(ids_g, mask_g, to_gpu(&noise, &gpu));
-            let params = m_cpu.num_params();
-            println!(
-                "{:<24} {:>12} {:>14.3e} {:>14.3e} {:>12}",
-                path.file_name().unwrap().to_string_lossy(),
-                params,
-                rel_diff(train_cpu.video, train_gpu.video),
-                rel_diff(gen_cpu.video, gen_gpu.video),
-                gen_cpu.steps_taken == gen_gpu.steps_taken
-            );
-        }
-        Ok(())
-    }
 }

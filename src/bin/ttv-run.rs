@@ -5,10 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use ttv::backend::dispatch;
 use ttv::cli::args::{DeviceArgs, OverrideArgs, StoreArgs};
-use ttv::cli::fid::FidJob;
-use ttv::cli::generate::{GenerateJob, GenerateRequest};
+use ttv::cli::generate::GenerateRequest;
 use ttv::cli::run::RunRequest;
 use ttv::cli::score::Selection;
 
@@ -148,13 +146,13 @@ fn main() -> ExitCode {
         }
         Some(Command::Generate { run, prompts, out, steps, threshold, seed, checkpoint, store, device }) => {
             let request = GenerateRequest { run, prompts, out, steps, threshold, seed, checkpoint };
-            dispatch(device.device, GenerateJob { store: &store.store(), request })
+            (device.device.open())
+                .and_then(|device| ttv::cli::generate::generate(&store.store(), &request, &device))
                 .map(|written| ttv::cli::generate::print(&written))
         }
-        Some(Command::Fid { store, device, experiment, last }) => {
-            let job = FidJob { store: &store.store(), experiments: &experiment, last_only: last };
-            dispatch(device.device, job).map(|scored| ttv::cli::fid::print(&store.registry, &scored))
-        }
+        Some(Command::Fid { store, device, experiment, last }) => (device.device.open())
+            .and_then(|device| ttv::cli::fid::score_pending(&store.store(), &experiment, last, &device))
+            .map(|scored| ttv::cli::fid::print(&store.registry, &scored)),
         Some(Command::Score { store, experiment, run }) => {
             ttv::cli::score::score_and_print(&store.store(), &Selection { experiments: &experiment, runs: &run })
         }

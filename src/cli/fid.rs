@@ -5,9 +5,7 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context, Result, anyhow};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 
-use crate::backend::WithBackend;
 use crate::metrics::{FrameFeatures, load_fid_network};
 use crate::store::{RunRecord, Store};
 use crate::train::fid::{PENDING_NOTE, score_kept};
@@ -20,30 +18,10 @@ pub struct Scored {
     pub epochs: Vec<(u32, f64, f64)>,
 }
 
-pub struct FidJob<'a> {
-    pub store: &'a Store,
-    /// Only runs listed by one of these experiments (all runs when empty).
-    pub experiments: &'a [String],
-    /// Only each run's newest evaluation (a long run's every evaluation costs hours on a CPU).
-    pub last_only: bool,
-}
-
-impl WithBackend for FidJob<'_> {
-    type Output = Result<Vec<Scored>>;
-    fn run<A: AutodiffBackend>(self, device: A::Device) -> Result<Vec<Scored>> {
-        score_pending::<A::InnerBackend>(self.store, self.experiments, self.last_only, &device)
-    }
-}
-
 /// Score the pending evaluations of every run in `store` (of `experiments`, when not empty),
 /// update their metrics, status and the index. Runs without pending FID are left as they are.
 /// With `last_only`, only each run's newest evaluation is scored, and its status says so.
-pub fn score_pending<B: Backend>(
-    store: &Store,
-    experiments: &[String],
-    last_only: bool,
-    device: &B::Device,
-) -> Result<Vec<Scored>> {
+pub fn score_pending(store: &Store, experiments: &[String], last_only: bool, device: &Device) -> Result<Vec<Scored>> {
     let pending: Vec<String> = crate::store::index::scan(store)
         .into_iter()
         .filter(|s| s.summary.fid_pending && s.listed_by(experiments))
@@ -52,7 +30,7 @@ pub fn score_pending<B: Backend>(
     if pending.is_empty() {
         return Ok(Vec::new());
     }
-    let network = load_fid_network::<B>(device).map_err(|e| anyhow!("{e}"))?;
+    let network = load_fid_network(device).map_err(|e| anyhow!("{e}"))?;
     let mut done = Vec::new();
     for hash in pending {
         let run_dir = store.run(&hash);

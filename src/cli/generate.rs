@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, anyhow, bail};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 
-use crate::backend::WithBackend;
 use crate::metrics::ClipsU8;
 use crate::model::{TextToVideo, TextTokenizer, build};
 use crate::store::{RunDir, Store};
@@ -56,27 +54,14 @@ impl GenerateRequest {
     }
 }
 
-/// `request` on a store, waiting for its backend.
-pub struct GenerateJob<'a> {
-    pub store: &'a Store,
-    pub request: GenerateRequest,
-}
-
-impl WithBackend for GenerateJob<'_> {
-    type Output = Result<Vec<Generated>>;
-    fn run<A: AutodiffBackend>(self, device: A::Device) -> Result<Vec<Generated>> {
-        generate::<A::InnerBackend>(self.store, &self.request, &device)
-    }
-}
-
-pub fn generate<B: Backend>(store: &Store, request: &GenerateRequest, device: &B::Device) -> Result<Vec<Generated>> {
+pub fn generate(store: &Store, request: &GenerateRequest, device: &Device) -> Result<Vec<Generated>> {
     if request.prompts.is_empty() {
         bail!("give at least one prompt");
     }
     let run_dir = store.find(&request.run)?;
     let spec = run_dir.read_spec()?;
     let path = checkpoint_dir(&run_dir, &request.checkpoint)?;
-    let model: TextToVideo<B> = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, device);
+    let model: TextToVideo = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, device);
     let mut model = checkpoint::load_model(&path, model)?;
     if let Some(steps) = request.steps {
         if steps == 0 {
@@ -89,11 +74,11 @@ pub fn generate<B: Backend>(store: &Store, request: &GenerateRequest, device: &B
     }
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
     let captions: Vec<&str> = request.prompts.iter().map(String::as_str).collect();
-    let (ids, mask) = tokenizer.batch::<B>(&captions, device).map_err(anyhow::Error::msg)?;
-    let start = noise::<B>(request.seed, "generate", 0, [captions.len(), model.tokens, model.hidden], device);
+    let (ids, mask) = tokenizer.batch(&captions, device).map_err(anyhow::Error::msg)?;
+    let start = noise(request.seed, "generate", 0, [captions.len(), model.tokens, model.hidden], device);
     let out = model.generate(ids, mask, start);
     let dims = out.video.dims();
-    let values = out.video.into_data().convert::<f32>().to_vec::<f32>().map_err(|e| anyhow!("{e:?}"))?;
+    let values = out.video.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| anyhow!("{e:?}"))?;
     let clips = ClipsU8::from_channels_first(&values, dims);
     let mut written = Vec::new();
     for (i, path) in request.paths().into_iter().enumerate() {

@@ -1,9 +1,9 @@
 //! Batches: collated on the CPU (`HostBatch`, plain vectors, cheap to build on worker threads)
-//! and moved to a burn device on the training thread (`Batch<B>`).
+//! and moved to a burn device on the training thread (`Batch`).
 
 use super::sample::{Sample, VideoShape};
 use super::shapes::Attributes;
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use burn::tensor::{Device, Tensor, TensorData};
 
 #[derive(Clone, Debug)]
 pub struct HostBatch {
@@ -71,16 +71,16 @@ impl HostBatch {
         (part(0..n), part(n..self.len()))
     }
 
-    pub fn to_device<B: Backend>(self, device: &B::Device) -> Batch<B> {
-        let videos = Tensor::<B, 5>::from_data(TensorData::new(self.videos, self.dims), device);
+    pub fn to_device(self, device: &Device) -> Batch {
+        let videos = Tensor::<5>::from_data(TensorData::new(self.videos, self.dims), device);
         Batch { videos, captions: self.captions, attributes: self.attributes, ids: self.ids }
     }
 }
 
 #[derive(Clone, Debug)]
-pub struct Batch<B: Backend> {
+pub struct Batch {
     /// (B, 3, T, H, W) in [-1, 1].
-    pub videos: Tensor<B, 5>,
+    pub videos: Tensor<5>,
     pub captions: Vec<String>,
     /// Ground truth per sample (shapes only).
     pub attributes: Vec<Option<Attributes>>,

@@ -69,7 +69,7 @@ fn captions(col: &Column) -> Result<Vec<std::result::Result<String, String>>> {
     match col.dtype() {
         DataType::String => Ok(col
             .str()?
-            .into_iter()
+            .iter()
             .map(|s| {
                 let s = s.ok_or("no json metadata")?;
                 let v: serde_json::Value = serde_json::from_str(s).map_err(|e| format!("json metadata: {e}"))?;
@@ -85,7 +85,7 @@ fn captions(col: &Column) -> Result<Vec<std::result::Result<String, String>>> {
             match desc {
                 Ok(d) => Ok(d
                     .str()?
-                    .into_iter()
+                    .iter()
                     .map(|s| s.map(str::to_string).ok_or_else(|| "no content_metadata.description".to_string()))
                     .collect()),
                 Err(_) => Ok(vec![Err("json metadata has no content_metadata.description".into()); n]),
@@ -106,7 +106,7 @@ fn read_rows(shard: &Path, offset: usize, len: usize) -> Result<Vec<Row>> {
     let caps = captions(df.column("json")?)?;
     let name = shard.file_name().unwrap_or_default().to_string_lossy().into_owned();
     Ok(mp4
-        .into_iter()
+        .iter()
         .zip(caps)
         .enumerate()
         .map(|(i, (bytes, caption))| Row { id: format!("{name}#{}", offset + i), mp4: bytes.map(<[u8]>::to_vec), caption })

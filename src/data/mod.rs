@@ -5,7 +5,7 @@
 //! let data = ttv::data::load(&spec.data, &LoadOptions::default())?;
 //! metrics.record("data/skipped", data.skipped() as f64);
 //! let loader = Loader::new(data.train.clone(), 8).shuffle(run_seed);
-//! for batch in loader.epoch(epoch) { let batch = batch.to_device::<B>(&device); ... }
+//! for batch in loader.epoch(epoch) { let batch = batch.to_device(&device); ... }
 //! ```
 
 pub mod batch;

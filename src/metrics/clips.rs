@@ -8,7 +8,6 @@ use std::path::Path;
 use anyhow::{Context, Result, bail, ensure};
 use burn::store::{ModuleStore, SafetensorsStore};
 use burn::tensor::DType;
-use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
 use super::features::Features;
@@ -110,16 +109,17 @@ impl ClipsU8 {
 
     pub fn load(path: &Path) -> Result<Self> {
         let mut store = SafetensorsStore::from_file(path);
-        let snapshot = store
-            .get_snapshot(CLIPS_TENSOR)
+        let tensor = store
+            .get_tensor(CLIPS_TENSOR)
             .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?
             .with_context(|| format!("{} has no `{CLIPS_TENSOR}` tensor", path.display()))?;
-        let data = snapshot.to_data().map_err(|e| anyhow::anyhow!("reading {}: {e:?}", path.display()))?;
-        ensure!(data.dtype == DType::U8, "{}: clips are {:?}, not uint8", path.display(), data.dtype);
-        let &[n, frames, height, width, 3] = data.shape.as_slice() else {
-            bail!("{}: clips have shape {:?}, not [n, frames, height, width, 3]", path.display(), data.shape);
+        let (_, dtype, shape, _, bytes) =
+            tensor.clone().into_parts().map_err(|e| anyhow::anyhow!("reading {}: {e:?}", path.display()))?;
+        ensure!(dtype == DType::U8, "{}: clips are {:?}, not uint8", path.display(), dtype);
+        let &[n, frames, height, width, 3] = shape.as_slice() else {
+            bail!("{}: clips have shape {:?}, not [n, frames, height, width, 3]", path.display(), shape);
         };
-        let bytes = data.into_vec::<u8>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let bytes = bytes.to_vec();
         Self::new(n, frames, height, width, bytes)
     }
 }
@@ -132,7 +132,7 @@ pub struct FrameFeatures {
 }
 
 impl FrameFeatures {
-    pub fn of<B: Backend>(clips: &ClipsU8, net: &FidNetwork<B>) -> Self {
+    pub fn of(clips: &ClipsU8, net: &FidNetwork) -> Self {
         let per_frame = (0..clips.frames)
             .map(|t| {
                 let images: Vec<&[u8]> = (0..clips.n).map(|i| clips.frame(i, t)).collect();
@@ -208,7 +208,7 @@ pub fn framewise_from_features(real: &FrameFeatures, generated: &FrameFeatures) 
 }
 
 /// Frame-wise FID and pooled KID of generated clips against real ones.
-pub fn framewise<B: Backend>(real: &ClipsU8, generated: &ClipsU8, net: &FidNetwork<B>) -> Result<FramewiseFid> {
+pub fn framewise(real: &ClipsU8, generated: &ClipsU8, net: &FidNetwork) -> Result<FramewiseFid> {
     ensure!(real.frames == generated.frames, "real clips have {} frames, generated ones {}", real.frames, generated.frames);
     framewise_from_features(&FrameFeatures::of(real, net), &FrameFeatures::of(generated, net))
 }

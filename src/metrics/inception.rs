@@ -15,10 +15,10 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Initializer, PaddingConfig2d};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
-use burn::tensor::backend::Backend;
 use burn::tensor::module::{avg_pool2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
+use burn::tensor::{Device, Tensor};
 
 /// Input side length the network was trained with.
 pub const INPUT_SIZE: usize = 299;
@@ -29,20 +29,20 @@ const BN_EPS: f64 = 1e-3;
 /// Inference-only batch norm with pytorch's parameter names. Unlike `burn::nn::BatchNorm` it
 /// never switches to batch statistics, whatever the backend.
 #[derive(Module, Debug)]
-pub struct FrozenBatchNorm<B: Backend> {
-    weight: Param<Tensor<B, 1>>,
-    bias: Param<Tensor<B, 1>>,
-    running_mean: Param<Tensor<B, 1>>,
-    running_var: Param<Tensor<B, 1>>,
+pub struct FrozenBatchNorm {
+    weight: Param<Tensor<1>>,
+    bias: Param<Tensor<1>>,
+    running_mean: Param<Tensor<1>>,
+    running_var: Param<Tensor<1>>,
 }
 
-impl<B: Backend> FrozenBatchNorm<B> {
-    fn new(channels: usize, device: &B::Device) -> Self {
+impl FrozenBatchNorm {
+    fn new(channels: usize, device: &Device) -> Self {
         let zeros = || Param::from_tensor(Tensor::zeros([channels], device));
         Self { weight: zeros(), bias: zeros(), running_mean: zeros(), running_var: zeros() }
     }
 
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let c = x.dims()[1];
         let scale = self.weight.val() / (self.running_var.val() + BN_EPS).sqrt();
         let shift = self.bias.val() - self.running_mean.val() * scale.clone();
@@ -52,15 +52,15 @@ impl<B: Backend> FrozenBatchNorm<B> {
 
 /// Convolution without bias, batch norm, ReLU.
 #[derive(Module, Debug)]
-pub struct BasicConv2d<B: Backend> {
-    conv: Conv2d<B>,
-    bn: FrozenBatchNorm<B>,
+pub struct BasicConv2d {
+    conv: Conv2d,
+    bn: FrozenBatchNorm,
 }
 
-impl<B: Backend> BasicConv2d<B> {
+impl BasicConv2d {
     /// `kernel` and `pad` are (height, width); the weights are loaded afterwards, so no random
     /// initialisation is spent.
-    fn new(d: &B::Device, cin: usize, cout: usize, kernel: [usize; 2], stride: usize, pad: [usize; 2]) -> Self {
+    fn new(d: &Device, cin: usize, cout: usize, kernel: [usize; 2], stride: usize, pad: [usize; 2]) -> Self {
         let conv = Conv2dConfig::new([cin, cout], kernel)
             .with_stride([stride; 2])
             .with_padding(PaddingConfig2d::Explicit(pad[0], pad[1], pad[0], pad[1]))
@@ -71,26 +71,26 @@ impl<B: Backend> BasicConv2d<B> {
     }
 
     /// A 1x1 convolution.
-    fn point(d: &B::Device, cin: usize, cout: usize) -> Self {
+    fn point(d: &Device, cin: usize, cout: usize) -> Self {
         Self::new(d, cin, cout, [1, 1], 1, [0, 0])
     }
 
     /// A square `k`x`k` convolution with stride 1 and SAME padding.
-    fn same(d: &B::Device, cin: usize, cout: usize, k: usize) -> Self {
+    fn same(d: &Device, cin: usize, cout: usize, k: usize) -> Self {
         Self::new(d, cin, cout, [k, k], 1, [k / 2, k / 2])
     }
 
     /// A 3x3 convolution with stride 2 and no padding (TF VALID).
-    fn reduce(d: &B::Device, cin: usize, cout: usize) -> Self {
+    fn reduce(d: &Device, cin: usize, cout: usize) -> Self {
         Self::new(d, cin, cout, [3, 3], 2, [0, 0])
     }
 
     /// A 1xk (`kernel = [1, k]`) or kx1 convolution with SAME padding.
-    fn line(d: &B::Device, cin: usize, cout: usize, kernel: [usize; 2]) -> Self {
+    fn line(d: &Device, cin: usize, cout: usize, kernel: [usize; 2]) -> Self {
         Self::new(d, cin, cout, kernel, 1, [kernel[0] / 2, kernel[1] / 2])
     }
 
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         // im2col + matmul: burn-ndarray's own conv2d is far slower on the CPU; burn-flex's own
         // is the fast one there.
         relu(self.bn.forward(crate::model::conv::conv2d(&self.conv, x, crate::model::conv::CpuConv::Native)))
@@ -98,29 +98,35 @@ impl<B: Backend> BasicConv2d<B> {
 }
 
 /// 3x3 average pool, stride 1, padding 1, dividing by the in-image count (TF SAME).
-fn avg_pool_same<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    avg_pool2d(x, [3, 3], [1, 1], [1, 1], false, false)
+fn avg_pool_same(x: Tensor<4>) -> Tensor<4> {
+    avg_pool2d(
+        x,
+        AvgPoolOptions::new([3, 3]).with_stride([1, 1]).with_padding([1, 1]).with_count_include_pad(false).with_ceil_mode(false),
+    )
 }
 
 /// 3x3 max pool with the given stride and padding.
-fn max_pool<B: Backend>(x: Tensor<B, 4>, stride: usize, pad: usize) -> Tensor<B, 4> {
-    max_pool2d(x, [3, 3], [stride; 2], [pad; 2], [1, 1], false)
+fn max_pool(x: Tensor<4>, stride: usize, pad: usize) -> Tensor<4> {
+    max_pool2d(
+        x,
+        MaxPoolOptions::new([3, 3]).with_stride([stride; 2]).with_padding([pad; 2]).with_dilation([1, 1]).with_ceil_mode(false),
+    )
 }
 
 /// Block A (35x35): 1x1 | 1x1, 5x5 | 1x1, 3x3, 3x3 | avg pool, 1x1.
 #[derive(Module, Debug)]
-pub struct InceptionA<B: Backend> {
-    branch1x1: BasicConv2d<B>,
-    branch5x5_1: BasicConv2d<B>,
-    branch5x5_2: BasicConv2d<B>,
-    branch3x3dbl_1: BasicConv2d<B>,
-    branch3x3dbl_2: BasicConv2d<B>,
-    branch3x3dbl_3: BasicConv2d<B>,
-    branch_pool: BasicConv2d<B>,
+pub struct InceptionA {
+    branch1x1: BasicConv2d,
+    branch5x5_1: BasicConv2d,
+    branch5x5_2: BasicConv2d,
+    branch3x3dbl_1: BasicConv2d,
+    branch3x3dbl_2: BasicConv2d,
+    branch3x3dbl_3: BasicConv2d,
+    branch_pool: BasicConv2d,
 }
 
-impl<B: Backend> InceptionA<B> {
-    fn new(d: &B::Device, cin: usize, pool_features: usize) -> Self {
+impl InceptionA {
+    fn new(d: &Device, cin: usize, pool_features: usize) -> Self {
         Self {
             branch1x1: BasicConv2d::point(d, cin, 64),
             branch5x5_1: BasicConv2d::point(d, cin, 48),
@@ -132,7 +138,7 @@ impl<B: Backend> InceptionA<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let b1 = self.branch1x1.forward(x.clone());
         let b5 = self.branch5x5_2.forward(self.branch5x5_1.forward(x.clone()));
         let b3 = self.branch3x3dbl_1.forward(x.clone());
@@ -144,15 +150,15 @@ impl<B: Backend> InceptionA<B> {
 
 /// Block B (35 -> 17): 3x3/2 | 1x1, 3x3, 3x3/2 | max pool/2.
 #[derive(Module, Debug)]
-pub struct InceptionB<B: Backend> {
-    branch3x3: BasicConv2d<B>,
-    branch3x3dbl_1: BasicConv2d<B>,
-    branch3x3dbl_2: BasicConv2d<B>,
-    branch3x3dbl_3: BasicConv2d<B>,
+pub struct InceptionB {
+    branch3x3: BasicConv2d,
+    branch3x3dbl_1: BasicConv2d,
+    branch3x3dbl_2: BasicConv2d,
+    branch3x3dbl_3: BasicConv2d,
 }
 
-impl<B: Backend> InceptionB<B> {
-    fn new(d: &B::Device, cin: usize) -> Self {
+impl InceptionB {
+    fn new(d: &Device, cin: usize) -> Self {
         Self {
             branch3x3: BasicConv2d::reduce(d, cin, 384),
             branch3x3dbl_1: BasicConv2d::point(d, cin, 64),
@@ -161,7 +167,7 @@ impl<B: Backend> InceptionB<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let b3 = self.branch3x3.forward(x.clone());
         let bd = self.branch3x3dbl_1.forward(x.clone());
         let bd = self.branch3x3dbl_3.forward(self.branch3x3dbl_2.forward(bd));
@@ -171,21 +177,21 @@ impl<B: Backend> InceptionB<B> {
 
 /// Block C (17x17) with factorised 7x7 convolutions of width `c7`.
 #[derive(Module, Debug)]
-pub struct InceptionC<B: Backend> {
-    branch1x1: BasicConv2d<B>,
-    branch7x7_1: BasicConv2d<B>,
-    branch7x7_2: BasicConv2d<B>,
-    branch7x7_3: BasicConv2d<B>,
-    branch7x7dbl_1: BasicConv2d<B>,
-    branch7x7dbl_2: BasicConv2d<B>,
-    branch7x7dbl_3: BasicConv2d<B>,
-    branch7x7dbl_4: BasicConv2d<B>,
-    branch7x7dbl_5: BasicConv2d<B>,
-    branch_pool: BasicConv2d<B>,
+pub struct InceptionC {
+    branch1x1: BasicConv2d,
+    branch7x7_1: BasicConv2d,
+    branch7x7_2: BasicConv2d,
+    branch7x7_3: BasicConv2d,
+    branch7x7dbl_1: BasicConv2d,
+    branch7x7dbl_2: BasicConv2d,
+    branch7x7dbl_3: BasicConv2d,
+    branch7x7dbl_4: BasicConv2d,
+    branch7x7dbl_5: BasicConv2d,
+    branch_pool: BasicConv2d,
 }
 
-impl<B: Backend> InceptionC<B> {
-    fn new(d: &B::Device, c7: usize) -> Self {
+impl InceptionC {
+    fn new(d: &Device, c7: usize) -> Self {
         let (row, col) = ([1, 7], [7, 1]);
         Self {
             branch1x1: BasicConv2d::point(d, 768, 192),
@@ -201,7 +207,7 @@ impl<B: Backend> InceptionC<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let b1 = self.branch1x1.forward(x.clone());
         let b7 = [&self.branch7x7_1, &self.branch7x7_2, &self.branch7x7_3].iter().fold(x.clone(), |h, l| l.forward(h));
         let bd = [&self.branch7x7dbl_1, &self.branch7x7dbl_2, &self.branch7x7dbl_3, &self.branch7x7dbl_4, &self.branch7x7dbl_5]
@@ -214,17 +220,17 @@ impl<B: Backend> InceptionC<B> {
 
 /// Block D (17 -> 8): 1x1, 3x3/2 | 1x1, 1x7, 7x1, 3x3/2 | max pool/2.
 #[derive(Module, Debug)]
-pub struct InceptionD<B: Backend> {
-    branch3x3_1: BasicConv2d<B>,
-    branch3x3_2: BasicConv2d<B>,
-    branch7x7x3_1: BasicConv2d<B>,
-    branch7x7x3_2: BasicConv2d<B>,
-    branch7x7x3_3: BasicConv2d<B>,
-    branch7x7x3_4: BasicConv2d<B>,
+pub struct InceptionD {
+    branch3x3_1: BasicConv2d,
+    branch3x3_2: BasicConv2d,
+    branch7x7x3_1: BasicConv2d,
+    branch7x7x3_2: BasicConv2d,
+    branch7x7x3_3: BasicConv2d,
+    branch7x7x3_4: BasicConv2d,
 }
 
-impl<B: Backend> InceptionD<B> {
-    fn new(d: &B::Device) -> Self {
+impl InceptionD {
+    fn new(d: &Device) -> Self {
         Self {
             branch3x3_1: BasicConv2d::point(d, 768, 192),
             branch3x3_2: BasicConv2d::reduce(d, 192, 320),
@@ -235,7 +241,7 @@ impl<B: Backend> InceptionD<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let b3 = self.branch3x3_2.forward(self.branch3x3_1.forward(x.clone()));
         let b7 = [&self.branch7x7x3_1, &self.branch7x7x3_2, &self.branch7x7x3_3, &self.branch7x7x3_4]
             .iter()
@@ -253,20 +259,20 @@ enum PoolE {
 
 /// Block E (8x8): 1x1 | 1x1, (1x3 | 3x1) | 1x1, 3x3, (1x3 | 3x1) | pool, 1x1.
 #[derive(Module, Debug)]
-pub struct InceptionE<B: Backend> {
-    branch1x1: BasicConv2d<B>,
-    branch3x3_1: BasicConv2d<B>,
-    branch3x3_2a: BasicConv2d<B>,
-    branch3x3_2b: BasicConv2d<B>,
-    branch3x3dbl_1: BasicConv2d<B>,
-    branch3x3dbl_2: BasicConv2d<B>,
-    branch3x3dbl_3a: BasicConv2d<B>,
-    branch3x3dbl_3b: BasicConv2d<B>,
-    branch_pool: BasicConv2d<B>,
+pub struct InceptionE {
+    branch1x1: BasicConv2d,
+    branch3x3_1: BasicConv2d,
+    branch3x3_2a: BasicConv2d,
+    branch3x3_2b: BasicConv2d,
+    branch3x3dbl_1: BasicConv2d,
+    branch3x3dbl_2: BasicConv2d,
+    branch3x3dbl_3a: BasicConv2d,
+    branch3x3dbl_3b: BasicConv2d,
+    branch_pool: BasicConv2d,
 }
 
-impl<B: Backend> InceptionE<B> {
-    fn new(d: &B::Device, cin: usize) -> Self {
+impl InceptionE {
+    fn new(d: &Device, cin: usize) -> Self {
         let (row, col) = ([1, 3], [3, 1]);
         Self {
             branch1x1: BasicConv2d::point(d, cin, 320),
@@ -281,7 +287,7 @@ impl<B: Backend> InceptionE<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 4>, pool: PoolE) -> Tensor<B, 4> {
+    fn forward(&self, x: Tensor<4>, pool: PoolE) -> Tensor<4> {
         let b1 = self.branch1x1.forward(x.clone());
         let b3 = self.branch3x3_1.forward(x.clone());
         let b3a = self.branch3x3_2a.forward(b3.clone());
@@ -300,28 +306,28 @@ impl<B: Backend> InceptionE<B> {
 
 /// The network up to `pool3`.
 #[derive(Module, Debug)]
-pub struct FidInceptionV3<B: Backend> {
-    Conv2d_1a_3x3: BasicConv2d<B>,
-    Conv2d_2a_3x3: BasicConv2d<B>,
-    Conv2d_2b_3x3: BasicConv2d<B>,
-    Conv2d_3b_1x1: BasicConv2d<B>,
-    Conv2d_4a_3x3: BasicConv2d<B>,
-    Mixed_5b: InceptionA<B>,
-    Mixed_5c: InceptionA<B>,
-    Mixed_5d: InceptionA<B>,
-    Mixed_6a: InceptionB<B>,
-    Mixed_6b: InceptionC<B>,
-    Mixed_6c: InceptionC<B>,
-    Mixed_6d: InceptionC<B>,
-    Mixed_6e: InceptionC<B>,
-    Mixed_7a: InceptionD<B>,
-    Mixed_7b: InceptionE<B>,
-    Mixed_7c: InceptionE<B>,
+pub struct FidInceptionV3 {
+    Conv2d_1a_3x3: BasicConv2d,
+    Conv2d_2a_3x3: BasicConv2d,
+    Conv2d_2b_3x3: BasicConv2d,
+    Conv2d_3b_1x1: BasicConv2d,
+    Conv2d_4a_3x3: BasicConv2d,
+    Mixed_5b: InceptionA,
+    Mixed_5c: InceptionA,
+    Mixed_5d: InceptionA,
+    Mixed_6a: InceptionB,
+    Mixed_6b: InceptionC,
+    Mixed_6c: InceptionC,
+    Mixed_6d: InceptionC,
+    Mixed_6e: InceptionC,
+    Mixed_7a: InceptionD,
+    Mixed_7b: InceptionE,
+    Mixed_7c: InceptionE,
 }
 
-impl<B: Backend> FidInceptionV3<B> {
+impl FidInceptionV3 {
     /// The architecture with zero weights; see [`FidInceptionV3::load`].
-    pub fn new(d: &B::Device) -> Self {
+    pub fn new(d: &Device) -> Self {
         Self {
             Conv2d_1a_3x3: BasicConv2d::reduce(d, 3, 32),
             Conv2d_2a_3x3: BasicConv2d::new(d, 32, 32, [3, 3], 1, [0, 0]),
@@ -344,7 +350,7 @@ impl<B: Backend> FidInceptionV3<B> {
 
     /// The network with the weights of a safetensors file in pytorch-fid naming. Every layer
     /// must be present with the right shape; extra tensors (e.g. `fc.*`) are ignored.
-    pub fn load(weights: &Path, device: &B::Device) -> Result<Self, String> {
+    pub fn load(weights: &Path, device: &Device) -> Result<Self, String> {
         let mut net = Self::new(device);
         let mut store = SafetensorsStore::from_file(weights);
         net.load_from(&mut store).map_err(|e| format!("loading {}: {e}", weights.display()))?;
@@ -352,7 +358,7 @@ impl<B: Backend> FidInceptionV3<B> {
     }
 
     /// `x`: `[n, 3, 299, 299]` RGB in [-1, 1]. Returns the `[n, 2048]` pool3 features.
-    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let x = self.Conv2d_1a_3x3.forward(x);
         let x = self.Conv2d_2a_3x3.forward(x);
         let x = max_pool(self.Conv2d_2b_3x3.forward(x), 2, 0);

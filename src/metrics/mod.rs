@@ -36,8 +36,6 @@ pub(crate) mod testing;
 
 use std::path::PathBuf;
 
-use burn::tensor::backend::Backend;
-
 pub use clips::{ClipsU8, FrameFeatures, FramewiseFid, framewise, framewise_from_features};
 pub use features::Features;
 pub use fid::{Fid, fid};
@@ -61,7 +59,7 @@ pub fn assets_dir() -> Option<PathBuf> {
 
 /// The FID network from [`assets_dir`], or the reason it is unavailable (to record FID as
 /// pending rather than fail a run).
-pub fn load_fid_network<B: Backend>(device: &B::Device) -> Result<FidNetwork<B>, String> {
+pub fn load_fid_network(device: &burn::tensor::Device) -> Result<FidNetwork, String> {
     let dir = assets_dir().ok_or_else(|| format!("FID weights not found: set TTV_ASSETS to a folder holding {FID_WEIGHTS}"))?;
     FidNetwork::load(&dir.join(FID_WEIGHTS), device)
 }

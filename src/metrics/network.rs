@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rayon::prelude::*;
 
 use super::features::Features;
@@ -14,17 +13,17 @@ use super::resize::to_network_input;
 /// 64x147x147 floats, is 5.5 MB per image) while keeping an accelerator busy.
 pub const DEFAULT_BATCH: usize = 16;
 
-/// The FID Inception-v3 with its preprocessing, on one device. Use a backend without autodiff
-/// (e.g. `B::InnerBackend`): nothing here needs gradients.
+/// The FID Inception-v3 with its preprocessing, on one device. Use a device without autodiff:
+/// nothing here needs gradients.
 #[derive(Debug)]
-pub struct FidNetwork<B: Backend> {
-    net: FidInceptionV3<B>,
-    device: B::Device,
+pub struct FidNetwork {
+    net: FidInceptionV3,
+    device: Device,
     batch: usize,
 }
 
-impl<B: Backend> FidNetwork<B> {
-    pub fn load(weights: &Path, device: &B::Device) -> Result<Self, String> {
+impl FidNetwork {
+    pub fn load(weights: &Path, device: &Device) -> Result<Self, String> {
         Ok(Self { net: FidInceptionV3::load(weights, device)?, device: device.clone(), batch: DEFAULT_BATCH })
     }
 
@@ -45,9 +44,9 @@ impl<B: Backend> FidNetwork<B> {
                 .par_chunks_mut(pixels)
                 .zip(chunk.par_iter())
                 .for_each(|(out, image)| to_network_input(image, height, width, INPUT_SIZE, out));
-            let x = Tensor::<B, 4>::from_data(TensorData::new(input, [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE]), &self.device);
+            let x = Tensor::<4>::from_data(TensorData::new(input, [chunk.len(), 3, INPUT_SIZE, INPUT_SIZE]), &self.device);
             let f = self.net.forward(x).into_data().convert::<f32>();
-            data.extend(f.to_vec::<f32>().expect("features are float"));
+            data.extend(f.try_to_vec::<f32>().expect("features are float"));
         }
         Features::new(images.len(), FEATURE_DIM, data)
     }
@@ -56,7 +55,7 @@ impl<B: Backend> FidNetwork<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
     use crate::metrics::{FID_WEIGHTS, testing::assets};
     use burn::store::{ModuleStore, SafetensorsStore};
 
@@ -67,14 +66,17 @@ mod tests {
     fn matches_the_reference_features() {
         let dir = assets();
         let mut store = SafetensorsStore::from_file(dir.join("fid_inception_v3.reference.safetensors"));
-        let mut tensor = |name: &str| store.get_snapshot(name).unwrap().unwrap().to_data().unwrap();
+        let mut tensor = |name: &str| {
+            let (_, dtype, shape, _, bytes) = store.get_tensor(name).unwrap().unwrap().clone().into_parts().unwrap();
+            burn::tensor::TensorData::from_bytes(bytes, shape, dtype)
+        };
         let input = tensor("input");
-        let want = tensor("features").to_vec::<f32>().unwrap();
-        assert_eq!(input.shape.as_slice(), &[8, INPUT_SIZE, INPUT_SIZE, 3]);
+        let want = tensor("features").try_to_vec::<f32>().unwrap();
+        assert_eq!(input.shape().as_slice(), &[8, INPUT_SIZE, INPUT_SIZE, 3]);
         let pixels = input.as_slice::<u8>().unwrap();
         let images: Vec<&[u8]> = pixels.chunks(INPUT_SIZE * INPUT_SIZE * 3).collect();
 
-        let net = FidNetwork::<Cpu>::load(&dir.join(FID_WEIGHTS), &Default::default()).unwrap().with_batch(3);
+        let net = FidNetwork::load(&dir.join(FID_WEIGHTS), &cpu()).unwrap().with_batch(3);
         let start = std::time::Instant::now();
         let got = net.features(&images, INPUT_SIZE, INPUT_SIZE);
         let elapsed = start.elapsed();

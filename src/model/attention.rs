@@ -12,22 +12,22 @@ use super::rope::Rope;
 /// Tokens to attend to, with an optional key-padding mask `[batch, len]` (`true` = padding,
 /// never attended to).
 #[derive(Debug, Clone)]
-pub struct Context<B: Backend> {
-    pub tokens: Tensor<B, 3>,
-    pub pad: Option<Tensor<B, 2, Bool>>,
+pub struct Context {
+    pub tokens: Tensor<3>,
+    pub pad: Option<Tensor<2, Bool>>,
 }
 
-impl<B: Backend> Context<B> {
-    pub fn new(tokens: Tensor<B, 3>, pad: Option<Tensor<B, 2, Bool>>) -> Self {
+impl Context {
+    pub fn new(tokens: Tensor<3>, pad: Option<Tensor<2, Bool>>) -> Self {
         Self { tokens, pad }
     }
 
     /// `[self ; other]` along the sequence: the paper's "[text ; other level]". The appended
     /// latent tokens are never padding.
-    pub fn with(&self, other: Tensor<B, 3>) -> Self {
+    pub fn with(&self, other: Tensor<3>) -> Self {
         let [batch, len, _] = other.dims();
         let pad = self.pad.clone().map(|pad| {
-            let none = Tensor::<B, 2, Bool>::zeros([batch, len], &pad.device());
+            let none = Tensor::<2, Bool>::zeros([batch, len], &pad.device());
             Tensor::cat(vec![pad, none], 1)
         });
         Self { tokens: Tensor::cat(vec![self.tokens.clone(), other], 1), pad }
@@ -35,25 +35,19 @@ impl<B: Backend> Context<B> {
 }
 
 /// `[batch, len, heads * head_dim]` -> `[batch, heads, len, head_dim]`.
-fn split_heads<B: Backend>(x: Tensor<B, 3>, heads: usize) -> Tensor<B, 4> {
+fn split_heads(x: Tensor<3>, heads: usize) -> Tensor<4> {
     let [batch, len, width] = x.dims();
     x.reshape([batch, len, heads, width / heads]).swap_dims(1, 2)
 }
 
 /// `[batch, heads, len, head_dim]` -> `[batch, len, heads * head_dim]`.
-fn merge_heads<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 3> {
+fn merge_heads(x: Tensor<4>) -> Tensor<3> {
     let [batch, heads, len, head_dim] = x.dims();
     x.swap_dims(1, 2).reshape([batch, len, heads * head_dim])
 }
 
 /// softmax(q k^T / sqrt(d) [masked]) v through the fused op.
-fn scaled_dot_product<B: Backend>(
-    q: Tensor<B, 4>,
-    k: Tensor<B, 4>,
-    v: Tensor<B, 4>,
-    pad: Option<&Tensor<B, 2, Bool>>,
-    causal: bool,
-) -> Tensor<B, 4> {
+fn scaled_dot_product(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, pad: Option<&Tensor<2, Bool>>, causal: bool) -> Tensor<4> {
     let [batch, heads, q_len, _] = q.dims();
     let k_len = k.dims()[2];
     // The op wants the full [batch, heads, q_len, k_len] mask.
@@ -63,15 +57,15 @@ fn scaled_dot_product<B: Backend>(
 }
 
 #[derive(Module, Debug)]
-pub struct SelfAttention<B: Backend> {
-    pub qkv: Linear<B>,
-    pub out: Linear<B>,
+pub struct SelfAttention {
+    pub qkv: Linear,
+    pub out: Linear,
     pub heads: usize,
     pub causal: bool,
 }
 
-impl<B: Backend> SelfAttention<B> {
-    pub fn new(hidden: usize, heads: usize, causal: bool, device: &B::Device) -> Self {
+impl SelfAttention {
+    pub fn new(hidden: usize, heads: usize, causal: bool, device: &Device) -> Self {
         assert!(hidden.is_multiple_of(heads), "hidden {hidden} is not divisible by heads {heads}");
         Self {
             qkv: LinearConfig::new(hidden, 3 * hidden).with_bias(false).init(device),
@@ -82,8 +76,8 @@ impl<B: Backend> SelfAttention<B> {
     }
 
     /// `x: [batch, len, hidden]`; `pad` masks keys (`true` = padding).
-    pub fn forward(&self, x: Tensor<B, 3>, rope: Option<&Rope<B>>, pad: Option<&Tensor<B, 2, Bool>>) -> Tensor<B, 3> {
-        let [q, k, v]: [Tensor<B, 3>; 3] = self.qkv.forward(x).chunk(3, 2).try_into().expect("three chunks");
+    pub fn forward(&self, x: Tensor<3>, rope: Option<&Rope>, pad: Option<&Tensor<2, Bool>>) -> Tensor<3> {
+        let [q, k, v]: [Tensor<3>; 3] = self.qkv.forward(x).chunk(3, 2).try_into().expect("three chunks");
         let (mut q, mut k, v) = (split_heads(q, self.heads), split_heads(k, self.heads), split_heads(v, self.heads));
         if let Some(rope) = rope {
             q = rope.apply(q);
@@ -94,23 +88,23 @@ impl<B: Backend> SelfAttention<B> {
 }
 
 #[derive(Module, Debug)]
-pub struct CrossAttention<B: Backend> {
-    pub q: Linear<B>,
-    pub k: Linear<B>,
-    pub v: Linear<B>,
-    pub out: Linear<B>,
+pub struct CrossAttention {
+    pub q: Linear,
+    pub k: Linear,
+    pub v: Linear,
+    pub out: Linear,
     pub heads: usize,
 }
 
-impl<B: Backend> CrossAttention<B> {
-    pub fn new(hidden: usize, heads: usize, device: &B::Device) -> Self {
+impl CrossAttention {
+    pub fn new(hidden: usize, heads: usize, device: &Device) -> Self {
         assert!(hidden.is_multiple_of(heads), "hidden {hidden} is not divisible by heads {heads}");
         let linear = || LinearConfig::new(hidden, hidden).with_bias(false).init(device);
         Self { q: linear(), k: linear(), v: linear(), out: linear(), heads }
     }
 
     /// Queries from `x: [batch, len, hidden]`, keys and values from the context.
-    pub fn forward(&self, x: Tensor<B, 3>, context: &Context<B>) -> Tensor<B, 3> {
+    pub fn forward(&self, x: Tensor<3>, context: &Context) -> Tensor<3> {
         let q = split_heads(self.q.forward(x), self.heads);
         let k = split_heads(self.k.forward(context.tokens.clone()), self.heads);
         let v = split_heads(self.v.forward(context.tokens.clone()), self.heads);
@@ -121,22 +115,20 @@ impl<B: Backend> CrossAttention<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
     use burn::tensor::Distribution;
 
-    type B = Cpu;
-
-    fn max_abs_diff(a: Tensor<B, 3>, b: Tensor<B, 3>) -> f32 {
-        (a - b).abs().max().into_scalar()
+    fn max_abs_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {
+        (a - b).abs().max().into_scalar::<f32>()
     }
 
     #[test]
     fn attention_shapes_and_parameter_counts() {
-        let device = Default::default();
-        let sa = SelfAttention::<B>::new(32, 4, false, &device);
-        let ca = CrossAttention::<B>::new(32, 4, &device);
-        let x = Tensor::<B, 3>::random([2, 6, 32], Distribution::Normal(0.0, 1.0), &device);
-        let text = Tensor::<B, 3>::random([2, 9, 32], Distribution::Normal(0.0, 1.0), &device);
+        let device = cpu();
+        let sa = SelfAttention::new(32, 4, false, &device);
+        let ca = CrossAttention::new(32, 4, &device);
+        let x = Tensor::<3>::random([2, 6, 32], Distribution::Normal(0.0, 1.0), &device);
+        let text = Tensor::<3>::random([2, 9, 32], Distribution::Normal(0.0, 1.0), &device);
         assert_eq!(sa.forward(x.clone(), None, None).dims(), [2, 6, 32]);
         assert_eq!(ca.forward(x, &Context::new(text, None)).dims(), [2, 6, 32]);
         assert_eq!(sa.num_params(), 4 * 32 * 32);
@@ -145,10 +137,10 @@ mod tests {
 
     #[test]
     fn causal_mask_blocks_the_future() {
-        let device = Default::default();
-        let sa = SelfAttention::<B>::new(32, 4, true, &device);
+        let device = cpu();
+        let sa = SelfAttention::new(32, 4, true, &device);
         let rope = Rope::new(8, 6, super::super::rope::ROPE_BASE, &device);
-        let x = Tensor::<B, 3>::random([1, 6, 32], Distribution::Normal(0.0, 1.0), &device);
+        let x = Tensor::<3>::random([1, 6, 32], Distribution::Normal(0.0, 1.0), &device);
         // Change only the last three positions: the first three outputs must not move.
         let changed =
             Tensor::cat(vec![x.clone().narrow(1, 0, 3), Tensor::random([1, 3, 32], Distribution::Normal(0.0, 1.0), &device)], 1);
@@ -159,11 +151,11 @@ mod tests {
 
     #[test]
     fn padded_keys_are_ignored() {
-        let device = Default::default();
-        let ca = CrossAttention::<B>::new(32, 4, &device);
-        let x = Tensor::<B, 3>::random([1, 4, 32], Distribution::Normal(0.0, 1.0), &device);
-        let text = Tensor::<B, 3>::random([1, 5, 32], Distribution::Normal(0.0, 1.0), &device);
-        let pad = Tensor::<B, 2, Bool>::from_data([[false, false, true, true, true]], &device);
+        let device = cpu();
+        let ca = CrossAttention::new(32, 4, &device);
+        let x = Tensor::<3>::random([1, 4, 32], Distribution::Normal(0.0, 1.0), &device);
+        let text = Tensor::<3>::random([1, 5, 32], Distribution::Normal(0.0, 1.0), &device);
+        let pad = Tensor::<2, Bool>::from_data([[false, false, true, true, true]], &device);
         let full = ca.forward(x.clone(), &Context::new(text.clone(), Some(pad)));
         let short = ca.forward(x, &Context::new(text.narrow(1, 0, 2), None));
         assert!(max_abs_diff(full, short) < 1e-5);

@@ -26,7 +26,7 @@ pub struct BlockConfig {
 }
 
 impl BlockConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Block<B> {
+    pub fn init(&self, device: &Device) -> Block {
         let norm = || self.norm(device);
         Block {
             self_attn: SelfAttention::new(self.hidden, self.heads, self.causal, device),
@@ -40,7 +40,7 @@ impl BlockConfig {
     }
 
     /// The norm this placement uses: learned gain before a sublayer, none after a residual add.
-    pub fn norm<B: Backend>(&self, device: &B::Device) -> RmsNorm<B> {
+    pub fn norm(&self, device: &Device) -> RmsNorm {
         match self.norm {
             NormPlacement::Pre => RmsNorm::weighted(self.hidden, device),
             NormPlacement::Post => RmsNorm::plain(),
@@ -49,36 +49,31 @@ impl BlockConfig {
 }
 
 #[derive(Module, Debug)]
-pub struct Block<B: Backend> {
-    pub self_attn: SelfAttention<B>,
-    pub self_norm: RmsNorm<B>,
-    pub cross_attn: Option<CrossAttention<B>>,
-    pub cross_norm: Option<RmsNorm<B>>,
-    pub ffn: SwiGlu<B>,
-    pub ffn_norm: RmsNorm<B>,
+pub struct Block {
+    pub self_attn: SelfAttention,
+    pub self_norm: RmsNorm,
+    pub cross_attn: Option<CrossAttention>,
+    pub cross_norm: Option<RmsNorm>,
+    pub ffn: SwiGlu,
+    pub ffn_norm: RmsNorm,
     pub pre_norm: bool,
 }
 
 /// One residual sublayer with the norm where the block puts it.
-pub fn residual<B: Backend>(
-    x: Tensor<B, 3>,
-    norm: &RmsNorm<B>,
-    pre_norm: bool,
-    f: impl FnOnce(Tensor<B, 3>) -> Tensor<B, 3>,
-) -> Tensor<B, 3> {
+pub fn residual(x: Tensor<3>, norm: &RmsNorm, pre_norm: bool, f: impl FnOnce(Tensor<3>) -> Tensor<3>) -> Tensor<3> {
     if pre_norm { x.clone() + f(norm.forward(x)) } else { norm.forward(x.clone() + f(x)) }
 }
 
-impl<B: Backend> Block<B> {
+impl Block {
     /// `x: [batch, len, hidden]`. `pad` masks `x`'s own padding keys; `context` feeds the
     /// cross-attention (ignored by blocks built without one).
     pub fn forward(
         &self,
-        x: Tensor<B, 3>,
-        rope: Option<&Rope<B>>,
-        pad: Option<&Tensor<B, 2, Bool>>,
-        context: Option<&Context<B>>,
-    ) -> Tensor<B, 3> {
+        x: Tensor<3>,
+        rope: Option<&Rope>,
+        pad: Option<&Tensor<2, Bool>>,
+        context: Option<&Context>,
+    ) -> Tensor<3> {
         let x = residual(x, &self.self_norm, self.pre_norm, |h| self.self_attn.forward(h, rope, pad));
         let x = match (&self.cross_attn, &self.cross_norm, context) {
             (Some(attn), Some(norm), Some(context)) => residual(x, norm, self.pre_norm, |h| attn.forward(h, context)),
@@ -91,22 +86,20 @@ impl<B: Backend> Block<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
     use burn::tensor::Distribution;
-
-    type B = Cpu;
 
     #[test]
     fn block_variants_keep_the_shape_and_count_as_expected() {
-        let device = Default::default();
-        let x = Tensor::<B, 3>::random([2, 6, 32], Distribution::Normal(0.0, 1.0), &device);
-        let text = Context::new(Tensor::<B, 3>::random([2, 4, 32], Distribution::Normal(0.0, 1.0), &device), None);
+        let device = cpu();
+        let x = Tensor::<3>::random([2, 6, 32], Distribution::Normal(0.0, 1.0), &device);
+        let text = Context::new(Tensor::<3>::random([2, 4, 32], Distribution::Normal(0.0, 1.0), &device), None);
         let rope = Rope::new(8, 6, super::super::rope::ROPE_BASE, &device);
         for (norm, cross, causal) in
             [(NormPlacement::Pre, true, false), (NormPlacement::Post, false, true), (NormPlacement::Post, true, false)]
         {
             let config = BlockConfig { hidden: 32, heads: 4, expansion: 2.0, norm, causal, cross };
-            let block = config.init::<B>(&device);
+            let block = config.init(&device);
             assert_eq!(block.forward(x.clone(), Some(&rope), None, Some(&text)).dims(), [2, 6, 32]);
             // self-attention 4C^2 + SwiGLU 3*C*2C (+ cross 4C^2) (+ three C-gains when pre-norm)
             let gains = if norm == NormPlacement::Pre { (2 + cross as usize) * 32 } else { 0 };

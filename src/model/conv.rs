@@ -19,22 +19,24 @@ use burn::nn::{PaddingConfig2d, PaddingConfig3d};
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 
+use super::constants;
+
 pub use crate::spec::types::CpuConv;
 
-/// Whether to run `B`'s own convolutions: on burn-flex (plain or under autodiff), where they
+/// Whether to run the backend's own convolutions: on burn-flex (plain or under autodiff), where they
 /// are the fast ones, unless the spec asks for `gemm` (`model.video_codec.cpu_conv`: the two
 /// round differently).
-fn native<B: Backend>(device: &B::Device, algorithm: CpuConv) -> bool {
-    algorithm == CpuConv::Native && B::name(device).contains("flex")
+fn native(device: &Device, algorithm: CpuConv) -> bool {
+    algorithm == CpuConv::Native && crate::backend::is_flex(device)
 }
 
 /// `Conv3d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
-pub fn conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>, algorithm: CpuConv) -> Tensor<B, 5> {
-    if native::<B>(&x.device(), algorithm) { conv.forward(x) } else { gemm_conv3d(conv, x) }
+pub fn conv3d(conv: &Conv3d, x: Tensor<5>, algorithm: CpuConv) -> Tensor<5> {
+    if native(&x.device(), algorithm) { conv.forward(x) } else { gemm_conv3d(conv, x) }
 }
 
 /// [`conv3d`] as one gather and one matmul.
-fn gemm_conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
+fn gemm_conv3d(conv: &Conv3d, x: Tensor<5>) -> Tensor<5> {
     assert_eq!((conv.dilation, conv.groups), ([1; 3], 1), "dilated or grouped 3-D convolutions are not used");
     let padding = match conv.padding {
         PaddingConfig3d::Valid => [0; 3],
@@ -46,12 +48,12 @@ fn gemm_conv3d<B: Backend>(conv: &Conv3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
 }
 
 /// `Conv2d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
-pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>, algorithm: CpuConv) -> Tensor<B, 4> {
-    if native::<B>(&x.device(), algorithm) { conv.forward(x) } else { gemm_conv2d(conv, x) }
+pub fn conv2d(conv: &Conv2d, x: Tensor<4>, algorithm: CpuConv) -> Tensor<4> {
+    if native(&x.device(), algorithm) { conv.forward(x) } else { gemm_conv2d(conv, x) }
 }
 
 /// [`conv2d`] as a 3-D convolution over a single frame.
-fn gemm_conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+fn gemm_conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     assert_eq!((conv.dilation, conv.groups), ([1; 2], 1), "dilated or grouped 2-D convolutions are not used");
     let [ph, pw] = match conv.padding {
         PaddingConfig2d::Valid => [0; 2],
@@ -65,14 +67,14 @@ fn gemm_conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
 }
 
 /// `ConvTranspose3d` forward (dilation 1, one group), the same function as `conv.forward(x)`.
-pub fn conv_transpose3d<B: Backend>(conv: &ConvTranspose3d<B>, x: Tensor<B, 5>, algorithm: CpuConv) -> Tensor<B, 5> {
-    if native::<B>(&x.device(), algorithm) { conv.forward(x) } else { gemm_conv_transpose3d(conv, x) }
+pub fn conv_transpose3d(conv: &ConvTranspose3d, x: Tensor<5>, algorithm: CpuConv) -> Tensor<5> {
+    if native(&x.device(), algorithm) { conv.forward(x) } else { gemm_conv_transpose3d(conv, x) }
 }
 
 /// [`conv_transpose3d`] as one matmul and an overlap-add: every input position's contribution
 /// to its `k` output taps is one matrix product; the taps are then overlap-added into place one
 /// axis at a time (col2im) and the padding cropped off.
-fn gemm_conv_transpose3d<B: Backend>(conv: &ConvTranspose3d<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
+fn gemm_conv_transpose3d(conv: &ConvTranspose3d, x: Tensor<5>) -> Tensor<5> {
     assert_eq!((conv.dilation, conv.groups), ([1; 3], 1), "dilated or grouped 3-D convolutions are not used");
     let [batch, c_in, it, ih, iw] = x.dims();
     let [c_in_w, c_out, kt, kh, kw] = conv.weight.dims();
@@ -112,31 +114,21 @@ fn gemm_conv_transpose3d<B: Backend>(conv: &ConvTranspose3d<B>, x: Tensor<B, 5>)
 
 /// `y` `[rows, n * k]` (input position outer, tap inner) summed into `[rows, (n - 1) * s + k]`:
 /// input `i`, tap `j` lands on `i * s + j`.
-fn overlap_add<B: Backend>(y: Tensor<B, 2>, n: usize, k: usize, s: usize) -> Tensor<B, 2> {
+fn overlap_add(y: Tensor<2>, n: usize, k: usize, s: usize) -> Tensor<2> {
     let [rows, _] = y.dims();
     let device = y.device();
-    let index: Vec<i64> = (0..n).flat_map(|i| (0..k).map(move |j| (i * s + j) as i64)).collect();
-    let index = Tensor::<B, 1, Int>::from_data(TensorData::new(index, [n * k]), &device);
+    let index = constants::indices(&format!("overlap-add {n} {k} {s}"), &device, || {
+        (0..n).flat_map(|i| (0..k).map(move |j| (i * s + j) as i64)).collect()
+    });
     Tensor::zeros([rows, (n - 1) * s + k], &device).select_assign(1, index, y, IndexingUpdateOp::Add)
 }
 
 /// Cross-correlation of `x` `[b, c_in, t, h, w]` with `weight` `[c_out, c_in, kt, kh, kw]`.
-pub fn convolve<B: Backend>(
-    x: Tensor<B, 5>,
-    weight: Tensor<B, 5>,
-    bias: Option<Tensor<B, 1>>,
-    stride: [usize; 3],
-    padding: [usize; 3],
-) -> Tensor<B, 5> {
+pub fn convolve(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3], padding: [usize; 3]) -> Tensor<5> {
     convolve_padded(pad3(x, padding.map(|p| (p, p))), weight, bias, stride)
 }
 
-fn convolve_padded<B: Backend>(
-    x: Tensor<B, 5>,
-    weight: Tensor<B, 5>,
-    bias: Option<Tensor<B, 1>>,
-    stride: [usize; 3],
-) -> Tensor<B, 5> {
+fn convolve_padded(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3]) -> Tensor<5> {
     let [batch, c_in, t, h, w] = x.dims();
     let [c_out, c_in_w, kt, kh, kw] = weight.dims();
     assert_eq!(c_in, c_in_w, "input has {c_in} channels, the kernel expects {c_in_w}");
@@ -151,11 +143,11 @@ fn convolve_padded<B: Backend>(
     // Channels last, then the taps of time, height and width in turn (at most 6 axes: what
     // every backend supports), ending as rows (b, ot, oh, ow) x columns (kt, kh, kw, c).
     let x = x.permute([0, 2, 3, 4, 1]); // [b, t, h, w, c]
-    let x = taps::<B, 5, 6>(x, 1, kt, stride[0], ot, &device).reshape([batch * ot, kt, h, w, c_in]);
-    let x = taps::<B, 5, 6>(x, 2, kh, stride[1], oh, &device) // [b*ot, kt, oh, kh, w, c]
+    let x = taps::<5, 6>(x, 1, kt, stride[0], ot, &device).reshape([batch * ot, kt, h, w, c_in]);
+    let x = taps::<5, 6>(x, 2, kh, stride[1], oh, &device) // [b*ot, kt, oh, kh, w, c]
         .permute([0, 2, 1, 3, 4, 5])
         .reshape([batch * ot * oh, kt * kh, w, c_in]);
-    let x = taps::<B, 4, 5>(x, 2, kw, stride[2], ow, &device) // [b*ot*oh, kt*kh, ow, kw, c]
+    let x = taps::<4, 5>(x, 2, kw, stride[2], ow, &device) // [b*ot*oh, kt*kh, ow, kw, c]
         .permute([0, 2, 1, 3, 4]);
     let columns = x.reshape([batch * ot * oh * ow, kt * kh * kw * c_in]);
     let weight = weight.permute([0, 2, 3, 4, 1]).reshape([c_out, kt * kh * kw * c_in]);
@@ -164,7 +156,7 @@ fn convolve_padded<B: Backend>(
 
 /// `columns` `[positions, taps]` times `weight` `[c_out, taps]`, plus bias, back to
 /// channels-first `[b, c_out, t, h, w]` from the positions' `[b, t, h, w, c_out]`.
-fn finish<B: Backend>(columns: Tensor<B, 2>, weight: Tensor<B, 2>, bias: Option<Tensor<B, 1>>, out: [usize; 5]) -> Tensor<B, 5> {
+fn finish(columns: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>, out: [usize; 5]) -> Tensor<5> {
     let product = columns.matmul(weight.transpose());
     let product = match bias {
         Some(bias) => product + bias.unsqueeze_dim(0),
@@ -175,16 +167,18 @@ fn finish<B: Backend>(columns: Tensor<B, 2>, weight: Tensor<B, 2>, bias: Option<
 
 /// Gather the `kernel` taps along `axis`: output position `i`, tap `j` reads input
 /// `i * stride + j`; the axis becomes the two axes `[out, kernel]`.
-fn taps<B: Backend, const D: usize, const E: usize>(
-    x: Tensor<B, D>,
+fn taps<const D: usize, const E: usize>(
+    x: Tensor<D>,
     axis: usize,
     kernel: usize,
     stride: usize,
     out: usize,
-    device: &B::Device,
-) -> Tensor<B, E> {
-    let index: Vec<i64> = (0..out).flat_map(|i| (0..kernel).map(move |j| (i * stride + j) as i64)).collect();
-    let gathered = x.select(axis, Tensor::<B, 1, Int>::from_data(TensorData::new(index, [out * kernel]), device));
+    device: &Device,
+) -> Tensor<E> {
+    let index = constants::indices(&format!("taps {out} {kernel} {stride}"), device, || {
+        (0..out).flat_map(|i| (0..kernel).map(move |j| (i * stride + j) as i64)).collect()
+    });
+    let gathered = x.select(axis, index);
     let dims = gathered.dims();
     let mut split = [0; E];
     split[..axis].copy_from_slice(&dims[..axis]);
@@ -195,7 +189,7 @@ fn taps<B: Backend, const D: usize, const E: usize>(
 }
 
 /// Zero-pad the three trailing axes by (before, after).
-fn pad3<B: Backend>(x: Tensor<B, 5>, pads: [(usize, usize); 3]) -> Tensor<B, 5> {
+fn pad3(x: Tensor<5>, pads: [(usize, usize); 3]) -> Tensor<5> {
     if pads.iter().all(|p| *p == (0, 0)) {
         return x;
     }
@@ -207,32 +201,30 @@ fn pad3<B: Backend>(x: Tensor<B, 5>, pads: [(usize, usize); 3]) -> Tensor<B, 5> 
 
 #[cfg(test)]
 mod tests {
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
     use burn::nn::conv::{Conv2dConfig, Conv3dConfig, ConvTranspose3dConfig};
     use burn::tensor::Distribution;
 
     use super::*;
 
-    type B = Cpu;
-
-    fn close(a: Tensor<B, 5>, b: Tensor<B, 5>) {
+    fn close(a: Tensor<5>, b: Tensor<5>) {
         assert_eq!(a.dims(), b.dims());
-        let diff = (a - b.clone()).abs().max().into_scalar();
-        let scale = b.abs().max().into_scalar().max(1e-6);
+        let diff = (a - b.clone()).abs().max().into_scalar::<f32>();
+        let scale = b.abs().max().into_scalar::<f32>().max(1e-6);
         assert!(diff / scale < 1e-5, "max diff {diff} at scale {scale}");
     }
 
     #[test]
     fn the_cpu_default_takes_burns_own_convolutions_and_gemm_is_asked_for() {
-        let device = Default::default();
-        assert!(native::<B>(&device, CpuConv::Native) && native::<burn::backend::Autodiff<B>>(&device, CpuConv::Native));
-        assert!(!native::<B>(&device, CpuConv::Gemm) && !native::<burn::backend::Autodiff<B>>(&device, CpuConv::Gemm));
+        let device = cpu();
+        assert!(native(&device, CpuConv::Native) && native(&device.clone().autodiff(), CpuConv::Native));
+        assert!(!native(&device, CpuConv::Gemm) && !native(&device.clone().autodiff(), CpuConv::Gemm));
     }
 
     #[test]
     fn gemm_convolutions_match_burns_modules() {
-        let device = Default::default();
-        let x = Tensor::<B, 5>::random([2, 3, 4, 8, 6], Distribution::Normal(0.0, 1.0), &device);
+        let device = cpu();
+        let x = Tensor::<5>::random([2, 3, 4, 8, 6], Distribution::Normal(0.0, 1.0), &device);
         for (kernel, stride, pad) in [
             ([3, 4, 4], [1, 2, 2], 1),
             ([4, 4, 4], [2, 2, 2], 1),
@@ -243,16 +235,16 @@ mod tests {
             let conv = Conv3dConfig::new([3, 5], kernel)
                 .with_stride(stride)
                 .with_padding(PaddingConfig3d::Explicit(pad, pad, pad))
-                .init::<B>(&device);
+                .init(&device);
             close(gemm_conv3d(&conv, x.clone()), conv.forward(x.clone()));
             let flat = Conv2dConfig::new([3, 5], [kernel[1], kernel[2]])
                 .with_stride([stride[1], stride[2]])
                 .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-                .init::<B>(&device);
+                .init(&device);
             let frames = x.clone().narrow(2, 0, 1).squeeze_dim::<4>(2);
             let (a, b) = (gemm_conv2d(&flat, frames.clone()), flat.forward(frames));
             close(a.unsqueeze_dim(2), b.unsqueeze_dim(2));
-            let up = ConvTranspose3dConfig::new([3, 5], kernel).with_stride(stride).with_padding([pad; 3]).init::<B>(&device);
+            let up = ConvTranspose3dConfig::new([3, 5], kernel).with_stride(stride).with_padding([pad; 3]).init(&device);
             close(gemm_conv_transpose3d(&up, x.clone()), up.forward(x.clone()));
         }
     }

@@ -22,15 +22,15 @@ use crate::spec::types::{EngineKind, Interaction, NormPlacement};
 /// One level (or the flat stack): an optional text cross-attention (additive interaction) and
 /// a stack of blocks (which carry their own cross-attention in the cross-attention interaction).
 #[derive(Module, Debug)]
-pub struct Level<B: Backend> {
-    pub text_attn: Option<CrossAttention<B>>,
-    pub text_norm: Option<RmsNorm<B>>,
-    pub blocks: Vec<Block<B>>,
+pub struct Level {
+    pub text_attn: Option<CrossAttention>,
+    pub text_norm: Option<RmsNorm>,
+    pub blocks: Vec<Block>,
     pub pre_norm: bool,
 }
 
-impl<B: Backend> Level<B> {
-    fn new(depth: usize, block: BlockConfig, additive: bool, device: &B::Device) -> Self {
+impl Level {
+    fn new(depth: usize, block: BlockConfig, additive: bool, device: &Device) -> Self {
         Self {
             text_attn: additive.then(|| CrossAttention::new(block.hidden, block.heads, device)),
             text_norm: additive.then(|| block.norm(device)),
@@ -39,7 +39,7 @@ impl<B: Backend> Level<B> {
         }
     }
 
-    pub fn forward(&self, h: Tensor<B, 3>, context: &Context<B>, rope: &Rope<B>) -> Tensor<B, 3> {
+    pub fn forward(&self, h: Tensor<3>, context: &Context, rope: &Rope) -> Tensor<3> {
         let h = match (&self.text_attn, &self.text_norm) {
             (Some(attn), Some(norm)) => residual(h, norm, self.pre_norm, |x| attn.forward(x, context)),
             _ => h,
@@ -50,19 +50,19 @@ impl<B: Backend> Level<B> {
 
 /// The carried latents. The flat engine keeps `z_L == z_H == z`.
 #[derive(Debug, Clone)]
-pub struct State<B: Backend> {
-    pub z_l: Tensor<B, 3>,
-    pub z_h: Tensor<B, 3>,
+pub struct State {
+    pub z_l: Tensor<3>,
+    pub z_h: Tensor<3>,
 }
 
-impl<B: Backend> State<B> {
+impl State {
     /// Keep `previous` for the samples marked `frozen`, take `self` for the others.
-    pub fn unless_frozen(self, previous: &State<B>, frozen: &[bool]) -> Self {
+    pub fn unless_frozen(self, previous: &State, frozen: &[bool]) -> Self {
         if !frozen.contains(&true) {
             return self;
         }
         let [batch, tokens, width] = self.z_h.dims();
-        let mask = Tensor::<B, 1, Bool>::from_data(TensorData::new(frozen.to_vec(), [batch]), &self.z_h.device())
+        let mask = Tensor::<1, Bool>::from_data(TensorData::new(frozen.to_vec(), [batch]), &self.z_h.device())
             .reshape([batch, 1, 1])
             .expand([batch, tokens, width]);
         Self {
@@ -73,16 +73,16 @@ impl<B: Backend> State<B> {
 }
 
 #[derive(Module, Debug)]
-pub struct Engine<B: Backend> {
+pub struct Engine {
     /// The L level, or the whole stack of the flat baseline.
-    pub low: Level<B>,
+    pub low: Level,
     /// The H level; `None` for the flat baseline.
-    pub high: Option<Level<B>>,
+    pub high: Option<Level>,
     pub additive: bool,
     /// Fixed random initial states of the additive interaction, regenerated from a fixed seed
     /// (so not learned, and identical after a checkpoint reload without being stored).
-    pub h_init: Tensor<B, 1>,
-    pub l_init: Tensor<B, 1>,
+    pub h_init: Tensor<1>,
+    pub l_init: Tensor<1>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,7 +95,7 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Engine<B> {
+    pub fn init(&self, device: &Device) -> Engine {
         let additive = self.interaction == Interaction::Additive;
         // The paper's blocks cross-attend inside; the additive levels attend to the text once.
         let block = BlockConfig { cross: !additive, ..self.block };
@@ -116,14 +116,14 @@ impl EngineConfig {
     }
 }
 
-impl<B: Backend> Engine<B> {
+impl Engine {
     /// The state before the first step, for `v: [batch, tokens, hidden]`.
-    pub fn init_state(&self, v: &Tensor<B, 3>) -> State<B> {
+    pub fn init_state(&self, v: &Tensor<3>) -> State {
         if !self.additive {
             return State { z_l: v.clone(), z_h: v.clone() };
         }
         let shape = v.dims();
-        let broadcast = |init: &Tensor<B, 1>| init.clone().reshape([1, 1, shape[2]]).expand(shape);
+        let broadcast = |init: &Tensor<1>| init.clone().reshape([1, 1, shape[2]]).expand(shape);
         match self.high {
             Some(_) => State { z_l: broadcast(&self.l_init), z_h: broadcast(&self.h_init) },
             None => State { z_l: broadcast(&self.h_init), z_h: broadcast(&self.h_init) },
@@ -131,7 +131,7 @@ impl<B: Backend> Engine<B> {
     }
 
     /// One reasoning step: L then H (or the flat stack once).
-    pub fn step(&self, state: State<B>, v: &Tensor<B, 3>, text: &Context<B>, rope: &Rope<B>) -> State<B> {
+    pub fn step(&self, state: State, v: &Tensor<3>, text: &Context, rope: &Rope) -> State {
         let State { z_l, z_h } = state;
         match (&self.high, self.additive) {
             (Some(high), false) => {
@@ -158,7 +158,7 @@ impl<B: Backend> Engine<B> {
 
 /// `len` draws of N(0, std^2) from a fixed seed (splitmix64 + Box-Muller): the same vector on
 /// every backend and every run.
-pub fn fixed_normal<B: Backend>(len: usize, std: f64, seed: u64, device: &B::Device) -> Tensor<B, 1> {
+pub fn fixed_normal(len: usize, std: f64, seed: u64, device: &Device) -> Tensor<1> {
     let mut state = seed;
     let mut uniform = move || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -179,11 +179,9 @@ pub fn fixed_normal<B: Backend>(len: usize, std: f64, seed: u64, device: &B::Dev
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
     use crate::model::rope::ROPE_BASE;
     use burn::tensor::Distribution;
-
-    type B = Cpu;
 
     fn config(kind: EngineKind, interaction: Interaction, norm: NormPlacement) -> EngineConfig {
         let block = BlockConfig { hidden: 32, heads: 4, expansion: 2.0, norm, causal: false, cross: false };
@@ -192,15 +190,15 @@ mod tests {
 
     #[test]
     fn every_engine_steps_with_the_shape_it_was_given() {
-        let device = Default::default();
-        let v = Tensor::<B, 3>::random([2, 4, 32], Distribution::Normal(0.0, 1.0), &device);
+        let device = cpu();
+        let v = Tensor::<3>::random([2, 4, 32], Distribution::Normal(0.0, 1.0), &device);
         let text = Context::new(Tensor::random([2, 5, 32], Distribution::Normal(0.0, 1.0), &device), None);
         let rope = Rope::new(8, 4, ROPE_BASE, &device);
         for kind in [EngineKind::Hrm, EngineKind::Flat] {
             for (interaction, norm) in
                 [(Interaction::CrossAttention, NormPlacement::Pre), (Interaction::Additive, NormPlacement::Post)]
             {
-                let engine = config(kind, interaction, norm).init::<B>(&device);
+                let engine = config(kind, interaction, norm).init(&device);
                 let state = engine.step(engine.init_state(&v), &v, &text, &rope);
                 assert_eq!(state.z_l.dims(), [2, 4, 32]);
                 assert_eq!(state.z_h.dims(), [2, 4, 32]);
@@ -210,12 +208,12 @@ mod tests {
 
     #[test]
     fn fixed_initial_states_are_fixed_and_not_parameters() {
-        let device = Default::default();
-        let a = config(EngineKind::Hrm, Interaction::Additive, NormPlacement::Post).init::<B>(&device);
-        let b = config(EngineKind::Hrm, Interaction::Additive, NormPlacement::Post).init::<B>(&device);
+        let device = cpu();
+        let a = config(EngineKind::Hrm, Interaction::Additive, NormPlacement::Post).init(&device);
+        let b = config(EngineKind::Hrm, Interaction::Additive, NormPlacement::Post).init(&device);
         assert_eq!(a.h_init.to_data(), b.h_init.to_data());
         assert_ne!(a.h_init.to_data(), a.l_init.to_data());
-        let std = a.h_init.clone().var(0).sqrt().into_scalar();
+        let std = a.h_init.clone().var(0).sqrt().into_scalar::<f32>();
         assert!((0.01..0.03).contains(&std), "std {std}");
         // Two levels of (text cross-attention + one block), no initial-state parameters.
         assert_eq!(a.num_params(), 2 * (4 * 32 * 32 + 4 * 32 * 32 + 3 * 32 * 64));

@@ -305,14 +305,12 @@ mod tests {
     use burn::prelude::*;
 
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
     use crate::model::conv::{CpuConv, conv_transpose3d, conv3d};
     use crate::model::video_codec::{VideoDetokenizer, VideoTokenizer};
     use crate::model::{TextToVideo, build};
     use crate::spec::ModelConfig;
     use crate::spec::types::*;
-
-    type B = Cpu;
 
     /// A tiny model of either family: hidden 32, 4 heads, one block per stack, 8 text tokens and
     /// 4 latent tokens (so the two are never confused).
@@ -344,14 +342,14 @@ mod tests {
         found: Vec<(Vec<String>, [u64; 2])>,
     }
 
-    impl ModuleVisitor<B> for Linears {
+    impl ModuleVisitor for Linears {
         fn enter_module(&mut self, name: &str, container: &str) {
             self.path.push((name.to_string(), container.to_string()));
         }
         fn exit_module(&mut self, _: &str, _: &str) {
             self.path.pop();
         }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             if let Some((name, container)) = self.path.last()
                 && (name.as_str(), container.as_str()) == ("weight", "Struct:Linear")
             {
@@ -366,7 +364,7 @@ mod tests {
     /// weight costs `2 x elements x rows it is applied to`; every attention (found by its q or
     /// qkv projection) `4 x queries x keys x width`; every convolution `2 x weight elements x
     /// positions`, the positions read off the tensors the codec's convolutions really produce.
-    fn measured(m: &TextToVideo<B>, text: u64, clip: [usize; 3]) -> BTreeMap<String, Flops> {
+    fn measured(m: &TextToVideo, text: u64, clip: [usize; 3]) -> BTreeMap<String, Flops> {
         let n = m.tokens as u64;
         let mut walk = Linears::default();
         m.visit(&mut walk);
@@ -407,21 +405,21 @@ mod tests {
         out
     }
 
-    fn elements<const D: usize>(p: &Param<Tensor<B, D>>) -> u64 {
+    fn elements<const D: usize>(p: &Param<Tensor<D>>) -> u64 {
         p.val().shape().num_elements() as u64
     }
 
-    fn positions(x: &Tensor<B, 5>) -> u64 {
+    fn positions(x: &Tensor<5>) -> u64 {
         x.dims()[2..].iter().product::<usize>() as u64
     }
 
     /// Convolution FLOPs of the codec, its convolutions run in order on a zero clip (values do
     /// not matter, shapes do): output positions, input positions for a transposed one.
-    fn codec(tok: &VideoTokenizer<B>, detok: &VideoDetokenizer<B>, c: usize, [t, h, w]: [usize; 3]) -> (u64, u64) {
-        let device = Default::default();
+    fn codec(tok: &VideoTokenizer, detok: &VideoDetokenizer, c: usize, [t, h, w]: [usize; 3]) -> (u64, u64) {
+        let device = cpu();
         let clip = [1, 3, t, h, w];
         let tokenizer = match tok {
-            VideoTokenizer::Paper(m) => m.blocks.iter().fold((0, Tensor::<B, 5>::zeros(clip, &device)), |(flops, x), block| {
+            VideoTokenizer::Paper(m) => m.blocks.iter().fold((0, Tensor::<5>::zeros(clip, &device)), |(flops, x), block| {
                 let y = conv3d(&block.conv, x, CpuConv::Native);
                 (flops + 2 * (elements(&block.conv.weight) + elements(&block.project.weight)) * positions(&y), y)
             }),
@@ -433,7 +431,7 @@ mod tests {
             }
         }
         .0;
-        let grid = |[t, h, w]: [usize; 3]| Tensor::<B, 5>::zeros([1, c, t, h, w], &device);
+        let grid = |[t, h, w]: [usize; 3]| Tensor::<5>::zeros([1, c, t, h, w], &device);
         let detokenizer = match detok {
             VideoDetokenizer::Paper(m) => {
                 let mut flops = 0;
@@ -460,12 +458,12 @@ mod tests {
 
     #[test]
     fn flops_match_a_count_taken_from_the_built_modules() {
-        let device = Default::default();
+        let device = cpu();
         for family in [Family::Paper, Family::Reference] {
             for engine in [EngineKind::Hrm, EngineKind::Flat] {
                 let (spec, data) = tiny(family, engine);
                 let config = ModelConfig::new(&spec, &data).unwrap();
-                let model: TextToVideo<B> = build(&config, &device);
+                let model: TextToVideo = build(&config, &device);
                 let clip = [data.frames, data.height, data.width].map(|s| s as usize);
                 let once = measured(&model, 8, clip);
                 let analytic = ModelFlops::new(&config);

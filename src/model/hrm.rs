@@ -20,15 +20,15 @@ use super::video_codec::{VideoDetokenizer, VideoTokenizer};
 pub const NOISE_STD: f64 = 0.02;
 
 #[derive(Module, Debug)]
-pub struct TextToVideo<B: Backend> {
-    pub text_encoder: TextEncoder<B>,
-    pub video_tokenizer: VideoTokenizer<B>,
-    pub video_detokenizer: VideoDetokenizer<B>,
-    pub engine: Engine<B>,
-    pub output_norm: LayerNorm<B>,
+pub struct TextToVideo {
+    pub text_encoder: TextEncoder,
+    pub video_tokenizer: VideoTokenizer,
+    pub video_detokenizer: VideoDetokenizer,
+    pub engine: Engine,
+    pub output_norm: LayerNorm,
     /// `[tokens, hidden]`, added to the starting latent (`model.video_codec.position_embedding`).
-    pub start_positions: Option<Param<Tensor<B, 2>>>,
-    pub halting: Option<Halting<B>>,
+    pub start_positions: Option<Param<Tensor<2>>>,
+    pub halting: Option<Halting>,
     pub max_steps: usize,
     /// Halt when the predicted probability exceeds this.
     pub threshold: f64,
@@ -59,73 +59,72 @@ impl ReasonOptions {
 
 /// One reasoning step's outputs.
 #[derive(Debug, Clone)]
-pub struct StepOutput<B: Backend> {
+pub struct StepOutput {
     /// `[batch, tokens, hidden]` after this step (frozen samples keep their earlier value).
-    pub z_h: Tensor<B, 3>,
+    pub z_h: Tensor<3>,
     /// Halting probability `[batch]`; `None` without a predictor.
-    pub halt_prob: Option<Tensor<B, 1>>,
+    pub halt_prob: Option<Tensor<1>>,
     /// `[batch, 3, frames, height, width]` decoded from `z_h`, when asked for.
-    pub video: Option<Tensor<B, 5>>,
+    pub video: Option<Tensor<5>>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Reasoning<B: Backend> {
+pub struct Reasoning {
     /// The decoded final clip `[batch, 3, frames, height, width]` in [-1, 1].
-    pub video: Tensor<B, 5>,
+    pub video: Tensor<5>,
     /// One entry per step run (fewer than `max_steps` when everything halted early).
-    pub steps: Vec<StepOutput<B>>,
+    pub steps: Vec<StepOutput>,
     /// Steps each sample actually took (1..=max_steps).
     pub steps_taken: Vec<usize>,
 }
 
-impl<B: Backend> TextToVideo<B> {
+impl TextToVideo {
     /// `ids, mask: [batch, max_len]` (`mask` true = real token) -> text features + pad mask.
-    pub fn encode_text(&self, ids: Tensor<B, 2, Int>, mask: Tensor<B, 2, Bool>) -> Context<B> {
+    pub fn encode_text(&self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>) -> Context {
         self.text_encoder.forward(ids, mask)
     }
 
     /// `[batch, 3, frames, height, width]` in [-1, 1] -> `v: [batch, tokens, hidden]`.
-    pub fn encode_video(&self, video: Tensor<B, 5>) -> Tensor<B, 3> {
+    pub fn encode_video(&self, video: Tensor<5>) -> Tensor<3> {
         self.video_tokenizer.forward(video)
     }
 
     /// A latent `z_H` -> clip.
-    pub fn decode(&self, z_h: Tensor<B, 3>) -> Tensor<B, 5> {
+    pub fn decode(&self, z_h: Tensor<3>) -> Tensor<5> {
         self.video_detokenizer.forward(self.output_norm.forward(z_h))
     }
 
     /// Generation's starting point: `randn * 0.02`, `[batch, tokens, hidden]`.
-    pub fn noise(&self, batch: usize, device: &B::Device) -> Tensor<B, 3> {
+    pub fn noise(&self, batch: usize, device: &Device) -> Tensor<3> {
         Tensor::random([batch, self.tokens, self.hidden], Distribution::Normal(0.0, NOISE_STD), device)
     }
 
+    /// The latent reasoning starts from: `v` plus the start positions, when the model has them.
+    pub fn start(&self, v: Tensor<3>) -> Tensor<3> {
+        match &self.start_positions {
+            Some(p) => v + p.val().unsqueeze_dim(0),
+            None => v,
+        }
+    }
+
     /// Text + starting latent `v` -> clip and per-step outputs.
-    pub fn forward(
-        &self,
-        ids: Tensor<B, 2, Int>,
-        mask: Tensor<B, 2, Bool>,
-        v: Tensor<B, 3>,
-        options: ReasonOptions,
-    ) -> Reasoning<B> {
+    pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, v: Tensor<3>, options: ReasonOptions) -> Reasoning {
         let text = self.encode_text(ids, mask);
         self.reason(v, &text, options)
     }
 
     /// Generation from `noise` (see [`Self::noise`]) with per-sample early stopping.
-    pub fn generate(&self, ids: Tensor<B, 2, Int>, mask: Tensor<B, 2, Bool>, noise: Tensor<B, 3>) -> Reasoning<B> {
+    pub fn generate(&self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, noise: Tensor<3>) -> Reasoning {
         self.forward(ids, mask, noise, ReasonOptions::GENERATE)
     }
 
     /// The reasoning loop: up to K steps of L then H; a sample that halts is frozen; the loop
     /// ends when every sample has halted or K is reached.
-    pub fn reason(&self, v: Tensor<B, 3>, text: &Context<B>, options: ReasonOptions) -> Reasoning<B> {
+    pub fn reason(&self, v: Tensor<3>, text: &Context, options: ReasonOptions) -> Reasoning {
         let [batch, tokens, _] = v.dims();
-        let v = match &self.start_positions {
-            Some(p) => v + p.val().unsqueeze_dim(0),
-            None => v,
-        };
+        let v = self.start(v);
         let rope = Rope::new(self.hidden / self.heads, tokens, ROPE_BASE, &v.device());
-        let mut z: State<B> = self.engine.init_state(&v);
+        let mut z: State = self.engine.init_state(&v);
         let mut halted = vec![false; batch];
         let mut steps_taken = vec![0; batch];
         let mut steps = Vec::with_capacity(self.max_steps);
@@ -151,8 +150,8 @@ impl<B: Backend> TextToVideo<B> {
 
     /// Mark samples whose halting probability exceeds the threshold (all or none for the
     /// batch scope).
-    fn update_halted(&self, p: Tensor<B, 1>, halted: &mut [bool]) {
-        let p = p.into_data().convert::<f32>().to_vec::<f32>().expect("halting probabilities");
+    pub(crate) fn update_halted(&self, p: Tensor<1>, halted: &mut [bool]) {
+        let p = p.into_data().convert::<f32>().try_to_vec::<f32>().expect("halting probabilities");
         let over: Vec<bool> = p.iter().map(|&p| p as f64 > self.threshold).collect();
         if self.halt_batch {
             if over.iter().all(|&o| o) {
@@ -167,13 +166,11 @@ impl<B: Backend> TextToVideo<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
     use crate::model::registry::build;
     use crate::model::tokenizer::TextTokenizer;
     use crate::spec::ModelConfig;
     use crate::spec::types::*;
-
-    type B = Cpu;
 
     /// A tiny model of either family: hidden 32, 4 heads, one block per stack.
     fn tiny(family: Family) -> (ModelSpec, DataSpec) {
@@ -195,20 +192,20 @@ mod tests {
         (model, DataSpec { frames, height, width, ..DataSpec::default() })
     }
 
-    fn captions(device: &burn::tensor::Device<B>) -> (Tensor<B, 2, Int>, Tensor<B, 2, Bool>) {
-        TextTokenizer::gpt2(8).unwrap().batch::<B>(&["a red ball moving left to right", "a blue square"], device).unwrap()
+    fn captions(device: &burn::tensor::Device) -> (Tensor<2, Int>, Tensor<2, Bool>) {
+        TextTokenizer::gpt2(8).unwrap().batch(&["a red ball moving left to right", "a blue square"], device).unwrap()
     }
 
     #[test]
     fn forward_shapes_for_every_family_and_engine() {
-        let device = Default::default();
+        let device = cpu();
         for family in [Family::Paper, Family::Reference] {
             for kind in [EngineKind::Hrm, EngineKind::Flat] {
                 let (mut spec, data) = tiny(family);
                 spec.engine.kind = kind;
-                let model = build::<B>(&ModelConfig::new(&spec, &data).unwrap(), &device);
+                let model = build(&ModelConfig::new(&spec, &data).unwrap(), &device);
                 let (ids, mask) = captions(&device);
-                let clip = Tensor::<B, 5>::random(
+                let clip = Tensor::<5>::random(
                     [2, 3, data.frames as usize, data.height as usize, data.width as usize],
                     Distribution::Uniform(-1.0, 1.0),
                     &device,
@@ -231,14 +228,14 @@ mod tests {
 
     #[test]
     fn halting_stops_each_sample_on_its_own_and_freezes_it() {
-        let device = Default::default();
+        let device = cpu();
         let (spec, data) = tiny(Family::Paper);
-        let mut model = build::<B>(&ModelConfig::new(&spec, &data).unwrap(), &device);
+        let mut model = build(&ModelConfig::new(&spec, &data).unwrap(), &device);
         let (ids, mask) = captions(&device);
         let noise = model.noise(2, &device);
         // Put the threshold between the two samples' first-step probabilities: exactly one halts.
         let full = model.forward(ids.clone(), mask.clone(), noise.clone(), ReasonOptions::TRAIN);
-        let p = full.steps[0].halt_prob.clone().unwrap().into_data().to_vec::<f32>().unwrap();
+        let p = full.steps[0].halt_prob.clone().unwrap().into_data().try_to_vec::<f32>().unwrap();
         assert_ne!(p[0], p[1]);
         let (first, second) = if p[0] > p[1] { (0, 1) } else { (1, 0) };
         model.threshold = (p[0] + p[1]) as f64 / 2.0;
@@ -246,11 +243,11 @@ mod tests {
         assert_eq!(out.steps_taken[first], 1, "{:?}", out.steps_taken);
         assert!(out.steps_taken[second] >= 2, "{:?}", out.steps_taken);
         // The halted sample's latent is its step-1 latent, untouched by the later steps.
-        let frozen = |s: &StepOutput<B>| s.z_h.clone().narrow(0, first, 1);
-        let drift = (frozen(&out.steps[0]) - frozen(out.steps.last().unwrap())).abs().max().into_scalar();
+        let frozen = |s: &StepOutput| s.z_h.clone().narrow(0, first, 1);
+        let drift = (frozen(&out.steps[0]) - frozen(out.steps.last().unwrap())).abs().max().into_scalar::<f32>();
         assert_eq!(drift, 0.0);
-        let live = |s: &StepOutput<B>| s.z_h.clone().narrow(0, second, 1);
-        assert!((live(&out.steps[0]) - live(&out.steps[1])).abs().max().into_scalar() > 0.0);
+        let live = |s: &StepOutput| s.z_h.clone().narrow(0, second, 1);
+        assert!((live(&out.steps[0]) - live(&out.steps[1])).abs().max().into_scalar::<f32>() > 0.0);
 
         // The batch scope waits for everyone; a threshold of 1 never halts; no predictor never halts.
         model.halt_batch = true;
@@ -272,17 +269,17 @@ mod tests {
     /// and keys, so every token of `z_H` ends up the same. The start position embedding fixes it.
     #[test]
     fn only_a_start_position_embedding_tells_the_tokens_apart() {
-        let device = Default::default();
+        let device = cpu();
         for family in [Family::Paper, Family::Reference] {
             for positions in [false, true] {
                 let (mut spec, data) = tiny(family);
                 spec.video_codec.position_embedding = positions;
-                let model = build::<B>(&ModelConfig::new(&spec, &data).unwrap(), &device);
+                let model = build(&ModelConfig::new(&spec, &data).unwrap(), &device);
                 let (ids, mask) = captions(&device);
-                let start = Tensor::<B, 3>::ones([2, model.tokens, model.hidden], &device) * 0.1;
+                let start = Tensor::<3>::ones([2, model.tokens, model.hidden], &device) * 0.1;
                 let z_h = model.forward(ids, mask, start, ReasonOptions::TRAIN).steps.last().unwrap().z_h.clone();
                 let first = z_h.clone().narrow(1, 0, 1);
-                let spread: f32 = (z_h - first).abs().max().into_scalar();
+                let spread: f32 = (z_h - first).abs().max().into_scalar::<f32>();
                 if positions {
                     assert!(spread > 1e-2, "{family:?}: tokens still alike ({spread})");
                 } else {

@@ -6,17 +6,21 @@
 //! - [`video_codec`]: clips <-> latent tokens (paper: 32 tokens; reference: 256 tokens).
 //! - [`engine`]: one reasoning step (`hrm` with cross-attention or additive interaction, `flat`).
 //! - [`halting`]: the convergence predictor (paper MLP, reference linear).
-//! - [`hrm`]: the whole model and its reasoning loop ([`TextToVideo::reason`]).
+//! - [`hrm`]: the whole model and its reasoning loop ([`TextToVideo::reason`]); [`generator`]:
+//!   generation replayed from recorded CUDA graphs.
 //! - [`registry`]: validated model config (spec/validate.rs) -> model, parameter counts per component.
 //! - [`flops`]: analytic forward FLOPs per sample, per component.
 //!
-//! Building blocks: [`attention`], [`rope`], [`swiglu`], [`norm`], [`block`].
+//! Building blocks: [`attention`], [`rope`], [`swiglu`], [`norm`], [`block`], [`conv`]; the
+//! constant tensors they upload once per device: [`constants`].
 
 pub mod attention;
 pub mod block;
+pub mod constants;
 pub mod conv;
 pub mod engine;
 pub mod flops;
+pub mod generator;
 pub mod halting;
 pub mod hrm;
 pub mod norm;

@@ -15,7 +15,7 @@ use crate::spec::types::HaltingScope;
 use crate::spec::validate::ModelConfig;
 
 /// Build the model a validated config describes (spec/validate.rs checked it for its clip shape).
-pub fn build<B: Backend>(config: &ModelConfig, device: &B::Device) -> TextToVideo<B> {
+pub fn build(config: &ModelConfig, device: &Device) -> TextToVideo {
     let model = config.spec();
     let (hidden, heads) = (model.hidden as usize, model.heads as usize);
     let tokens = config.tokens();
@@ -67,19 +67,14 @@ pub fn build<B: Backend>(config: &ModelConfig, device: &B::Device) -> TextToVide
     }
 }
 
-#[cfg(any(feature = "flex", feature = "ndarray"))]
-type CountingBackend = crate::backend::Cpu;
-#[cfg(all(not(feature = "ndarray"), not(feature = "flex"), feature = "cuda"))]
-type CountingBackend = burn::backend::Cuda;
-
 /// Trainable parameters per component of the built model, then `("total", n)`. Fixed buffers
 /// (the reference's random initial states) are not parameters, as in PyTorch.
 pub fn param_counts(config: &ModelConfig) -> Vec<(String, usize)> {
-    component_counts(&build::<CountingBackend>(config, &Default::default()))
+    component_counts(&build(config, &crate::backend::cpu()))
 }
 
 /// The per-component counts of an already built model, then `("total", n)`.
-pub fn component_counts<B: Backend>(m: &TextToVideo<B>) -> Vec<(String, usize)> {
+pub fn component_counts(m: &TextToVideo) -> Vec<(String, usize)> {
     let mut counts = vec![
         ("text_encoder".to_string(), m.text_encoder.num_params()),
         ("video_tokenizer".to_string(), m.video_tokenizer.num_params()),
@@ -111,34 +106,34 @@ mod tests {
     }
 
     /// Weights saved from one model and loaded into freshly initialised ones reproduce the
-    /// same outputs (the path `ttv-bench parity` uses to copy CPU weights to CUDA). Note: burn
-    /// initialises parameters lazily and a clone of an uninitialised model draws its own
-    /// weights, so save with `into_record()` of the model itself, never of a clone.
+    /// same outputs (the path checkpoints and `ttv-bench parity` use). Note: burn initialises
+    /// parameters lazily and a clone of an uninitialised model draws its own weights, so save
+    /// the model itself, never a clone.
     #[test]
-    fn a_record_round_trip_reproduces_the_outputs() {
-        use burn::module::Module;
-        use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+    fn a_safetensors_round_trip_reproduces_the_outputs() {
+        use burn::store::{ModuleSnapshot, SafetensorsStore};
         use burn::tensor::Distribution;
-        type B = crate::backend::Cpu;
-        let device = Default::default();
+        let device = crate::backend::cpu();
         let model = ModelSpec { hidden: 32, heads: 4, ..reference_spec() };
         let data = DataSpec { frames: 2, height: 8, width: 8, ..DataSpec::default() };
-        let rec = BinBytesRecorder::<FullPrecisionSettings>::default();
         let config = config(&model, &data);
-        let a: TextToVideo<B> = build(&config, &device);
-        let bytes = Recorder::<B>::record(&rec, a.into_record(), ()).unwrap();
-        let load = || -> TextToVideo<B> {
-            let fresh: TextToVideo<B> = build(&config, &device);
-            fresh.load_record(Recorder::<B>::load(&rec, bytes.clone(), &device).unwrap())
+        let a: TextToVideo = build(&config, &device);
+        let mut store = SafetensorsStore::from_bytes(None);
+        a.save_into(&mut store).unwrap();
+        let bytes = store.get_bytes().unwrap();
+        let load = || -> TextToVideo {
+            let mut fresh: TextToVideo = build(&config, &device);
+            fresh.load_from(&mut SafetensorsStore::from_bytes(Some(bytes.clone()))).unwrap();
+            fresh
         };
         let (b, c) = (load(), load());
-        let video = Tensor::<B, 5>::random([1, 3, 2, 8, 8], Distribution::Uniform(-1.0, 1.0), &device);
+        let video = Tensor::<5>::random([1, 3, 2, 8, 8], Distribution::Uniform(-1.0, 1.0), &device);
         let (vb, vc) = (b.encode_video(video.clone()), c.encode_video(video.clone()));
-        let diff: f32 = (vb - vc).abs().max().into_scalar();
+        let diff: f32 = (vb - vc).abs().max().into_scalar::<f32>();
         assert!(diff < 1e-6, "outputs differ by {diff} after a record round trip");
         // Without the record, two fresh models differ: the check above can fail.
-        let (x, y): (TextToVideo<B>, TextToVideo<B>) = (build(&config, &device), build(&config, &device));
-        let fresh_diff: f32 = (x.encode_video(video.clone()) - y.encode_video(video)).abs().max().into_scalar();
+        let (x, y): (TextToVideo, TextToVideo) = (build(&config, &device), build(&config, &device));
+        let fresh_diff: f32 = (x.encode_video(video.clone()) - y.encode_video(video)).abs().max().into_scalar::<f32>();
         assert!(fresh_diff > 1e-3);
     }
 

@@ -13,30 +13,29 @@ pub const ROPE_BASE: f64 = 10_000.0;
 
 /// Precomputed `cos` / `sin` tables for one sequence length, shape `[seq_len, head_dim / 2]`.
 #[derive(Debug, Clone)]
-pub struct Rope<B: Backend> {
-    cos: Tensor<B, 2>,
-    sin: Tensor<B, 2>,
+pub struct Rope {
+    cos: Tensor<2>,
+    sin: Tensor<2>,
 }
 
-impl<B: Backend> Rope<B> {
-    pub fn new(head_dim: usize, seq_len: usize, base: f64, device: &B::Device) -> Self {
+impl Rope {
+    pub fn new(head_dim: usize, seq_len: usize, base: f64, device: &Device) -> Self {
         assert!(head_dim.is_multiple_of(2), "RoPE needs an even head dimension, got {head_dim}");
         let half = head_dim / 2;
-        let (mut cos, mut sin) = (Vec::with_capacity(seq_len * half), Vec::with_capacity(seq_len * half));
-        for t in 0..seq_len {
-            for i in 0..half {
-                // Angles in f64 so long sequences do not lose precision before the cast.
-                let angle = t as f64 * base.powf(-((2 * i) as f64) / head_dim as f64);
-                cos.push(angle.cos() as f32);
-                sin.push(angle.sin() as f32);
-            }
-        }
-        let table = |v: Vec<f32>| Tensor::<B, 2>::from_data(TensorData::new(v, [seq_len, half]), device);
-        Self { cos: table(cos), sin: table(sin) }
+        // Angles in f64 so long sequences do not lose precision before the cast.
+        let angles = move || {
+            (0..seq_len).flat_map(move |t| (0..half).map(move |i| t as f64 * base.powf(-((2 * i) as f64) / head_dim as f64)))
+        };
+        let table = |name: &str, f: fn(f64) -> f64| {
+            super::constants::floats(&format!("rope {name} {base}"), [seq_len, half], device, || {
+                angles().map(|a| f(a) as f32).collect()
+            })
+        };
+        Self { cos: table("cos", f64::cos), sin: table("sin", f64::sin) }
     }
 
     /// Rotate `x: [batch, heads, seq_len, head_dim]`.
-    pub fn apply(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
         let [_, _, seq_len, head_dim] = x.dims();
         let half = head_dim / 2;
         let cos = self.cos.clone().narrow(0, 0, seq_len).unsqueeze::<4>();
@@ -50,17 +49,15 @@ impl<B: Backend> Rope<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
-
-    type B = Cpu;
+    use crate::backend::cpu;
 
     #[test]
     fn rope_matches_a_hand_computed_rotation() {
-        let device = Default::default();
+        let device = cpu();
         // head_dim 4: two frequencies, theta_0 = 1, theta_1 = 10000^(-1/2) = 0.01.
-        let rope = Rope::<B>::new(4, 3, ROPE_BASE, &device);
-        let x = Tensor::<B, 4>::from_data([[[[1.0, 2.0, 3.0, 4.0]; 3]]], &device);
-        let y = rope.apply(x).into_data().to_vec::<f32>().unwrap();
+        let rope = Rope::new(4, 3, ROPE_BASE, &device);
+        let x = Tensor::<4>::from_data([[[[1.0, 2.0, 3.0, 4.0]; 3]]], &device);
+        let y = rope.apply(x).into_data().try_to_vec::<f32>().unwrap();
         for t in 0..3 {
             let (a0, a1) = (t as f64, t as f64 * 0.01);
             // Pairs are (x[0], x[2]) rotated by a0 and (x[1], x[3]) rotated by a1.
@@ -78,14 +75,14 @@ mod tests {
 
     #[test]
     fn rope_preserves_norm_and_leaves_position_zero_alone() {
-        let device = Default::default();
-        let rope = Rope::<B>::new(8, 5, ROPE_BASE, &device);
-        let x = Tensor::<B, 4>::random([2, 3, 5, 8], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let device = cpu();
+        let rope = Rope::new(8, 5, ROPE_BASE, &device);
+        let x = Tensor::<4>::random([2, 3, 5, 8], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
         let y = rope.apply(x.clone());
-        let norm = |t: Tensor<B, 4>| t.powf_scalar(2.0).sum_dim(3);
-        let diff = (norm(x.clone()) - norm(y.clone())).abs().max().into_scalar();
+        let norm = |t: Tensor<4>| t.powf_scalar(2.0).sum_dim(3);
+        let diff = (norm(x.clone()) - norm(y.clone())).abs().max().into_scalar::<f32>();
         assert!(diff < 1e-4);
-        let first = (x.narrow(2, 0, 1) - y.narrow(2, 0, 1)).abs().max().into_scalar();
+        let first = (x.narrow(2, 0, 1) - y.narrow(2, 0, 1)).abs().max().into_scalar::<f32>();
         assert!(first < 1e-6);
     }
 }

@@ -5,10 +5,10 @@ use burn::prelude::*;
 use burn::tensor::activation::silu;
 
 #[derive(Module, Debug)]
-pub struct SwiGlu<B: Backend> {
-    pub gate: Linear<B>,
-    pub up: Linear<B>,
-    pub down: Linear<B>,
+pub struct SwiGlu {
+    pub gate: Linear,
+    pub up: Linear,
+    pub down: Linear,
 }
 
 /// The inner width, truncated like Python's `int(hidden * expansion)`.
@@ -16,14 +16,14 @@ pub fn inner_width(hidden: usize, expansion: f64) -> usize {
     (hidden as f64 * expansion) as usize
 }
 
-impl<B: Backend> SwiGlu<B> {
-    pub fn new(hidden: usize, expansion: f64, device: &B::Device) -> Self {
+impl SwiGlu {
+    pub fn new(hidden: usize, expansion: f64, device: &Device) -> Self {
         let inner = inner_width(hidden, expansion);
         let linear = |i, o| LinearConfig::new(i, o).with_bias(false).init(device);
         Self { gate: linear(hidden, inner), up: linear(hidden, inner), down: linear(inner, hidden) }
     }
 
-    pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         self.down.forward(silu(self.gate.forward(x.clone())) * self.up.forward(x))
     }
 }
@@ -31,13 +31,13 @@ impl<B: Backend> SwiGlu<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
 
     #[test]
     fn swiglu_keeps_the_width_and_has_three_bias_free_matrices() {
-        let device = Default::default();
-        let ffn = SwiGlu::<Cpu>::new(32, 2.0, &device);
-        let y = ffn.forward(Tensor::<Cpu, 3>::zeros([2, 5, 32], &device));
+        let device = cpu();
+        let ffn = SwiGlu::new(32, 2.0, &device);
+        let y = ffn.forward(Tensor::<3>::zeros([2, 5, 32], &device));
         assert_eq!(y.dims(), [2, 5, 32]);
         assert_eq!(ffn.num_params(), 3 * 32 * 64);
     }

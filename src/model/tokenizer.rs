@@ -75,17 +75,17 @@ impl TextTokenizer {
     }
 
     /// A batch of captions as `(ids [batch, max_len], mask [batch, max_len])`.
-    pub fn batch<B: Backend>(&self, texts: &[&str], device: &B::Device) -> Result<TokenBatch<B>, String> {
+    pub fn batch(&self, texts: &[&str], device: &Device) -> Result<TokenBatch, String> {
         let encoded = texts.iter().map(|t| self.encode(t)).collect::<Result<Vec<_>, _>>()?;
         Ok(to_tensors(&encoded, device))
     }
 }
 
 /// Token ids `[batch, max_len]` and their mask (true on real tokens) `[batch, max_len]`.
-pub type TokenBatch<B> = (Tensor<B, 2, Int>, Tensor<B, 2, Bool>);
+pub type TokenBatch = (Tensor<2, Int>, Tensor<2, Bool>);
 
 /// Stack encoded captions into model inputs.
-pub fn to_tensors<B: Backend>(encoded: &[Encoded], device: &B::Device) -> TokenBatch<B> {
+pub fn to_tensors(encoded: &[Encoded], device: &Device) -> TokenBatch {
     let len = encoded.first().map_or(0, |e| e.ids.len());
     let ids: Vec<i64> = encoded.iter().flat_map(|e| e.ids.iter().map(|&id| id as i64)).collect();
     let mask: Vec<bool> = encoded.iter().flat_map(|e| e.mask.iter().copied()).collect();

@@ -70,33 +70,27 @@ pub fn token_grid(kind: Family, hidden: usize, frames: usize, height: usize, wid
     Ok(grid)
 }
 
-fn conv3d_layer<B: Backend>(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, device: &B::Device) -> Conv3d<B> {
+fn conv3d_layer(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, device: &Device) -> Conv3d {
     Conv3dConfig::new(c, kernel).with_stride(stride).with_padding(PaddingConfig3d::Explicit(pad, pad, pad)).init(device)
 }
 
-fn conv_t3d<B: Backend>(
-    c: [usize; 2],
-    kernel: [usize; 3],
-    stride: [usize; 3],
-    pad: usize,
-    device: &B::Device,
-) -> ConvTranspose3d<B> {
+fn conv_t3d(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, device: &Device) -> ConvTranspose3d {
     ConvTranspose3dConfig::new(c, kernel).with_stride(stride).with_padding([pad; 3]).init(device)
 }
 
 /// LayerNorm over the channel axis of `[batch, channels, t, h, w]`.
-fn channel_norm<B: Backend>(norm: &LayerNorm<B>, x: Tensor<B, 5>) -> Tensor<B, 5> {
+fn channel_norm(norm: &LayerNorm, x: Tensor<5>) -> Tensor<5> {
     norm.forward(x.permute([0, 2, 3, 4, 1])).permute([0, 4, 1, 2, 3])
 }
 
 /// `[batch, channels, t, h, w]` -> `[batch, t*h*w, channels]`, time slowest.
-fn flatten_tokens<B: Backend>(x: Tensor<B, 5>) -> Tensor<B, 3> {
+fn flatten_tokens(x: Tensor<5>) -> Tensor<3> {
     let [batch, channels, t, h, w] = x.dims();
     x.permute([0, 2, 3, 4, 1]).reshape([batch, t * h * w, channels])
 }
 
 /// `[batch, t*h*w, channels]` -> `[batch, channels, t, h, w]`.
-fn unflatten_tokens<B: Backend>(x: Tensor<B, 3>, [t, h, w]: [usize; 3]) -> Tensor<B, 5> {
+fn unflatten_tokens(x: Tensor<3>, [t, h, w]: [usize; 3]) -> Tensor<5> {
     let [batch, tokens, channels] = x.dims();
     assert_eq!(tokens, t * h * w, "{tokens} tokens do not fill a {t}x{h}x{w} grid");
     x.reshape([batch, t, h, w, channels]).permute([0, 4, 1, 2, 3])
@@ -107,14 +101,14 @@ fn unflatten_tokens<B: Backend>(x: Tensor<B, 3>, [t, h, w]: [usize; 3]) -> Tenso
 
 /// `LayerNorm(gelu(conv(x)) + project(x))`, both paths strided alike.
 #[derive(Module, Debug)]
-pub struct DownBlock<B: Backend> {
-    pub conv: Conv3d<B>,
-    pub project: Conv3d<B>,
-    pub norm: LayerNorm<B>,
+pub struct DownBlock {
+    pub conv: Conv3d,
+    pub project: Conv3d,
+    pub norm: LayerNorm,
 }
 
-impl<B: Backend> DownBlock<B> {
-    fn new(c: [usize; 2], stride: [usize; 3], device: &B::Device) -> Self {
+impl DownBlock {
+    fn new(c: [usize; 2], stride: [usize; 3], device: &Device) -> Self {
         Self {
             conv: conv3d_layer(c, paper_kernel(stride), stride, 1, device),
             project: conv3d_layer(c, [1; 3], stride, 0, device),
@@ -122,22 +116,22 @@ impl<B: Backend> DownBlock<B> {
         }
     }
 
-    fn forward(&self, x: Tensor<B, 5>, cpu_conv: CpuConv) -> Tensor<B, 5> {
+    fn forward(&self, x: Tensor<5>, cpu_conv: CpuConv) -> Tensor<5> {
         channel_norm(&self.norm, gelu(conv3d(&self.conv, x.clone(), cpu_conv)) + conv3d(&self.project, x, cpu_conv))
     }
 }
 
 #[derive(Module, Debug)]
-pub struct PaperTokenizer<B: Backend> {
-    pub blocks: Vec<DownBlock<B>>,
+pub struct PaperTokenizer {
+    pub blocks: Vec<DownBlock>,
     #[module(skip)]
     pub cpu_conv: CpuConv,
 }
 
 #[derive(Module, Debug)]
-pub struct PaperDetokenizer<B: Backend> {
-    pub ups: Vec<ConvTranspose3d<B>>,
-    pub to_rgb: Conv3d<B>,
+pub struct PaperDetokenizer {
+    pub ups: Vec<ConvTranspose3d>,
+    pub to_rgb: Conv3d,
     #[module(skip)]
     pub cpu_conv: CpuConv,
     pub grid_t: usize,
@@ -149,21 +143,21 @@ pub struct PaperDetokenizer<B: Backend> {
 // reference
 
 #[derive(Module, Debug)]
-pub struct ReferenceTokenizer<B: Backend> {
-    pub conv1: Conv3d<B>,
-    pub conv2: Conv3d<B>,
-    pub conv3: Conv3d<B>,
-    pub norm: LayerNorm<B>,
+pub struct ReferenceTokenizer {
+    pub conv1: Conv3d,
+    pub conv2: Conv3d,
+    pub conv3: Conv3d,
+    pub norm: LayerNorm,
     #[module(skip)]
     pub cpu_conv: CpuConv,
 }
 
 #[derive(Module, Debug)]
-pub struct ReferenceDetokenizer<B: Backend> {
-    pub proj: Linear<B>,
-    pub conv1: ConvTranspose3d<B>,
-    pub conv2: ConvTranspose3d<B>,
-    pub conv3: ConvTranspose3d<B>,
+pub struct ReferenceDetokenizer {
+    pub proj: Linear,
+    pub conv1: ConvTranspose3d,
+    pub conv2: ConvTranspose3d,
+    pub conv3: ConvTranspose3d,
     #[module(skip)]
     pub cpu_conv: CpuConv,
     pub grid_t: usize,
@@ -177,27 +171,27 @@ pub struct ReferenceDetokenizer<B: Backend> {
 // One per model: a boxed variant would save nothing and change the module's record.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
-pub enum VideoTokenizer<B: Backend> {
-    Paper(PaperTokenizer<B>),
-    Reference(ReferenceTokenizer<B>),
+pub enum VideoTokenizer {
+    Paper(PaperTokenizer),
+    Reference(ReferenceTokenizer),
 }
 
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
-pub enum VideoDetokenizer<B: Backend> {
-    Paper(PaperDetokenizer<B>),
-    Reference(ReferenceDetokenizer<B>),
+pub enum VideoDetokenizer {
+    Paper(PaperDetokenizer),
+    Reference(ReferenceDetokenizer),
 }
 
 /// Build a codec for `hidden`-wide tokens on a `grid` from [`token_grid`], its convolutions run
 /// by `cpu_conv` on the CPU backend.
-pub fn video_codec<B: Backend>(
+pub fn video_codec(
     kind: Family,
     cpu_conv: CpuConv,
     hidden: usize,
     grid: [usize; 3],
-    device: &B::Device,
-) -> (VideoTokenizer<B>, VideoDetokenizer<B>) {
+    device: &Device,
+) -> (VideoTokenizer, VideoDetokenizer) {
     let [grid_t, grid_h, grid_w] = grid;
     let c = hidden;
     match kind {
@@ -245,9 +239,9 @@ pub fn video_codec<B: Backend>(
     }
 }
 
-impl<B: Backend> VideoTokenizer<B> {
+impl VideoTokenizer {
     /// `[batch, 3, frames, height, width]` in [-1, 1] -> `[batch, tokens, hidden]`.
-    pub fn forward(&self, video: Tensor<B, 5>) -> Tensor<B, 3> {
+    pub fn forward(&self, video: Tensor<5>) -> Tensor<3> {
         match self {
             Self::Paper(m) => flatten_tokens(m.blocks.iter().fold(video, |x, block| block.forward(x, m.cpu_conv))),
             Self::Reference(m) => {
@@ -259,9 +253,9 @@ impl<B: Backend> VideoTokenizer<B> {
     }
 }
 
-impl<B: Backend> VideoDetokenizer<B> {
+impl VideoDetokenizer {
     /// `[batch, tokens, hidden]` -> `[batch, 3, frames, height, width]` in [-1, 1].
-    pub fn forward(&self, tokens: Tensor<B, 3>) -> Tensor<B, 5> {
+    pub fn forward(&self, tokens: Tensor<3>) -> Tensor<5> {
         match self {
             Self::Paper(m) => {
                 let x = unflatten_tokens(tokens, [m.grid_t, m.grid_h, m.grid_w]);
@@ -281,34 +275,32 @@ impl<B: Backend> VideoDetokenizer<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
     use burn::tensor::Distribution;
-
-    type B = Cpu;
 
     #[test]
     fn codecs_round_trip_shapes() {
-        let device = Default::default();
+        let device = cpu();
         for (kind, [f, h, w], tokens) in [(Family::Paper, [4, 16, 16], 4), (Family::Reference, [2, 8, 8], 4)] {
             let grid = token_grid(kind, 32, f, h, w).unwrap();
-            let (tokenizer, detokenizer) = video_codec::<B>(kind, CpuConv::Native, 32, grid, &device);
-            let video = Tensor::<B, 5>::random([2, 3, f, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+            let (tokenizer, detokenizer) = video_codec(kind, CpuConv::Native, 32, grid, &device);
+            let video = Tensor::<5>::random([2, 3, f, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             let z = tokenizer.forward(video);
             assert_eq!(z.dims(), [2, tokens, 32], "{kind:?}");
             let out = detokenizer.forward(z);
             assert_eq!(out.dims(), [2, 3, f, h, w], "{kind:?}");
-            assert!(out.abs().max().into_scalar() <= 1.0);
+            assert!(out.abs().max().into_scalar::<f32>() <= 1.0);
         }
     }
 
     /// `cpu_conv` picks how the same weights are convolved: both ways compute one function.
     #[test]
     fn native_and_gemm_convolutions_give_the_same_codec() {
-        let device = Default::default();
+        let device = cpu();
         for (kind, [f, h, w]) in [(Family::Paper, [4, 16, 16]), (Family::Reference, [2, 8, 8])] {
             let grid = token_grid(kind, 32, f, h, w).unwrap();
-            let (mut tokenizer, mut detokenizer) = video_codec::<B>(kind, CpuConv::Native, 32, grid, &device);
-            let video = Tensor::<B, 5>::random([2, 3, f, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+            let (mut tokenizer, mut detokenizer) = video_codec(kind, CpuConv::Native, 32, grid, &device);
+            let video = Tensor::<5>::random([2, 3, f, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             let (z, out) = (tokenizer.forward(video.clone()), detokenizer.forward(tokenizer.forward(video.clone())));
             match (&mut tokenizer, &mut detokenizer) {
                 (VideoTokenizer::Paper(t), VideoDetokenizer::Paper(d)) => {
@@ -320,8 +312,8 @@ mod tests {
                 _ => unreachable!("one family"),
             }
             let (z_gemm, out_gemm) = (tokenizer.forward(video.clone()), detokenizer.forward(tokenizer.forward(video)));
-            let dz: f32 = (z - z_gemm).abs().max().into_scalar();
-            let dout: f32 = (out - out_gemm).abs().max().into_scalar();
+            let dz: f32 = (z - z_gemm).abs().max().into_scalar::<f32>();
+            let dout: f32 = (out - out_gemm).abs().max().into_scalar::<f32>();
             assert!(dz < 1e-4 && dout < 1e-4, "{kind:?}: tokens differ by {dz}, clips by {dout}");
         }
     }

@@ -1,32 +1,25 @@
-//! Checkpoints: `ckpt/<name>/` holding the model as safetensors, the AdamW moments and the
-//! trainer's position. A checkpoint is assembled in a hidden temp folder and renamed into place,
-//! so a reader sees all of it or none of it; `trainer.json` being readable is what makes it valid.
-//!
-//! The optimizer's state is keyed by parameter ids, which are not stable across processes (a
-//! rebuilt model gets fresh ids); it is stored keyed by each parameter's position in the module
-//! tree and mapped back onto the new model's ids on load.
+//! Checkpoints: `ckpt/<name>/` holding the model, the AdamW moments (each as safetensors keyed
+//! by parameter path) and the trainer's position. A checkpoint is assembled in a hidden temp
+//! folder and renamed into place, so a reader sees all of it or none of it; `trainer.json` being
+//! readable is what makes it valid. Checkpoints written before the moments were stored this way
+//! (an `optimizer.mpk` of burn 0.21) cannot be resumed: the error says so.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
-use burn::module::{AutodiffModule, ModuleVisitor, Param, ParamId};
-use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{AdamW, Optimizer};
+use anyhow::{Result, anyhow, bail};
 use burn::prelude::*;
-use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
+use super::adamw::AdamW;
 use crate::store::atomic::write_atomic;
 
 pub const MODEL_FILE: &str = "model.safetensors";
-const OPTIMIZER_FILE: &str = "optimizer.mpk";
+/// AdamW's first and second moments.
+const MOMENT_FILES: [&str; 2] = ["adamw_m.safetensors", "adamw_v.safetensors"];
+/// What burn 0.21 wrote instead: an optimizer record this version cannot read.
+const OLD_OPTIMIZER_FILE: &str = "optimizer.mpk";
 const TRAINER_FILE: &str = "trainer.json";
-pub type AdamWOptimizer<M, B> = OptimizerAdaptor<AdamW, M, B>;
-/// The optimizer's state per parameter id (burn's own map type).
-type MomentsRecord<M, B> = <AdamWOptimizer<M, B> as Optimizer<M, B>>::Record;
 
 /// The checkpoint kept for the lowest eval FID.
 pub const BEST: &str = "best";
@@ -51,29 +44,8 @@ pub struct TrainerState {
     pub eval_s: f64,
 }
 
-/// Parameter ids in module-tree order (the same order for the same architecture).
-struct ParamOrder(Vec<ParamId>);
-
-impl<B: Backend> ModuleVisitor<B> for ParamOrder {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.0.push(param.id);
-    }
-}
-
-fn param_order<B: Backend, M: Module<B>>(model: &M) -> Vec<ParamId> {
-    let mut order = ParamOrder(Vec::new());
-    model.visit(&mut order);
-    order.0
-}
-
 /// Write checkpoint `name` under `dir` atomically; returns the model file's size in bytes.
-pub fn save<B: AutodiffBackend, M: AutodiffModule<B>>(
-    dir: &Path,
-    name: &str,
-    model: &M,
-    optimizer: &AdamWOptimizer<M, B>,
-    state: &TrainerState,
-) -> Result<u64> {
+pub fn save<M: Module>(dir: &Path, name: &str, model: &M, optimizer: &AdamW, state: &TrainerState) -> Result<u64> {
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
     if tmp.exists() {
@@ -81,17 +53,11 @@ pub fn save<B: AutodiffBackend, M: AutodiffModule<B>>(
     }
     std::fs::create_dir_all(&tmp)?;
 
-    let mut store = SafetensorsStore::from_bytes(None).metadata("ttv_run", state.run.as_str());
-    model.save_into(&mut store).map_err(|e| anyhow!("serialising the model: {e}"))?;
-    let model_bytes = store.get_bytes().map_err(|e| anyhow!("serialising the model: {e}"))?;
+    let model_bytes = safetensors_bytes(model, &state.run)?;
     write_atomic(&tmp.join(MODEL_FILE), &model_bytes)?;
-
-    let position: HashMap<ParamId, u64> = param_order(model).into_iter().enumerate().map(|(i, id)| (id, i as u64)).collect();
-    let record: MomentsRecord<M, B> =
-        optimizer.to_record().into_iter().map(|(id, r)| (ParamId::from(position[&id]), r)).collect();
-    let bytes = Recorder::<B>::record(&NamedMpkBytesRecorder::<FullPrecisionSettings>::default(), record, ())
-        .map_err(|e| anyhow!("serialising the optimizer state: {e}"))?;
-    write_atomic(&tmp.join(OPTIMIZER_FILE), &bytes)?;
+    for (moment, file) in optimizer.moments_as(model).iter().zip(MOMENT_FILES) {
+        write_atomic(&tmp.join(file), &safetensors_bytes(moment, &state.run)?)?;
+    }
     write_atomic(&tmp.join(TRAINER_FILE), &serde_json::to_vec_pretty(state)?)?;
 
     let target = dir.join(name);
@@ -115,7 +81,9 @@ pub fn periodic_name(updates: u64) -> String {
 pub fn read_state(path: &Path) -> Option<TrainerState> {
     let bytes = std::fs::read(path.join(TRAINER_FILE)).ok()?;
     let state: TrainerState = serde_json::from_slice(&bytes).ok()?;
-    (path.join(MODEL_FILE).is_file() && path.join(OPTIMIZER_FILE).is_file()).then_some(state)
+    let files = [MODEL_FILE, MOMENT_FILES[0], MOMENT_FILES[1]];
+    let complete = files.iter().all(|f| path.join(f).is_file()) || path.join(OLD_OPTIMIZER_FILE).is_file();
+    complete.then_some(state)
 }
 
 /// The newest valid periodic checkpoint of a run, if any.
@@ -142,8 +110,13 @@ pub fn prune(dir: &Path, keep: &str) -> Result<()> {
 }
 
 /// Load a checkpoint's weights into `model` (built from the same spec).
-pub fn load_model<B: Backend, M: Module<B>>(path: &Path, mut model: M) -> Result<M> {
-    let file = path.join(MODEL_FILE);
+pub fn load_model<M: Module>(path: &Path, model: M) -> Result<M> {
+    load_tensors(&path.join(MODEL_FILE), model)
+}
+
+/// Load the tensors of safetensors `file` into `model`'s tree, every one of them.
+fn load_tensors<M: Module>(file: &Path, mut model: M) -> Result<M> {
+    let file = file.to_path_buf();
     let mut store = SafetensorsStore::from_file(&file);
     let applied = model.load_from(&mut store).map_err(|e| anyhow!("{}: {e}", file.display()))?;
     if !applied.errors.is_empty() || !applied.missing.is_empty() {
@@ -157,25 +130,89 @@ pub fn load_model<B: Backend, M: Module<B>>(path: &Path, mut model: M) -> Result
     Ok(model)
 }
 
-/// Load a checkpoint's optimizer state onto `model`'s parameter ids.
-pub fn load_optimizer<B: AutodiffBackend, M: AutodiffModule<B>>(
-    path: &Path,
-    model: &M,
-    optimizer: AdamWOptimizer<M, B>,
-    device: &B::Device,
-) -> Result<AdamWOptimizer<M, B>> {
-    let file = path.join(OPTIMIZER_FILE);
-    let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-    let record: MomentsRecord<M, B> =
-        Recorder::<B>::load(&NamedMpkBytesRecorder::<FullPrecisionSettings>::default(), bytes, device)
-            .map_err(|e| anyhow!("{}: {e}", file.display()))?;
-    let ids = param_order(model);
-    let record = record
-        .into_iter()
-        .map(|(position, r)| {
-            let id = ids.get(position.val() as usize).copied().ok_or_else(|| anyhow!("{}: unknown parameter", file.display()))?;
-            Ok((id, r))
-        })
-        .collect::<Result<MomentsRecord<M, B>>>()?;
-    Ok(optimizer.load_record(record))
+/// Load a checkpoint's AdamW moments for `model` (built from the same spec), at update
+/// `updates`.
+pub fn load_optimizer<M: Module>(path: &Path, model: &M, mut optimizer: AdamW, updates: u64) -> Result<AdamW> {
+    if !path.join(MOMENT_FILES[0]).is_file() && path.join(OLD_OPTIMIZER_FILE).is_file() {
+        bail!(
+            "{}: this optimizer state was written by an older ttv (burn 0.21) and cannot be read by this \
+             one; remove {} to train the run from the start",
+            path.join(OLD_OPTIMIZER_FILE).display(),
+            path.parent().unwrap_or(path).display()
+        );
+    }
+    let [m, v] = MOMENT_FILES.map(|file| load_tensors(&path.join(file), model.valid()));
+    optimizer.load(m?, v?, updates);
+    Ok(optimizer)
+}
+
+/// `module` as safetensors bytes, tagged with the run's hash.
+fn safetensors_bytes<M: Module>(module: &M, run: &str) -> Result<Vec<u8>> {
+    let mut store = SafetensorsStore::from_bytes(None).metadata("ttv_run", run);
+    module.save_into(&mut store).map_err(|e| anyhow!("serialising the model: {e}"))?;
+    store.get_bytes().map_err(|e| anyhow!("serialising the model: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::types::OptimizerSpec;
+    use burn::nn::LinearConfig;
+
+    fn state() -> TrainerState {
+        TrainerState {
+            run: "abc".into(),
+            epoch: 2,
+            batch: 0,
+            updates: 7,
+            train_s: 1.0,
+            best_fid: None,
+            update_s: 0.1,
+            eval_s: 0.2,
+        }
+    }
+
+    /// The moments come back onto a rebuilt model's (fresh) parameter ids, so the next update
+    /// from a checkpoint equals the next update without one.
+    #[test]
+    fn moments_survive_a_checkpoint() {
+        let device = crate::backend::cpu().autodiff();
+        let dir = tempfile::tempdir().unwrap();
+        let x = Tensor::<2>::ones([2, 3], &device);
+        let grads = |m: &burn::nn::Linear| {
+            burn::optim::GradientsParams::from_grads(m.forward(x.clone()).powf_scalar(2.0).sum().backward(), m)
+        };
+        let model = LinearConfig::new(3, 2).init(&device);
+        let mut adamw = AdamW::new(&OptimizerSpec::default(), &model, 0, &device);
+        adamw.set_lr(1e-2);
+        let model = adamw.step(model.clone(), grads(&model));
+        save(dir.path(), "update-00000007", &model, &adamw, &state()).unwrap();
+
+        let rebuilt = load_model(&dir.path().join("update-00000007"), LinearConfig::new(3, 2).init(&device)).unwrap();
+        let fresh = AdamW::new(&OptimizerSpec::default(), &rebuilt, 0, &device);
+        let mut resumed = load_optimizer(&dir.path().join("update-00000007"), &rebuilt, fresh, 1).unwrap();
+        resumed.set_lr(1e-2);
+        let a = adamw.step(model.clone(), grads(&model)).weight.val().into_data();
+        let b = resumed.step(rebuilt.clone(), grads(&rebuilt)).weight.val().into_data();
+        assert_eq!(a, b);
+    }
+
+    /// A checkpoint of burn 0.21 (an `optimizer.mpk`) is refused with a message saying why.
+    #[test]
+    fn an_old_optimizer_state_is_refused_by_name() {
+        let device = crate::backend::cpu().autodiff();
+        let dir = tempfile::tempdir().unwrap();
+        let model = LinearConfig::new(3, 2).init(&device);
+        let adamw = AdamW::new(&OptimizerSpec::default(), &model, 0, &device);
+        save(dir.path(), "update-00000007", &model, &adamw, &state()).unwrap();
+        let path = dir.path().join("update-00000007");
+        for file in MOMENT_FILES {
+            std::fs::remove_file(path.join(file)).unwrap();
+        }
+        assert!(read_state(&path).is_none(), "incomplete without moments");
+        std::fs::write(path.join(OLD_OPTIMIZER_FILE), b"old").unwrap();
+        assert!(read_state(&path).is_some(), "an old checkpoint is found, to be refused by name");
+        let err = load_optimizer(&path, &model, adamw, 7).err().expect("refused").to_string();
+        assert!(err.contains("optimizer.mpk") && err.contains("older ttv"), "{err}");
+    }
 }

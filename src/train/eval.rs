@@ -40,12 +40,12 @@ pub fn eval_subset(eval: &Dataset, samples: Option<u64>) -> Dataset {
 
 /// Evaluate on `subset` (see [`eval_subset`]), in order. Generation noise for eval sample `i`
 /// is stream `(seed, "eval", i)`: the same at every epoch, so epochs compare.
-pub fn evaluate<B: Backend>(
-    model: &TextToVideo<B>,
+pub fn evaluate(
+    model: &TextToVideo,
     tokenizer: &TextTokenizer,
     subset: &Dataset,
     seed: u64,
-    device: &B::Device,
+    device: &Device,
 ) -> anyhow::Result<EvalResult> {
     let n = subset.len();
     let (mut recon, mut generation, mut steps) = (0.0, 0.0, 0usize);
@@ -55,8 +55,8 @@ pub fn evaluate<B: Backend>(
     for host in Loader::new(subset.clone(), EVAL_BATCH).epoch(0) {
         let b = host.len();
         let captions: Vec<&str> = host.captions.iter().map(String::as_str).collect();
-        let (ids, mask) = tokenizer.batch::<B>(&captions, device).map_err(anyhow::Error::msg)?;
-        let batch = host.to_device::<B>(device);
+        let (ids, mask) = tokenizer.batch(&captions, device).map_err(anyhow::Error::msg)?;
+        let batch = host.to_device(device);
         let videos = batch.videos;
         let dims = videos.dims();
 
@@ -66,23 +66,23 @@ pub fn evaluate<B: Backend>(
         let out = model.reason(model.encode_video(videos.clone()), &text, options);
         recon += sum_of(per_sample_mse(out.video, videos.clone()));
         if with_halting && out.steps.len() > 1 {
-            let mse: Vec<Tensor<B, 1>> =
+            let mse: Vec<Tensor<1>> =
                 out.steps.iter().map(|s| per_sample_mse(s.video.clone().expect("decoded"), videos.clone())).collect();
             for (step, label) in out.steps.iter().zip(convergence_labels(&mse)).skip(1) {
                 let predicted = step.halt_prob.clone().expect("predictor").greater_elem(model.threshold);
                 let label = label.greater_elem(0.5);
-                agree += predicted.equal(label).int().sum().into_scalar().elem::<i64>() as usize;
+                agree += predicted.equal(label).int().sum().into_scalar::<i64>() as usize;
                 judged += b;
             }
         }
 
-        let start = noise::<B>(seed, "eval", first, [b, model.tokens, model.hidden], device);
+        let start = noise(seed, "eval", first, [b, model.tokens, model.hidden], device);
         let out = model.reason(start, &text, ReasonOptions::GENERATE);
         steps += out.steps_taken.iter().sum::<usize>();
         generation += sum_of(per_sample_mse(out.video.clone(), videos.clone()));
 
-        let bytes = |v: Tensor<B, 5>| {
-            ClipsU8::from_channels_first(&v.into_data().convert::<f32>().to_vec::<f32>().expect("f32 clip"), dims)
+        let bytes = |v: Tensor<5>| {
+            ClipsU8::from_channels_first(&v.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 clip"), dims)
         };
         append(&mut target, bytes(videos));
         append(&mut generated, bytes(out.video));
@@ -101,24 +101,24 @@ pub fn evaluate<B: Backend>(
 }
 
 /// Generate one clip per prompt, prompt `i` from noise stream `(seed, "prompt", i)`.
-pub fn generate_prompts<B: Backend>(
-    model: &TextToVideo<B>,
+pub fn generate_prompts(
+    model: &TextToVideo,
     tokenizer: &TextTokenizer,
     prompts: &[String],
     seed: u64,
-    device: &B::Device,
+    device: &Device,
 ) -> anyhow::Result<(ClipsU8, Vec<usize>)> {
     let captions: Vec<&str> = prompts.iter().map(String::as_str).collect();
-    let (ids, mask) = tokenizer.batch::<B>(&captions, device).map_err(anyhow::Error::msg)?;
-    let start = noise::<B>(seed, "prompt", 0, [prompts.len(), model.tokens, model.hidden], device);
+    let (ids, mask) = tokenizer.batch(&captions, device).map_err(anyhow::Error::msg)?;
+    let start = noise(seed, "prompt", 0, [prompts.len(), model.tokens, model.hidden], device);
     let out = model.generate(ids, mask, start);
     let dims = out.video.dims();
-    let values = out.video.into_data().convert::<f32>().to_vec::<f32>().expect("f32 clip");
+    let values = out.video.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 clip");
     Ok((ClipsU8::from_channels_first(&values, dims), out.steps_taken))
 }
 
-fn sum_of<B: Backend>(t: Tensor<B, 1>) -> f64 {
-    t.sum().into_scalar().elem::<f64>()
+fn sum_of(t: Tensor<1>) -> f64 {
+    t.sum().into_scalar::<f64>()
 }
 
 fn append(acc: &mut Option<ClipsU8>, more: ClipsU8) {

@@ -42,13 +42,13 @@ impl Scores {
 
 /// Scores a run's evaluations: the network is loaded at the first one, the real clips'
 /// features are computed once.
-pub struct FidJudge<B: Backend> {
+pub struct FidJudge {
     wanted: bool,
-    network: Option<std::result::Result<FidNetwork<B>, String>>,
+    network: Option<std::result::Result<FidNetwork, String>>,
     real: Option<FrameFeatures>,
 }
 
-impl<B: Backend> FidJudge<B> {
+impl FidJudge {
     pub fn new(spec: &EvalSpec) -> Self {
         let wanted = spec.metrics.iter().any(|m| matches!(m, Metric::Fid | Metric::Kid));
         Self { wanted, network: None, real: None }
@@ -61,7 +61,7 @@ impl<B: Backend> FidJudge<B> {
         epoch: u32,
         target: &ClipsU8,
         generated: &ClipsU8,
-        device: &B::Device,
+        device: &Device,
     ) -> Result<Scores> {
         let target_file = run_dir.eval_target();
         if !target_file.is_file() {
@@ -71,7 +71,7 @@ impl<B: Backend> FidJudge<B> {
         if !self.wanted {
             return Ok(Scores::default());
         }
-        let network = match self.network.get_or_insert_with(|| load_fid_network::<B>(device)) {
+        let network = match self.network.get_or_insert_with(|| load_fid_network(device)) {
             Ok(network) => network,
             Err(reason) => {
                 let note = format!("{PENDING_NOTE}: {reason}; the eval clips are kept, run `ttv-run fid` where the weights are");
@@ -85,12 +85,7 @@ impl<B: Backend> FidJudge<B> {
 }
 
 /// Score the kept clips of one evaluation with `network` (for `ttv-run fid`).
-pub fn score_kept<B: Backend>(
-    run_dir: &RunDir,
-    epoch: u32,
-    network: &FidNetwork<B>,
-    real: &mut Option<FrameFeatures>,
-) -> Result<Scores> {
+pub fn score_kept(run_dir: &RunDir, epoch: u32, network: &FidNetwork, real: &mut Option<FrameFeatures>) -> Result<Scores> {
     if real.is_none() {
         let target = ClipsU8::load(&run_dir.eval_target()).context("the run kept no eval target clips")?;
         *real = Some(FrameFeatures::of(&target, network));

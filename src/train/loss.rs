@@ -8,46 +8,46 @@ use crate::model::{ReasonOptions, TextToVideo};
 use crate::spec::types::Objective;
 
 /// What the reasoning starts from during training.
-pub enum Start<B: Backend> {
+pub enum Start {
     /// `paper`: the encoded target clip (generation starts from noise: a mismatch by design).
     EncodedTarget,
     /// `noise_regression`: the same noise prior generation uses.
-    Noise(Tensor<B, 3>),
+    Noise(Box<Tensor<3>>),
 }
 
-impl<B: Backend> Start<B> {
+impl Start {
     /// `noise` is only drawn for the objectives that use it.
-    pub fn new(objective: Objective, noise: impl FnOnce() -> Tensor<B, 3>) -> Self {
+    pub fn new(objective: Objective, noise: impl FnOnce() -> Tensor<3>) -> Self {
         match objective {
             Objective::Paper => Self::EncodedTarget,
-            Objective::NoiseRegression => Self::Noise(noise()),
+            Objective::NoiseRegression => Self::Noise(Box::new(noise())),
             Objective::FlowMatching => unreachable!("validation refuses flow_matching"),
         }
     }
 }
 
-pub struct Loss<B: Backend> {
+pub struct Loss {
     /// `mse + weight * halting_bce`, `[1]`.
-    pub total: Tensor<B, 1>,
-    pub mse: Tensor<B, 1>,
-    pub halting_bce: Option<Tensor<B, 1>>,
+    pub total: Tensor<1>,
+    pub mse: Tensor<1>,
+    pub halting_bce: Option<Tensor<1>>,
 }
 
 /// The loss of a batch of `videos` (`[batch, 3, T, H, W]` in [-1, 1]) with captions `ids, mask`.
 /// The halting BCE is computed when the model has a predictor and `halting_weight > 0`; it needs
 /// every step's clip, so only then are the intermediate steps decoded.
-pub fn batch_loss<B: Backend>(
-    model: &TextToVideo<B>,
-    ids: Tensor<B, 2, Int>,
-    mask: Tensor<B, 2, Bool>,
-    videos: Tensor<B, 5>,
-    start: Start<B>,
+pub fn batch_loss(
+    model: &TextToVideo,
+    ids: Tensor<2, Int>,
+    mask: Tensor<2, Bool>,
+    videos: Tensor<5>,
+    start: Start,
     halting_weight: f64,
-) -> Loss<B> {
+) -> Loss {
     let train_halting = model.halting.is_some() && halting_weight > 0.0;
     let v = match start {
         Start::EncodedTarget => model.encode_video(videos.clone()),
-        Start::Noise(noise) => noise,
+        Start::Noise(noise) => *noise,
     };
     let options = ReasonOptions { early_stop: false, decode_steps: train_halting };
     let out = model.forward(ids, mask, v, options);
@@ -55,10 +55,10 @@ pub fn batch_loss<B: Backend>(
     if !train_halting {
         return Loss { total: mse.clone(), mse, halting_bce: None };
     }
-    let step_mse: Vec<Tensor<B, 1>> =
+    let step_mse: Vec<Tensor<1>> =
         out.steps.iter().map(|s| per_sample_mse(s.video.clone().expect("decoded steps"), videos.clone())).collect();
     let labels = convergence_labels(&step_mse);
-    let probs: Vec<Tensor<B, 1>> = out.steps.iter().map(|s| s.halt_prob.clone().expect("a halting predictor")).collect();
+    let probs: Vec<Tensor<1>> = out.steps.iter().map(|s| s.halt_prob.clone().expect("a halting predictor")).collect();
     let bce = halting_bce(&probs, &labels);
     Loss { total: mse.clone() + bce.clone() * halting_weight, mse, halting_bce: Some(bce) }
 }

@@ -5,24 +5,27 @@ use std::time::Instant;
 use burn::prelude::*;
 
 use super::noise::noise;
+use crate::model::generator::Generator;
 use crate::model::{TextToVideo, TextTokenizer};
 
 /// Median wall time of generating a batch of `batch` clips (warmed up once, synchronised by
-/// reading the result back), divided by `batch`: seconds per clip.
-pub fn generation_seconds_per_clip<B: Backend>(
-    model: &TextToVideo<B>,
+/// reading the result back), divided by `batch`: seconds per clip. Generation runs as
+/// `ttv-run generate` and evaluation run it on this device (replayed from CUDA graphs on a GPU).
+pub fn generation_seconds_per_clip(
+    model: &TextToVideo,
     tokenizer: &TextTokenizer,
     prompt: &str,
     batch: usize,
     repeats: usize,
-    device: &B::Device,
+    device: &Device,
 ) -> anyhow::Result<f64> {
     let captions = vec![prompt; batch];
-    let (ids, mask) = tokenizer.batch::<B>(&captions, device).map_err(anyhow::Error::msg)?;
-    let start = noise::<B>(0, "latency", 0, [batch, model.tokens, model.hidden], device);
-    let run = || {
+    let (ids, mask) = tokenizer.batch(&captions, device).map_err(anyhow::Error::msg)?;
+    let start = noise(0, "latency", 0, [batch, model.tokens, model.hidden], device);
+    let mut generator = Generator::new(model, device);
+    let mut run = || {
         let t = Instant::now();
-        let out = model.generate(ids.clone(), mask.clone(), start.clone());
+        let out = generator.generate(ids.clone(), mask.clone(), start.clone());
         let _ = out.video.into_data();
         t.elapsed().as_secs_f64()
     };

@@ -3,8 +3,10 @@
 //! the cost figures of the summary row.
 //!
 //! - [`step`]: one optimizer update (forward, backward, clip, AdamW step) over a window of
-//!   micro-batches; [`loss`]: the objective of one micro-batch (pixel MSE + halting BCE).
-//! - [`clip`]: clipping by the global gradient norm.
+//!   micro-batches; [`graph`]: the same update recorded as a CUDA graph and replayed;
+//!   [`loss`]: the objective of one micro-batch (pixel MSE + halting BCE).
+//! - [`adamw`]: AdamW with its state on the device, updated in place; [`clip`]: clipping by
+//!   the global gradient norm.
 //! - [`schedule`]: the learning rate of each update.
 //! - [`eval`]: eval-split metrics and prompt samples; [`fid`]: FID/KID on them;
 //!   [`clip_scores`]: alignment and temporal coherence on them.
@@ -12,12 +14,14 @@
 //! - [`noise`]: reproducible host-side noise; [`samples`]: clips as bytes and GIFs.
 //! - [`measure`]: generation latency and peak memory; [`fault`]: fault injection for tests.
 
+pub mod adamw;
 pub mod checkpoint;
 pub mod clip;
 pub mod clip_scores;
 pub mod eval;
 pub mod fault;
 pub mod fid;
+pub mod graph;
 pub mod loss;
 pub mod measure;
 pub mod noise;
@@ -26,18 +30,19 @@ pub mod schedule;
 pub mod step;
 pub mod table;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use burn::module::AutodiffModule;
-use burn::optim::AdamWConfig;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use indicatif::ProgressBar;
 
-use self::checkpoint::{AdamWOptimizer, TrainerState};
+use self::adamw::AdamW;
+use self::checkpoint::TrainerState;
 use self::eval::EvalResult;
 use self::fault::Faults;
+use self::graph::CapturedStep;
 use self::schedule::Schedule;
 use self::step::{MicroBatch, StepStats, Stepper, split_on_oom};
 use crate::data::batch::HostBatch;
@@ -55,32 +60,30 @@ pub struct RunContext<'a> {
     pub load: LoadOptions,
     /// The run's status, lent by the runner: heartbeats, notes and the summary go through it.
     pub record: &'a mut RunRecord,
-    /// Optimizer updates of this run (hidden when not on a terminal).
+    /// AdamWizer updates of this run (hidden when not on a terminal).
     pub progress: ProgressBar,
 }
 
 /// How a status note of a resumed attempt begins.
 pub const RESUMED_FROM: &str = "resumed from";
 
-type Inner<B> = <B as AutodiffBackend>::InnerBackend;
-/// AdamW over the model's parameters.
-type Optim<B> = AdamWOptimizer<TextToVideo<B>, B>;
-
-struct Trainer<'a, 'c, B: AutodiffBackend> {
+struct Trainer<'a, 'c> {
     ctx: &'c mut RunContext<'a>,
     run_dir: RunDir,
-    device: B::Device,
+    device: Device,
     data: Data,
     tokenizer: TextTokenizer,
     metrics: MetricsLog,
     state: TrainerState,
-    fid: fid::FidJudge<Inner<B>>,
+    fid: fid::FidJudge,
     faults: Faults,
     /// Wall time at the start of this attempt, and the training seconds before it.
     started: Instant,
     earlier_s: f64,
     ckpt_bytes: u64,
     oom_splits: u64,
+    /// Recorded updates per batch size, where the device records CUDA graphs.
+    graphs: Option<HashMap<usize, CapturedStep>>,
 }
 
 /// Whether `training`'s time budget leaves no room, after `spent` seconds, for one more update,
@@ -92,7 +95,8 @@ fn over_budget(training: &TrainingSpec, spent: f64, update_s: f64, eval_s: f64) 
 /// Train, evaluate and measure the run in `ctx` on `device`, resuming from its newest
 /// checkpoint; `done` when the schedule is complete, `stopped` on the time budget. Errors
 /// (a diverged loss among them) fail the run.
-pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Result<RunState> {
+pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
+    let device = &device.clone().inner();
     let spec = &ctx.plan.spec;
     let run_dir = ctx.record.dir().clone();
     let resumable = checkpoint::newest(&run_dir.ckpt_dir());
@@ -111,15 +115,9 @@ pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Re
     crate::data::write_preview(&data.train, 16, &run_dir.data_preview())?;
     ctx.record.summary().data_skipped = Some(data.skipped() as u64);
 
-    B::seed(device, ctx.plan.seed);
-    let model: TextToVideo<B> = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, device);
-    let o = &spec.training.optimizer;
-    let optimizer: Optim<B> = AdamWConfig::new()
-        .with_beta_1(o.betas[0] as f32)
-        .with_beta_2(o.betas[1] as f32)
-        .with_epsilon(o.eps as f32)
-        .with_weight_decay(o.weight_decay as f32)
-        .init();
+    device.seed(ctx.plan.seed);
+    let model: TextToVideo = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, &device.clone().autodiff());
+    let optimizer = AdamW::new(&spec.training.optimizer, &model, 0, device);
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
     let metrics = run_dir.metrics(&ctx.plan.hash)?;
     let fid = fid::FidJudge::new(&spec.eval);
@@ -133,7 +131,7 @@ pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Re
         update_s: 0.0,
         eval_s: 0.0,
     };
-    let mut trainer = Trainer::<B> {
+    let mut trainer = Trainer {
         ctx,
         run_dir,
         device: device.clone(),
@@ -147,12 +145,13 @@ pub fn train<B: AutodiffBackend>(ctx: &mut RunContext, device: &B::Device) -> Re
         earlier_s: 0.0,
         ckpt_bytes: 0,
         oom_splits: 0,
+        graphs: crate::backend::records_graphs(device).then(HashMap::new),
     };
     let (model, optimizer) = trainer.resume(model, optimizer, resumable)?;
     trainer.run(model, optimizer)
 }
 
-impl<B: AutodiffBackend> Trainer<'_, '_, B> {
+impl Trainer<'_, '_> {
     fn spec(&self) -> &crate::spec::types::RunSpec {
         &self.ctx.plan.spec
     }
@@ -165,16 +164,16 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     /// logged past its last checkpoint).
     fn resume(
         &mut self,
-        model: TextToVideo<B>,
-        optimizer: Optim<B>,
+        model: TextToVideo,
+        optimizer: AdamW,
         from: Option<(std::path::PathBuf, TrainerState)>,
-    ) -> Result<(TextToVideo<B>, Optim<B>)> {
+    ) -> Result<(TextToVideo, AdamW)> {
         let Some((path, saved)) = from else {
             self.metrics.rows.clear();
             return Ok((model, optimizer));
         };
         let model = checkpoint::load_model(&path, model)?;
-        let optimizer = checkpoint::load_optimizer(&path, &model, optimizer, &self.device)?;
+        let optimizer = checkpoint::load_optimizer(&path, &model, optimizer, saved.updates)?;
         self.metrics.truncate_after(saved.updates);
         self.earlier_s = saved.train_s;
         self.ctx.record.note(format!("{RESUMED_FROM} {} (update {})", path.display(), saved.updates));
@@ -184,7 +183,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         Ok((model, optimizer))
     }
 
-    fn run(mut self, mut model: TextToVideo<B>, mut optimizer: Optim<B>) -> Result<RunState> {
+    fn run(mut self, mut model: TextToVideo, mut optimizer: AdamW) -> Result<RunState> {
         let t = self.spec().training.clone();
         let loader = Loader::new(self.data.train.clone(), t.batch_size as usize).shuffle(self.ctx.plan.seed);
         let accum = t.grad_accum as usize;
@@ -209,7 +208,8 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
                 let began = Instant::now();
                 let first_sample = (position * t.batch_size as usize) as u64;
                 position += window.len();
-                model = self.update(model, &mut optimizer, micro_batches(window, epoch, first_sample), &schedule, epoch)?;
+                (model, optimizer) =
+                    self.update(model, optimizer, micro_batches(window, epoch, first_sample), &schedule, epoch)?;
                 self.state.update_s = began.elapsed().as_secs_f64();
                 self.ctx.record.heartbeat()?;
             }
@@ -227,31 +227,68 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         Ok(RunState::Done)
     }
 
-    /// One optimizer update ([`Stepper::step`]), with out-of-memory splitting and the injected
-    /// faults around it; logs the update's statistics. A loss that is not finite is an error.
+    /// One optimizer update: replayed from its recorded graph where the device records them
+    /// ([`CapturedStep`]), else eagerly ([`Stepper::step`]) with out-of-memory splitting and the
+    /// injected faults around it; logs the update's statistics. A loss that is not finite is an
+    /// error.
     fn update(
         &mut self,
-        model: TextToVideo<B>,
-        optimizer: &mut Optim<B>,
+        mut model: TextToVideo,
+        mut optimizer: AdamW,
         window: Vec<MicroBatch>,
         schedule: &Schedule,
         epoch: u32,
-    ) -> Result<TextToVideo<B>> {
+    ) -> Result<(TextToVideo, AdamW)> {
         let update = self.state.updates + 1;
         let lr = schedule.lr(update);
-        let stepper =
-            Stepper { spec: &self.ctx.plan.spec, seed: self.ctx.plan.seed, tokenizer: &self.tokenizer, device: &self.device };
+        let stepper = Stepper {
+            spec: &self.ctx.plan.spec,
+            seed: self.ctx.plan.seed,
+            tokenizer: &self.tokenizer,
+            device: &self.device,
+            latent: [model.tokens, model.hidden],
+        };
         let mut inject_oom = self.faults.oom_at(update);
         let mut splits = 0;
-        let (model, stats) = stepper.step(model, optimizer, window, lr, |micro, work| {
-            splits += split_on_oom(micro, &mut |part| {
-                if std::mem::take(&mut inject_oom) {
-                    panic!("out of memory (injected by TTV_FAULT)");
+        let mut replayed = None;
+        if let (Some(graphs), [micro], false) = (&mut self.graphs, window.as_slice(), inject_oom) {
+            let inputs = stepper.inputs(micro)?;
+            let shape = micro.host.len();
+            if let Entry::Vacant(slot) = graphs.entry(shape) {
+                let (m, o, recorded) = CapturedStep::capture(model, optimizer, inputs.clone(), stepper.spec);
+                (model, optimizer) = (m, o);
+                match recorded {
+                    Ok(step) => _ = slot.insert(step),
+                    Err(reason) => {
+                        self.ctx.record.note(format!("training updates ran eagerly: {reason}"));
+                        self.graphs = None;
+                    }
                 }
-                work(part)
-            })?;
-            Ok(())
-        })?;
+            }
+            if let Some(step) = self.graphs.as_mut().and_then(|g| g.get_mut(&shape)) {
+                replayed = Some(step.replay(&mut optimizer, inputs, lr)?);
+            }
+        }
+        let (model, stats) = match replayed {
+            Some(stats) => (model, stats),
+            None => {
+                let copies = optimizer.copies;
+                let stepped = stepper.step(model, &mut optimizer, window, lr, |micro, work| {
+                    splits += split_on_oom(micro, &mut |part| {
+                        if std::mem::take(&mut inject_oom) {
+                            panic!("out of memory (injected by TTV_FAULT)");
+                        }
+                        work(part)
+                    })?;
+                    Ok(())
+                })?;
+                if optimizer.copies > copies && self.graphs.take().is_some_and(|g| !g.is_empty()) {
+                    // The weights moved to new buffers: recorded updates would train stale ones.
+                    self.ctx.record.note("recorded training updates dropped: an update did not write in place".into());
+                }
+                stepped
+            }
+        };
         self.oom_splits += splits;
         self.state.updates = update;
         let stats = self.faults.after_step(update, stats);
@@ -260,7 +297,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
             bail!("loss became {} at epoch {epoch}, update {update}; the last good checkpoint is kept", stats.loss);
         }
         self.log_update(epoch, update, lr, &stats);
-        Ok(model)
+        Ok((model, optimizer))
     }
 
     fn log_update(&mut self, epoch: u32, update: u64, lr: f64, stats: &StepStats) {
@@ -281,7 +318,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     }
 
     /// Eval metrics, FID/KID, prompt GIFs for `epoch`; a new best FID gets its own checkpoint.
-    fn evaluate(&mut self, model: &TextToVideo<B>, optimizer: &Optim<B>, epoch: u32) -> Result<()> {
+    fn evaluate(&mut self, model: &TextToVideo, optimizer: &AdamW, epoch: u32) -> Result<()> {
         let began = Instant::now();
         progress_line(&format!("evaluating after epoch {epoch}"), self.elapsed());
         let spec = self.ctx.plan.spec.clone();
@@ -326,7 +363,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
         Ok(())
     }
 
-    fn checkpoint(&mut self, model: &TextToVideo<B>, optimizer: &Optim<B>, name: &str) -> Result<()> {
+    fn checkpoint(&mut self, model: &TextToVideo, optimizer: &AdamW, name: &str) -> Result<()> {
         self.state.train_s = self.elapsed();
         let dir = self.run_dir.ckpt_dir();
         self.ckpt_bytes =
@@ -339,7 +376,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
     }
 
     /// Stop before the time budget runs out: evaluate what there is, checkpoint, summarise.
-    fn stop_on_budget(mut self, model: TextToVideo<B>, optimizer: Optim<B>, total_updates: u64) -> Result<RunState> {
+    fn stop_on_budget(mut self, model: TextToVideo, optimizer: AdamW, total_updates: u64) -> Result<RunState> {
         let epoch = self.state.epoch;
         self.evaluate(&model, &optimizer, epoch)?;
         self.metrics.save()?;
@@ -354,7 +391,7 @@ impl<B: AutodiffBackend> Trainer<'_, '_, B> {
 
     /// The summary row: final eval values, parameters, checkpoint size, memory, wall time,
     /// generation latency at batch 1 and 64.
-    fn summarise(&mut self, model: &TextToVideo<B>) -> Result<()> {
+    fn summarise(&mut self, model: &TextToVideo) -> Result<()> {
         let train_s = self.elapsed();
         progress_line("measuring generation latency (batch 1 and 64)", train_s);
         // Training's peak first; then generation's own, measured from a reset.

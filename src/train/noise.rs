@@ -9,13 +9,7 @@ use crate::data::rng::Rng;
 use crate::model::hrm::NOISE_STD;
 
 /// `randn * 0.02` of shape `[batch, tokens, hidden]`; sample `i` uses stream `(seed, purpose, first + i)`.
-pub fn noise<B: Backend>(
-    seed: u64,
-    purpose: &str,
-    first: u64,
-    [batch, tokens, hidden]: [usize; 3],
-    device: &B::Device,
-) -> Tensor<B, 3> {
+pub fn noise(seed: u64, purpose: &str, first: u64, [batch, tokens, hidden]: [usize; 3], device: &Device) -> Tensor<3> {
     let per_sample = tokens * hidden;
     let mut values = Vec::with_capacity(batch * per_sample);
     for i in 0..batch {
@@ -35,16 +29,16 @@ fn standard_normal(rng: &mut Rng) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::Cpu;
+    use crate::backend::cpu;
 
     #[test]
     fn noise_is_keyed_per_sample_and_scaled() {
-        let device = Default::default();
-        let a = noise::<Cpu>(7, "gen", 0, [3, 16, 32], &device);
-        let b = noise::<Cpu>(7, "gen", 1, [2, 16, 32], &device);
+        let device = cpu();
+        let a = noise(7, "gen", 0, [3, 16, 32], &device);
+        let b = noise(7, "gen", 1, [2, 16, 32], &device);
         // Sample 1 of the first draw is sample 0 of a draw starting at 1: batching does not matter.
         assert_eq!(a.clone().narrow(0, 1, 2).into_data(), b.into_data());
-        let values = a.into_data().to_vec::<f32>().unwrap();
+        let values = a.into_data().try_to_vec::<f32>().unwrap();
         let n = values.len() as f64;
         let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
         let std = (values.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();

@@ -7,19 +7,16 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use anyhow::{Result, anyhow};
-use burn::optim::{GradientsAccumulator, GradientsParams, Optimizer};
+use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 
-use super::checkpoint::AdamWOptimizer;
+use super::adamw::AdamW;
 use super::clip::clip_global_norm;
 use super::loss::{Start, batch_loss};
 use super::noise::noise;
 use crate::data::batch::HostBatch;
 use crate::model::{TextToVideo, TextTokenizer};
-use crate::spec::types::RunSpec;
-
-type Inner<B> = <B as AutodiffBackend>::InnerBackend;
+use crate::spec::types::{Objective, RunSpec};
 
 /// One micro-batch of an update: its clips and captions, where its first sample sits in the
 /// epoch's noise stream, and how many samples the whole update has (its weight is its share).
@@ -51,30 +48,43 @@ pub struct StepStats {
     pub grad_norm: f64,
 }
 
+/// A micro-batch on the device: caption ids and mask, clips, and the noise the objective
+/// starts from (only `noise_regression` has one).
+#[derive(Clone)]
+pub struct Inputs {
+    pub ids: Tensor<2, Int>,
+    pub mask: Tensor<2, Bool>,
+    pub videos: Tensor<5>,
+    pub noise: Option<Tensor<3>>,
+}
+
 /// What a step needs besides the model and the optimizer.
-pub struct Stepper<'a, B: AutodiffBackend> {
+pub struct Stepper<'a> {
     pub spec: &'a RunSpec,
     pub seed: u64,
     pub tokenizer: &'a TextTokenizer,
-    pub device: &'a B::Device,
+    pub device: &'a Device,
+    /// The latent's `[tokens, hidden]`: the shape of the starting noise.
+    pub latent: [usize; 2],
 }
 
-impl<B: AutodiffBackend> Stepper<'_, B> {
+impl Stepper<'_> {
     /// One optimizer update over `window` at learning rate `lr`. `in_parts` does each
     /// micro-batch's backward (given as a closure) however it must: whole, or in halves.
     pub fn step(
         &self,
-        model: TextToVideo<B>,
-        optimizer: &mut AdamWOptimizer<TextToVideo<B>, B>,
+        model: TextToVideo,
+        optimizer: &mut AdamW,
         window: Vec<MicroBatch>,
         lr: f64,
         mut in_parts: impl FnMut(MicroBatch, &mut dyn FnMut(&MicroBatch) -> Result<()>) -> Result<()>,
-    ) -> Result<(TextToVideo<B>, StepStats)> {
-        let mut grads = GradientsAccumulator::<TextToVideo<B>>::new();
-        let mut sums: Option<Tensor<Inner<B>, 1>> = None;
+    ) -> Result<(TextToVideo, StepStats)> {
+        let mut grads = GradientsAccumulator::<TextToVideo>::new();
+        let mut sums: Option<Tensor<1>> = None;
         for micro in window {
             in_parts(micro, &mut |part| {
-                let (g, s) = self.backward(&model, part)?;
+                let weight = part.host.len() as f64 / part.update_samples as f64;
+                let (g, s) = backward(&model, self.spec, self.inputs(part)?, weight);
                 grads.accumulate(&model, g);
                 sums = Some(match sums.take() {
                     Some(sum) => sum + s,
@@ -83,33 +93,58 @@ impl<B: AutodiffBackend> Stepper<'_, B> {
                 Ok(())
             })?;
         }
-        let (grads, norm) = clip_global_norm(&model, grads.grads(), self.spec.training.clip_norm);
-        let model = optimizer.step(lr, model, grads);
-        // One read-back per update: loss, mse, halting BCE, gradient norm.
-        let values = Tensor::cat(vec![sums.expect("a non-empty window"), norm], 0)
-            .into_data()
-            .convert::<f64>()
-            .to_vec::<f64>()
-            .map_err(|e| anyhow!("reading the loss back: {e:?}"))?;
-        Ok((model, StepStats { loss: values[0], mse: values[1], halt_bce: values[2], grad_norm: values[3] }))
+        optimizer.set_lr(lr);
+        let (model, stats) = apply(model, optimizer, grads.grads(), sums.expect("a non-empty window"), self.spec);
+        Ok((model, StepStats::read(stats)?))
     }
 
-    /// Forward and backward of one micro-batch: its gradients, weighted by its share of the
-    /// update, and its weighted (loss, mse, halting BCE) as a `[3]` tensor on the device.
-    fn backward(&self, model: &TextToVideo<B>, micro: &MicroBatch) -> Result<(GradientsParams, Tensor<Inner<B>, 1>)> {
-        let weight = micro.host.len() as f64 / micro.update_samples as f64;
+    /// `micro` on the device.
+    pub fn inputs(&self, micro: &MicroBatch) -> Result<Inputs> {
         let captions: Vec<&str> = micro.host.captions.iter().map(String::as_str).collect();
-        let (ids, mask) = self.tokenizer.batch::<B>(&captions, self.device).map_err(anyhow::Error::msg)?;
-        let batch = micro.host.clone().to_device::<B>(self.device);
-        let dims = [batch.videos.dims()[0], model.tokens, model.hidden];
-        let start = Start::new(self.spec.training.objective, || {
-            noise::<B>(self.seed, &format!("train-{}", micro.epoch), micro.first_sample, dims, self.device)
+        let (ids, mask) = self.tokenizer.batch(&captions, self.device).map_err(anyhow::Error::msg)?;
+        let videos = micro.host.clone().to_device(self.device).videos;
+        let [tokens, hidden] = self.latent;
+        let noise = (self.spec.training.objective != Objective::Paper).then(|| {
+            let dims = [micro.host.len(), tokens, hidden];
+            noise(self.seed, &format!("train-{}", micro.epoch), micro.first_sample, dims, self.device)
         });
-        let loss = batch_loss(model, ids, mask, batch.videos, start, self.spec.model.halting.loss_weight);
-        let bce = loss.halting_bce.map(|b| b.inner()).unwrap_or_else(|| Tensor::zeros([1], self.device));
-        let stats = Tensor::cat(vec![loss.total.clone().inner(), loss.mse.inner(), bce], 0) * weight;
-        let grads = GradientsParams::from_grads((loss.total * weight).backward(), model);
-        Ok((grads, stats))
+        Ok(Inputs { ids, mask, videos, noise })
+    }
+}
+
+/// Forward and backward of one micro-batch: its gradients, weighted by `weight` (its share of
+/// the update), and its weighted (loss, mse, halting BCE) as a `[3]` tensor on the device.
+pub fn backward(model: &TextToVideo, spec: &RunSpec, inputs: Inputs, weight: f64) -> (GradientsParams, Tensor<1>) {
+    let device = inputs.videos.device();
+    let Inputs { ids, mask, videos, noise } = inputs;
+    let start = Start::new(spec.training.objective, || noise.expect("noise for this objective").autodiff());
+    let loss = batch_loss(model, ids.autodiff(), mask.autodiff(), videos.autodiff(), start, spec.model.halting.loss_weight);
+    let bce = loss.halting_bce.map(|b| b.inner()).unwrap_or_else(|| Tensor::zeros([1], &device.clone().inner()));
+    let stats = Tensor::cat(vec![loss.total.clone().inner(), loss.mse.inner(), bce], 0) * weight;
+    let grads = GradientsParams::from_grads((loss.total * weight).backward(), model);
+    (grads, stats)
+}
+
+/// Clip `grads` by their global norm and update `model`; `sums` (loss, mse, halting BCE)
+/// gains the gradient norm: `[4]`, still on the device.
+pub fn apply(
+    model: TextToVideo,
+    optimizer: &mut AdamW,
+    grads: GradientsParams,
+    sums: Tensor<1>,
+    spec: &RunSpec,
+) -> (TextToVideo, Tensor<1>) {
+    let (grads, norm) = clip_global_norm(&model, grads, spec.training.clip_norm);
+    let model = optimizer.step(model, grads);
+    (model, Tensor::cat(vec![sums, norm], 0))
+}
+
+impl StepStats {
+    /// One read-back per update: loss, mse, halting BCE, gradient norm.
+    pub fn read(stats: Tensor<1>) -> Result<Self> {
+        let values =
+            stats.into_data().convert::<f64>().try_to_vec::<f64>().map_err(|e| anyhow!("reading the loss back: {e:?}"))?;
+        Ok(StepStats { loss: values[0], mse: values[1], halt_bce: values[2], grad_norm: values[3] })
     }
 }
 

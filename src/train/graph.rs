@@ -1,0 +1,116 @@
+//! A whole training update (forward, backward, clipping and AdamW) recorded once per batch
+//! shape as a CUDA graph and replayed. The model is small enough that launching its ~2,000
+//! kernels one by one from the host costs more than running them; a replay is one launch.
+//!
+//! A replay reruns the recorded kernels on the buffers they used when recorded, so everything
+//! that changes between updates is written into those buffers in place: the batch (copied into
+//! the captured inputs), the learning rate and step count (device tensors of [`AdamW`]), the
+//! weights and moments (updated in place by AdamW). Recording runs the update four times
+//! (warm-up, then capture) with the learning rate at zero, and the moments and step count are
+//! put back afterwards, so capturing changes nothing.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::rc::Rc;
+
+use anyhow::Result;
+use burn::prelude::*;
+use burn::tensor::{Graph, capture};
+
+use super::adamw::AdamW;
+use super::step::{Inputs, StepStats, apply, backward};
+use crate::model::TextToVideo;
+use crate::spec::types::RunSpec;
+
+type Update = Box<dyn FnMut() -> Tensor<1>>;
+
+/// The model and optimizer while an update is being recorded.
+struct Learner {
+    model: Option<TextToVideo>,
+    optimizer: AdamW,
+}
+
+/// One recorded update for one batch shape.
+pub struct CapturedStep {
+    graph: Graph<Tensor<1>, Update>,
+    inputs: Rc<RefCell<Inputs>>,
+}
+
+impl CapturedStep {
+    /// Record an update of `model` on batches shaped like `inputs` (plain-device tensors). The
+    /// model and optimizer come back unchanged; the step is `Err` with the reason when the
+    /// device recorded no graph (a CPU backend, or a capture the driver refused).
+    pub fn capture(
+        model: TextToVideo,
+        mut optimizer: AdamW,
+        inputs: Inputs,
+        spec: &RunSpec,
+    ) -> (TextToVideo, AdamW, Result<Self, String>) {
+        let device = inputs.videos.device();
+        let saved = optimizer.snapshot();
+        optimizer.set_lr(0.0);
+        let learner = Rc::new(RefCell::new(Learner { model: Some(model), optimizer }));
+        let inputs = Rc::new(RefCell::new(inputs));
+        let update: Update = {
+            let (learner, inputs, spec) = (learner.clone(), inputs.clone(), spec.clone());
+            Box::new(move || {
+                let mut learner = learner.borrow_mut();
+                let model = learner.model.take().expect("the model");
+                let batch = inputs.borrow().clone();
+                let (grads, sums) = backward(&model, &spec, batch, 1.0);
+                let (model, stats) = apply(model, &mut learner.optimizer, grads, sums, &spec);
+                learner.model = Some(model);
+                stats
+            })
+        };
+        let copies_before = learner.borrow().optimizer.copies;
+        let graph = capture(&device, update);
+        let Learner { model, mut optimizer } = Rc::try_unwrap(learner).ok().expect("the recording is over").into_inner();
+        let copies = optimizer.copies - copies_before;
+        let model = model.expect("the model");
+        optimizer.restore(&model, saved);
+        let step = match (graph.is_hardware(), copies) {
+            (false, _) => Err(format!("the {} device recorded no graph", device_name(&device))),
+            (true, 0) => Ok(Self { graph, inputs }),
+            (true, n) => Err(format!("{n} optimizer writes were not in place")),
+        };
+        (model, optimizer, step)
+    }
+
+    /// One update on `batch` (shaped as when recorded) at learning rate `lr`.
+    pub fn replay(&mut self, optimizer: &mut AdamW, batch: Inputs, lr: f64) -> Result<StepStats> {
+        optimizer.set_lr(lr);
+        self.inputs.borrow_mut().refresh(batch);
+        // SAFETY: every buffer the recording touched stays alive: the inputs are held here, the
+        // weights and moments by the trainer's model and optimizer (updated in place only,
+        // which `AdamW::copies` checks); the statistics are read back before the next replay.
+        let stats = unsafe { self.graph.replay() }.clone();
+        StepStats::read(stats)
+    }
+}
+
+impl Inputs {
+    /// Copy `batch` into these buffers, keeping them (a recorded graph reads them).
+    fn refresh(&mut self, batch: Inputs) {
+        copy_into(&mut self.ids, batch.ids);
+        copy_into(&mut self.mask, batch.mask);
+        copy_into(&mut self.videos, batch.videos);
+        if let (Some(noise), Some(new)) = (&mut self.noise, batch.noise) {
+            copy_into(noise, new);
+        }
+    }
+}
+
+/// Write `src` into `dst`'s buffer (in place: `dst` has no other owner).
+fn copy_into<const D: usize, K: burn::tensor::kind::Basic>(dst: &mut Tensor<D, K>, src: Tensor<D, K>) {
+    assert_eq!(dst.dims(), src.dims(), "a recorded update replays one batch shape");
+    dst.inplace(|d| {
+        let dims = d.dims();
+        let all: [Range<usize>; D] = std::array::from_fn(|i| 0..dims[i]);
+        d.slice_assign(all, src)
+    });
+}
+
+fn device_name(device: &Device) -> String {
+    format!("{device:?}")
+}
