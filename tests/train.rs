@@ -17,7 +17,9 @@ use burn::prelude::*;
 use ttv::data::{LoadOptions, load};
 use ttv::model::{TextToVideo, TextTokenizer, build};
 use ttv::spec::ModelConfig;
-use ttv::spec::types::{DataSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, OptimizerSpec, TextEncoderSpec};
+use ttv::spec::types::{
+    DataSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, OptimizerSpec, RunSpec, TextEncoderSpec,
+};
 use ttv::store::metrics::{MetricRow, MetricsLog};
 use ttv::store::{RunDir, RunState, Status, Store};
 use ttv::train::adamw::AdamW;
@@ -449,4 +451,53 @@ fn trained_from_noise_each_caption_generates_its_own_clip() {
         let others = (0..n).filter(|&j| j != i).map(|j| d[j]).fold(f32::INFINITY, f32::min);
         assert!(d[i] < 0.5 * others, "\"{}\": MSE to each target {d:?}, its own is not the nearest by 2x", captions[i]);
     }
+}
+
+/// With `training.gradient_checkpointing` the backward pass recomputes activations instead of
+/// keeping them: the loss and every gradient stay the same.
+#[test]
+fn gradient_checkpointing_keeps_the_gradients() {
+    use burn::module::{ModuleVisitor, Param};
+    use ttv::spec::types::{EvalSpec, TrainingSpec};
+    use ttv::train::step::{Inputs, backward};
+
+    struct Flatten<'a>(&'a GradientsParams, Vec<f32>);
+    impl ModuleVisitor for Flatten<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let g = self.0.get::<D>(param.id).expect("a gradient for every parameter");
+            self.1.extend(g.into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let data = DataSpec { samples: 10, frames: 4, height: 16, width: 16, ..DataSpec::default() };
+    let spec = RunSpec {
+        data: data.clone(),
+        model: tiny_model_spec(Family::Paper, 8),
+        training: TrainingSpec::default(),
+        eval: EvalSpec::default(),
+        seed: 0,
+    };
+    let plain = ttv::backend::cpu();
+    let config = ModelConfig::new(&spec.model, &data).unwrap();
+    let batch = ttv::data::loader::Loader::new(load(&data, &LoadOptions::default()).unwrap().train, 4).epoch(0).next().unwrap();
+    let captions: Vec<&str> = batch.captions.iter().map(String::as_str).collect();
+    let (ids, mask) = TextTokenizer::gpt2(8).unwrap().batch(&captions, &plain).unwrap();
+    let inputs = Inputs { ids, mask, videos: batch.to_device(&plain).videos, noise: None };
+    let run = |device: Device| {
+        device.seed(0);
+        let model: TextToVideo = build(&config, &device);
+        // The batch follows the weights onto their device, strategy included.
+        assert_eq!(model.device().gradient_checkpointing_strategy(), device.gradient_checkpointing_strategy());
+        let (grads, stats) = backward(&model, &spec, inputs.clone(), 1.0);
+        let mut flat = Flatten(&grads, Vec::new());
+        model.visit(&mut flat);
+        (stats.into_data().try_to_vec::<f32>().unwrap(), flat.1)
+    };
+    let (kept, kept_grads) = run(plain.clone().autodiff());
+    let checkpointing = plain.clone().autodiff().gradient_checkpointing();
+    assert_ne!(checkpointing.gradient_checkpointing_strategy(), plain.clone().autodiff().gradient_checkpointing_strategy());
+    let (recomputed, recomputed_grads) = run(checkpointing);
+    assert_eq!(kept, recomputed);
+    assert_eq!(kept_grads.len(), recomputed_grads.len());
+    let worst = kept_grads.iter().zip(&recomputed_grads).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(worst <= 1e-6, "gradients differ by up to {worst}");
 }

@@ -99,6 +99,12 @@ impl TextToVideo {
         Tensor::random([batch, self.tokens, self.hidden], Distribution::Normal(0.0, NOISE_STD), device)
     }
 
+    /// The device of the weights, with their autodiff and gradient-checkpointing settings: where
+    /// a training batch must be for its gradients to reach them.
+    pub fn device(&self) -> Device {
+        self.output_norm.gamma.val().device()
+    }
+
     /// The latent reasoning starts from: `v` plus the start positions, when the model has them.
     pub fn start(&self, v: Tensor<3>) -> Tensor<3> {
         match &self.start_positions {

@@ -16,8 +16,11 @@ pub const SHORT_LEN: usize = 12;
 
 /// Fields added after runs were stored, with the value (as JSON text) that means "as before":
 /// left out of the canonical JSON at that value, so adding them kept every earlier run's hash.
-const ADDED_LATER: &[(&[&str], &str)] =
-    &[(&["model", "video_codec", "position_embedding"], "false"), (&["model", "video_codec", "cpu_conv"], "\"native\"")];
+const ADDED_LATER: &[(&[&str], &str)] = &[
+    (&["model", "video_codec", "position_embedding"], "false"),
+    (&["model", "video_codec", "cpu_conv"], "\"native\""),
+    (&["training", "gradient_checkpointing"], "false"),
+];
 
 /// The canonical JSON text of a run spec.
 pub fn canonical_json(run: &RunSpec) -> String {

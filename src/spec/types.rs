@@ -363,6 +363,9 @@ pub struct TrainingSpec {
     /// Checkpoint every N epochs (and always at the end and on the best eval FID).
     pub checkpoint_every: u32,
     pub precision: Precision,
+    /// Recompute the cheap (memory-bound) activations in the backward pass instead of keeping
+    /// them from the forward: less memory for some more compute, the same gradients.
+    pub gradient_checkpointing: bool,
 }
 
 impl Default for TrainingSpec {
@@ -378,6 +381,7 @@ impl Default for TrainingSpec {
             time_budget: None,
             checkpoint_every: 1,
             precision: Precision::Fp32,
+            gradient_checkpointing: false,
         }
     }
 }

@@ -116,7 +116,11 @@ pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
     ctx.record.summary().data_skipped = Some(data.skipped() as u64);
 
     device.seed(ctx.plan.seed);
-    let model: TextToVideo = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, &device.clone().autodiff());
+    let autodiff = match spec.training.gradient_checkpointing {
+        true => device.clone().autodiff().gradient_checkpointing(),
+        false => device.clone().autodiff(),
+    };
+    let model: TextToVideo = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, &autodiff);
     let optimizer = AdamW::new(&spec.training.optimizer, &model, 0, device);
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
     let metrics = run_dir.metrics(&ctx.plan.hash)?;
