@@ -90,7 +90,7 @@ for what in "$@"; do
     parity)
       timeout "$limit" "$BIN"/ttv-bench parity 2>&1 | tee "$OUT/parity.txt" ;;
     anchors)   # the PyTorch anchors on this machine, for perf-* to print beside its figures
-      OUT=$OUT timeout "$limit" bash benches/anchors/anchors.sh "${ANCHOR_BATCHES:-1,16,64}" 2>&1 | tee "$OUT/anchors.txt" ;;
+      OUT=$OUT timeout "$limit" bash "$(dirname "$0")/anchors/anchors.sh" "${ANCHOR_BATCHES:-1,16,64}" 2>&1 | tee "$OUT/anchors.txt" ;;
     graphs)   # replayed CUDA-graph updates against eager ones, 50 updates from the same weights
       for spec in experiments/reference.yaml experiments/paper.yaml; do
         timeout "$limit" "$BIN"/ttv-bench graphs "$spec" --device cuda --batches 1,16 2>&1

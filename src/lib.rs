@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod runner;
+pub mod signals;
 pub mod spec;
 pub mod store;
 pub mod train;

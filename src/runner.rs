@@ -36,6 +36,9 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
     runs.set_prefix(exp.name.clone());
     let mut outcomes = Vec::new();
     for plan in &exp.runs {
+        if crate::signals::requested() {
+            break;
+        }
         runs.set_message(format!("{} {} seed {}", plan.short(), plan.label, plan.seed));
         let state = store.state(&plan.hash);
         let outcome = match state {

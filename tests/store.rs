@@ -369,3 +369,29 @@ fn an_old_status_with_an_untyped_results_map_still_loads() {
     assert!(s.summary.fid_pending);
     assert_eq!(s.state, RunState::Done);
 }
+
+/// A status left `running` by a runner that died shows as `interrupted` in the index, as
+/// `ttv-run --dry-run` and the reports show it.
+#[test]
+fn the_index_shows_a_run_whose_runner_died_as_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut status = Status::parse(OLD_STATUS.as_bytes()).unwrap();
+    (status.state, status.pid, status.host) = (RunState::Running, exited_pid(), ttv::store::status::hostname());
+    status.heartbeat = ttv::store::status::now();
+    let run = store.run(&status.hash);
+    std::fs::create_dir_all(run.path()).unwrap();
+    std::fs::write(run.status_path(), serde_json::to_vec(&status).unwrap()).unwrap();
+    write_claim(run.path(), status.pid, 1.0);
+    store.rebuild_index().unwrap();
+    let index = ttv::store::index::read(&store.index_path()).unwrap();
+    let states: Vec<String> = index.column("status").unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
+    assert_eq!(states, vec!["interrupted"]);
+    // While its runner lives, it is `running`.
+    write_claim(run.path(), std::process::id(), 1.0);
+    status.pid = std::process::id();
+    std::fs::write(run.status_path(), serde_json::to_vec(&status).unwrap()).unwrap();
+    store.rebuild_index().unwrap();
+    let index = ttv::store::index::read(&store.index_path()).unwrap();
+    assert_eq!(index.column("status").unwrap().str().unwrap().get(0), Some("running"));
+}

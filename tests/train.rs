@@ -485,7 +485,7 @@ fn gradient_checkpointing_keeps_the_gradients() {
     let run = |device: Device| {
         device.seed(0);
         let model: TextToVideo = build(&config, &device);
-        // The batch follows the weights onto their device, strategy included.
+        // The weights carry the strategy; the batch is a constant to their operations.
         assert_eq!(model.device().gradient_checkpointing_strategy(), device.gradient_checkpointing_strategy());
         let (grads, stats) = backward(&model, &spec, inputs.clone(), 1.0);
         let mut flat = Flatten(&grads, Vec::new());
@@ -500,4 +500,107 @@ fn gradient_checkpointing_keeps_the_gradients() {
     assert_eq!(kept_grads.len(), recomputed_grads.len());
     let worst = kept_grads.iter().zip(&recomputed_grads).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     assert!(worst <= 1e-6, "gradients differ by up to {worst}");
+}
+
+/// SIGTERM (as Ctrl-C) mid-training: the runner finishes the update in flight, checkpoints,
+/// marks the run `interrupted`, frees its claim and exits 130; the same command then resumes
+/// the run to the end.
+#[test]
+fn a_signal_stops_the_run_cleanly_and_the_rerun_resumes_it() {
+    let spec = TINY.replace("epochs: 3", "epochs: 15").replace("eval:\n", "eval:\n  every: 5\n");
+    let (dir, path) = workspace(&spec);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ttv-run"))
+        .current_dir(dir.path())
+        .arg(&path)
+        .env("TTV_REGISTRY", dir.path().join("registry"))
+        .env_remove("TTV_FAULT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Under way: the first epoch's checkpoint is written.
+    let began = std::time::Instant::now();
+    let checkpointed = || {
+        std::fs::read_dir(dir.path().join("registry/runs")).into_iter().flatten().flatten().any(|run| {
+            std::fs::read_dir(run.path().join("ckpt"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|c| c.path().join("trainer.json").is_file())
+        })
+    };
+    while !checkpointed() {
+        assert!(began.elapsed().as_secs() < 120, "no checkpoint within 2 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on the child's pid, which it still is (the child is not waited for yet).
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    assert_eq!(status.state, RunState::Interrupted, "{:?}", status.error);
+    assert!(status.notes.iter().any(|n| n.starts_with("interrupted by a signal after")), "{:?}", status.notes);
+    assert!(!run_dir.join("claim").exists(), "the claim is released");
+    let stopped_at = metric(&values(&run_dir), "train", "loss").len();
+    assert!(stopped_at < 30, "stopped before the end: {stopped_at} updates");
+
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    assert_eq!(status.state, RunState::Done, "{:?}", status.error);
+    assert!(status.notes.iter().any(|n| n.starts_with("resumed from")), "{:?}", status.notes);
+    assert_eq!(metric(&values(&run_dir), "train", "loss").len(), 30, "every update once");
+}
+
+/// Recording an update runs it four times at a zero learning rate and puts the optimizer back:
+/// on a device that records no graph (the CPU) the weights and the next update are as if
+/// nothing happened, and the refusal says why.
+#[test]
+fn recording_an_update_changes_nothing() {
+    use ttv::spec::types::{EvalSpec, TrainingSpec};
+    use ttv::train::graph::CapturedStep;
+    use ttv::train::step::{Inputs, StepStats, apply, backward};
+
+    let data = DataSpec { samples: 10, frames: 4, height: 16, width: 16, ..DataSpec::default() };
+    let spec = RunSpec {
+        data: data.clone(),
+        model: tiny_model_spec(Family::Paper, 8),
+        training: TrainingSpec::default(),
+        eval: EvalSpec::default(),
+        seed: 0,
+    };
+    let plain = ttv::backend::cpu();
+    let config = ModelConfig::new(&spec.model, &data).unwrap();
+    let batch = ttv::data::loader::Loader::new(load(&data, &LoadOptions::default()).unwrap().train, 4).epoch(0).next().unwrap();
+    let captions: Vec<&str> = batch.captions.iter().map(String::as_str).collect();
+    let (ids, mask) = TextTokenizer::gpt2(8).unwrap().batch(&captions, &plain).unwrap();
+    let inputs = Inputs { ids, mask, videos: batch.to_device(&plain).videos, noise: None };
+    // Parameters initialise lazily, in the order they are first used: touch them all, in
+    // module order, so both models draw the same weights.
+    struct Touch;
+    impl burn::module::ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    let fresh = || {
+        plain.seed(0);
+        let model: TextToVideo = build(&config, &plain.clone().autodiff());
+        model.visit(&mut Touch);
+        let optimizer = AdamW::new(&spec.training.optimizer, &model, 0, &plain);
+        (model, optimizer)
+    };
+    let update = |model: TextToVideo, mut optimizer: AdamW| {
+        optimizer.set_lr(1e-3);
+        let (grads, sums) = backward(&model, &spec, inputs.clone(), 1.0);
+        let (model, stats) = apply(model, &mut optimizer, grads, sums, &spec);
+        (model.text_encoder.norm.gamma.val().into_data(), StepStats::read(stats).unwrap().loss)
+    };
+    let (model, optimizer) = fresh();
+    let before = model.text_encoder.norm.gamma.val().into_data();
+    let (model, optimizer, recorded) = CapturedStep::capture(model, optimizer, inputs.clone(), &spec);
+    assert!(recorded.err().is_some_and(|why| why.contains("recorded no graph")));
+    assert_eq!(model.text_encoder.norm.gamma.val().into_data(), before, "a zero learning rate moves nothing");
+    let (model_b, optimizer_b) = fresh();
+    assert_eq!(update(model, optimizer), update(model_b, optimizer_b), "the next update is a first update");
 }

@@ -21,8 +21,9 @@ pub struct RunRequest<'a> {
     pub stale_after: f64,
 }
 
-/// Exit 2 when a spec is invalid (then nothing runs and nothing is written), 1 when a run
-/// failed now or the store could not be written, 0 otherwise.
+/// Exit 2 when a spec is invalid (then nothing runs and nothing is written), 130 when stopped
+/// by a signal (the run in flight is checkpointed and `interrupted`), 1 when a run failed now
+/// or the store could not be written, 0 otherwise.
 pub fn run(req: &RunRequest) -> ExitCode {
     let Some(experiments) = plan_all(req.specs, req.set, req.only) else { return ExitCode::from(2) };
     if !req.dry_run
@@ -46,6 +47,9 @@ pub fn run(req: &RunRequest) -> ExitCode {
         }
     };
     store.stale_after = req.stale_after;
+    if let Err(e) = crate::signals::install() {
+        eprintln!("warning: Ctrl-C will not stop runs cleanly: {e}");
+    }
     let opts = RunOptions { device: req.device, retry_failed: req.retry_failed };
     let mut failed = false;
     for exp in &experiments {
@@ -68,7 +72,14 @@ pub fn run(req: &RunRequest) -> ExitCode {
             }
         }
     }
-    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if crate::signals::requested() {
+        eprintln!("interrupted: rerun the same command to resume");
+        ExitCode::from(crate::signals::INTERRUPTED_EXIT)
+    } else if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Expand every spec first, printing every error: an invalid spec anywhere means nothing runs.

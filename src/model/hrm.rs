@@ -99,8 +99,7 @@ impl TextToVideo {
         Tensor::random([batch, self.tokens, self.hidden], Distribution::Normal(0.0, NOISE_STD), device)
     }
 
-    /// The device of the weights, with their autodiff and gradient-checkpointing settings: where
-    /// a training batch must be for its gradients to reach them.
+    /// The device of the weights, with their autodiff and gradient-checkpointing settings.
     pub fn device(&self) -> Device {
         self.output_norm.gamma.val().device()
     }

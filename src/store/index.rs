@@ -11,9 +11,13 @@ use super::Store;
 use super::atomic::write_atomic_with;
 use super::status::Status;
 
-/// Every run's status in `store`, sorted by hash; unreadable entries are skipped.
+/// Every run's status in `store`, sorted by hash, with the state a reader should see ([`Store::state`]:
+/// `running` only while its runner lives); unreadable entries are skipped.
 pub fn scan(store: &Store) -> Vec<Status> {
     let mut out: Vec<Status> = store.runs().iter().filter_map(|dir| dir.read_status().ok()).collect();
+    for status in &mut out {
+        status.state = store.state(&status.hash);
+    }
     out.sort_by(|a, b| a.hash.cmp(&b.hash));
     out
 }

@@ -24,10 +24,11 @@ use crate::spec::types::RunSpec;
 
 type Update = Box<dyn FnMut() -> Tensor<1>>;
 
-/// The model and optimizer while an update is being recorded.
+/// The model and optimizer while an update is being recorded (the recorded closure keeps a
+/// handle to this cell, emptied once recording is over).
 struct Learner {
     model: Option<TextToVideo>,
-    optimizer: AdamW,
+    optimizer: Option<AdamW>,
 }
 
 /// One recorded update for one batch shape.
@@ -49,7 +50,7 @@ impl CapturedStep {
         let device = inputs.videos.device();
         let saved = optimizer.snapshot();
         optimizer.set_lr(0.0);
-        let learner = Rc::new(RefCell::new(Learner { model: Some(model), optimizer }));
+        let learner = Rc::new(RefCell::new(Learner { model: Some(model), optimizer: Some(optimizer) }));
         let inputs = Rc::new(RefCell::new(inputs));
         let update: Update = {
             let (learner, inputs, spec) = (learner.clone(), inputs.clone(), spec.clone());
@@ -58,16 +59,18 @@ impl CapturedStep {
                 let model = learner.model.take().expect("the model");
                 let batch = inputs.borrow().clone();
                 let (grads, sums) = backward(&model, &spec, batch, 1.0);
-                let (model, stats) = apply(model, &mut learner.optimizer, grads, sums, &spec);
+                let (model, stats) = apply(model, learner.optimizer.as_mut().expect("the optimizer"), grads, sums, &spec);
                 learner.model = Some(model);
                 stats
             })
         };
-        let copies_before = learner.borrow().optimizer.copies;
+        let copies_before = learner.borrow().optimizer.as_ref().map_or(0, |o| o.copies);
         let graph = capture(&device, update);
-        let Learner { model, mut optimizer } = Rc::try_unwrap(learner).ok().expect("the recording is over").into_inner();
+        let (model, mut optimizer) = {
+            let mut learner = learner.borrow_mut();
+            (learner.model.take().expect("the model"), learner.optimizer.take().expect("the optimizer"))
+        };
         let copies = optimizer.copies - copies_before;
-        let model = model.expect("the model");
         optimizer.restore(&model, saved);
         let step = match (graph.is_hardware(), copies) {
             (false, _) => Err(format!("the {} device recorded no graph", device_name(&device))),

@@ -9,8 +9,8 @@ use crate::model::generator::Generator;
 use crate::model::{TextToVideo, TextTokenizer};
 
 /// Median wall time of generating a batch of `batch` clips (warmed up once, synchronised by
-/// reading the result back), divided by `batch`: seconds per clip. Generation runs as
-/// `ttv-run generate` and evaluation run it on this device (replayed from CUDA graphs on a GPU).
+/// reading the result back), divided by `batch`: seconds per clip. On a GPU generation is
+/// replayed from recorded CUDA graphs ([`Generator`]), as a serving loop would run it.
 pub fn generation_seconds_per_clip(
     model: &TextToVideo,
     tokenizer: &TextTokenizer,

@@ -209,6 +209,10 @@ impl Trainer<'_, '_> {
                     (self.state.epoch, self.state.batch) = (epoch, position);
                     return self.stop_on_budget(model, optimizer, schedule.total);
                 }
+                if crate::signals::requested() {
+                    (self.state.epoch, self.state.batch) = (epoch, position);
+                    return self.stop_on_signal(&model, &optimizer, schedule.total);
+                }
                 let began = Instant::now();
                 let first_sample = (position * t.batch_size as usize) as u64;
                 position += window.len();
@@ -325,6 +329,8 @@ impl Trainer<'_, '_> {
     fn evaluate(&mut self, model: &TextToVideo, optimizer: &AdamW, epoch: u32) -> Result<()> {
         let began = Instant::now();
         progress_line(&format!("evaluating after epoch {epoch}"), self.elapsed());
+        // Training's activations are gone: give their pages back before evaluation takes its own.
+        self.device.memory_cleanup();
         let spec = self.ctx.plan.spec.clone();
         let valid = model.valid();
         let device = self.device.clone();
@@ -364,6 +370,7 @@ impl Trainer<'_, '_> {
             self.checkpoint(model, optimizer, checkpoint::BEST)?;
         }
         self.state.eval_s = began.elapsed().as_secs_f64();
+        self.device.memory_cleanup();
         Ok(())
     }
 
@@ -391,6 +398,15 @@ impl Trainer<'_, '_> {
         self.ctx.record.note(note);
         self.summarise(&model)?;
         Ok(RunState::Stopped)
+    }
+
+    /// Stop at a signal: keep the metrics, checkpoint where training stands (a rerun resumes
+    /// there), and say so.
+    fn stop_on_signal(mut self, model: &TextToVideo, optimizer: &AdamW, total_updates: u64) -> Result<RunState> {
+        self.metrics.save()?;
+        self.checkpoint(model, optimizer, &checkpoint::periodic_name(self.state.updates))?;
+        self.ctx.record.note(format!("interrupted by a signal after {} of {total_updates} updates", self.state.updates));
+        Ok(RunState::Interrupted)
     }
 
     /// The summary row: final eval values, parameters, checkpoint size, memory, wall time,

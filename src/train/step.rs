@@ -115,12 +115,11 @@ impl Stepper<'_> {
 /// Forward and backward of one micro-batch: its gradients, weighted by `weight` (its share of
 /// the update), and its weighted (loss, mse, halting BCE) as a `[3]` tensor on the device.
 pub fn backward(model: &TextToVideo, spec: &RunSpec, inputs: Inputs, weight: f64) -> (GradientsParams, Tensor<1>) {
-    let device = model.device();
+    // The batch stays off the autodiff graph: a constant for the weights' operations.
     let Inputs { ids, mask, videos, noise } = inputs;
-    let start = Start::new(spec.training.objective, || noise.expect("noise for this objective").to_device(&device));
-    let (ids, mask, videos) = (ids.to_device(&device), mask.to_device(&device), videos.to_device(&device));
+    let start = Start::new(spec.training.objective, || noise.expect("noise for this objective"));
     let loss = batch_loss(model, ids, mask, videos, start, spec.model.halting.loss_weight);
-    let bce = loss.halting_bce.map(|b| b.inner()).unwrap_or_else(|| Tensor::zeros([1], &device.inner()));
+    let bce = loss.halting_bce.map(|b| b.inner()).unwrap_or_else(|| Tensor::zeros([1], &model.device().inner()));
     let stats = Tensor::cat(vec![loss.total.clone().inner(), loss.mse.inner(), bce], 0) * weight;
     let grads = GradientsParams::from_grads((loss.total * weight).backward(), model);
     (grads, stats)
