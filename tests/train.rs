@@ -509,7 +509,7 @@ fn gradient_checkpointing_keeps_the_gradients() {
 fn a_signal_stops_the_run_cleanly_and_the_rerun_resumes_it() {
     let spec = TINY.replace("epochs: 3", "epochs: 15").replace("eval:\n", "eval:\n  every: 5\n");
     let (dir, path) = workspace(&spec);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ttv-run"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_ttv-run"))
         .current_dir(dir.path())
         .arg(&path)
         .env("TTV_REGISTRY", dir.path().join("registry"))
