@@ -62,10 +62,11 @@ for what in "$@"; do
       spec=experiments/${what#perf-}.yaml
       anchors=(); [ -s "$OUT/anchors.jsonl" ] && anchors=(--anchors "$OUT/anchors.jsonl")
       ( time peak_mem timeout "$limit" "$BIN"/ttv-bench perf "$spec" --device cuda --json "$OUT/$what.json" "${anchors[@]}" ${PERF_ARGS:-} ) 2>&1 | tee "$OUT/$what.txt" ;;
-    profile-reference|profile-paper)   # CubeCL's kernel profile: a table (kernel, launches, GPU time) per sync
+    profile-reference|profile-paper)   # CubeCL's kernel profile: a table (kernel, launches, GPU time) per sync, eager
+      # updates only (CubeCL refuses a profiling event inside a graph capture)
       # (the last ones: one training step at batch 64, then generation at batch 1 and 64 is
       # before them); each launch is timed on its own, so wall times here are not benchmarks.
-      ( CUBECL_DEBUG_OPTION=profile timeout "$limit" "$BIN"/ttv-bench perf "experiments/${what#profile-}.yaml" --device cuda --train-batches 64 --gen-batches 1,64 --repeats 1 --warmup 2 ) 2>&1 | tee "$OUT/$what.txt"
+      ( TTV_CUDA_GRAPHS=0 CUBECL_DEBUG_OPTION=profile timeout "$limit" "$BIN"/ttv-bench perf "experiments/${what#profile-}.yaml" --device cuda --train-batches 64 --gen-batches 1,64 --repeats 1 --warmup 2 ) 2>&1 | tee "$OUT/$what.txt"
       mv "$OUT/profile.log" "$OUT/$what.log" 2>/dev/null ;;
     mem64-reference|mem64-paper)   # training at batch 64 alone in its process: its peak memory
       ( peak_mem timeout "$limit" "$BIN"/ttv-bench perf "experiments/${what#mem64-}.yaml" --device cuda --train-batches 64 --gen-batches 1 --repeats 3 --json "$OUT/$what.json" ) 2>&1 | tee "$OUT/$what.txt" ;;

@@ -199,7 +199,10 @@ pub fn perf(job: &PerfJob, device: &Device) -> Result<Perf> {
             let timing = time(device, opts.warmup, opts.repeats, || {
                 let _ = generator.generate(ids.clone(), mask.clone(), start.clone()).video;
             });
-            record("generate (graph)", batch, generate_flops, timing);
+            match generator.refused() {
+                None => record("generate (graph)", batch, generate_flops, timing),
+                Some(why) => eprintln!("generate (graph) b={batch}: not recorded ({why}), no figure"),
+            }
         }
     }
     let batch = 16;
@@ -268,12 +271,16 @@ pub fn perf(job: &PerfJob, device: &Device) -> Result<Perf> {
             let model = fresh();
             let optimizer = AdamW::new(&spec.training.optimizer, &model, 0, device);
             let (_model, mut optimizer, step) = CapturedStep::capture(model, optimizer, inputs.clone(), spec);
-            let mut step = step.map_err(|e| anyhow!("recording a training update: {e}"))?;
-            let lr = spec.training.optimizer.lr;
-            let timing = time(device, opts.warmup, opts.repeats, || {
-                step.replay(&mut optimizer, inputs.clone(), lr).expect("a replayed update");
-            });
-            record("train step (graph)", batch, train_step_flops, timing);
+            match step {
+                Ok(mut step) => {
+                    let lr = spec.training.optimizer.lr;
+                    let timing = time(device, opts.warmup, opts.repeats, || {
+                        step.replay(&mut optimizer, inputs.clone(), lr).expect("a replayed update");
+                    });
+                    record("train step (graph)", batch, train_step_flops, timing);
+                }
+                Err(why) => eprintln!("train step (graph) b={batch}: not recorded ({why}), no figure"),
+            }
         }
     }
 

@@ -28,8 +28,12 @@ pub struct GraphCheck {
     pub batch: usize,
     pub eager_losses: Vec<f64>,
     pub graph_losses: Vec<f64>,
-    /// The largest `|graph - eager| / |eager|` over the trajectory.
+    /// The largest `|graph - eager| / |eager|` over the trajectory, and the first update
+    /// where it exceeds 1e-4 (`None`: never).
     pub max_rel_dev: f64,
+    pub first_divergence: Option<usize>,
+    /// Optimizer writes that were not in place during the replays (each one a stale buffer).
+    pub copies: usize,
     pub eager_ms_per_update: f64,
     pub graph_ms_per_update: f64,
     /// Generation by the eagerly trained model, eager against replayed: the largest pixel
@@ -86,7 +90,11 @@ pub fn check(spec: &RunSpec, device: &Device, batch: usize, steps: usize) -> Res
     let first = &batches[0];
     let start = noise(0, "graphs", 0, [batch, inference.tokens, inference.hidden], device);
     let eager = inference.generate(first.ids.clone(), first.mask.clone(), start.clone());
-    let replayed = Generator::new(&inference, device).generate(first.ids.clone(), first.mask.clone(), start);
+    let mut generator = Generator::new(&inference, device);
+    let replayed = generator.generate(first.ids.clone(), first.mask.clone(), start);
+    if let Some(why) = generator.refused() {
+        anyhow::bail!("generation was not recorded: {why}");
+    }
     let gen_max_abs_diff = (eager.video - replayed.video).abs().max().into_scalar::<f64>();
     let gen_steps_equal = eager.steps_taken == replayed.steps_taken;
 
@@ -94,19 +102,25 @@ pub fn check(spec: &RunSpec, device: &Device, batch: usize, steps: usize) -> Res
     let optimizer = AdamW::new(&spec.training.optimizer, &model, 0, device);
     let (_model, mut optimizer, step) = CapturedStep::capture(model, optimizer, batches[0].clone(), spec);
     let mut step = step.map_err(|e| anyhow!("recording a training update: {e}"))?;
+    let copies = optimizer.copies;
     let began = Instant::now();
     let mut graph_losses = Vec::with_capacity(steps);
     for i in 0..steps {
         graph_losses.push(step.replay(&mut optimizer, batches[i % BATCHES].clone(), lr(i))?.loss);
     }
     let graph_ms_per_update = began.elapsed().as_secs_f64() * 1e3 / steps as f64;
+    let copies = optimizer.copies - copies;
 
-    let max_rel_dev = eager_losses.iter().zip(&graph_losses).map(|(e, g)| (g - e).abs() / e.abs().max(1e-12)).fold(0.0, f64::max);
+    let deviations: Vec<f64> = eager_losses.iter().zip(&graph_losses).map(|(e, g)| (g - e).abs() / e.abs().max(1e-12)).collect();
+    let max_rel_dev = deviations.iter().copied().fold(0.0, f64::max);
+    let first_divergence = deviations.iter().position(|&d| d > 1e-4);
     Ok(GraphCheck {
         batch,
         eager_losses,
         graph_losses,
         max_rel_dev,
+        first_divergence,
+        copies,
         eager_ms_per_update,
         graph_ms_per_update,
         gen_max_abs_diff,
@@ -117,19 +131,33 @@ pub fn check(spec: &RunSpec, device: &Device, batch: usize, steps: usize) -> Res
 /// The table `ttv-bench graphs` prints.
 pub fn table(checks: &[GraphCheck]) -> String {
     let mut out = format!(
-        "{:>6} {:>7} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14} {:>10}\n",
-        "batch", "updates", "eager ms", "graph ms", "first loss", "last loss", "max rel dev", "gen max diff", "gen steps"
+        "{:>6} {:>7} {:>10} {:>10} {:>21} {:>21} {:>11} {:>9} {:>6} {:>12} {:>9}\n",
+        "batch",
+        "updates",
+        "eager ms",
+        "graph ms",
+        "first loss eager/graph",
+        "last loss eager/graph",
+        "max rel dev",
+        "diverges",
+        "copies",
+        "gen max diff",
+        "gen steps"
     );
     for c in checks {
         out += &format!(
-            "{:>6} {:>7} {:>12.2} {:>12.2} {:>12.6} {:>12.6} {:>12.2e} {:>14.2e} {:>10}\n",
+            "{:>6} {:>7} {:>10.2} {:>10.2} {:>10.6}/{:<10.6} {:>10.6}/{:<10.6} {:>11.2e} {:>9} {:>6} {:>12.2e} {:>9}\n",
             c.batch,
             c.eager_losses.len(),
             c.eager_ms_per_update,
             c.graph_ms_per_update,
             c.eager_losses[0],
+            c.graph_losses[0],
             c.eager_losses.last().copied().unwrap_or(f64::NAN),
+            c.graph_losses.last().copied().unwrap_or(f64::NAN),
             c.max_rel_dev,
+            c.first_divergence.map_or("never".to_string(), |i| format!("at {}", i + 1)),
+            c.copies,
             c.gen_max_abs_diff,
             if c.gen_steps_equal { "equal" } else { "differ" }
         );

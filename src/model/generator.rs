@@ -32,6 +32,8 @@ pub struct Generator {
     recorded: HashMap<usize, Recorded>,
     /// Whether this device records graphs (else every call is eager).
     records: bool,
+    /// Why generation runs eagerly on a device that records graphs, once a recording failed.
+    refused: Option<String>,
 }
 
 #[derive(Clone)]
@@ -58,7 +60,17 @@ struct Recorded {
 
 impl Generator {
     pub fn new(model: &TextToVideo, device: &Device) -> Self {
-        Self { model: Rc::new(model.clone()), recorded: HashMap::new(), records: crate::backend::records_graphs(device) }
+        Self {
+            model: Rc::new(model.clone()),
+            recorded: HashMap::new(),
+            records: crate::backend::records_graphs(device),
+            refused: None,
+        }
+    }
+
+    /// Why generation ran eagerly although this device records graphs (`None`: it did not).
+    pub fn refused(&self) -> Option<&str> {
+        self.refused.as_deref()
     }
 
     /// Generation from `noise` with per-sample early stopping: the same clips as
@@ -74,6 +86,7 @@ impl Generator {
                 Some(recorded) => _ = self.recorded.insert(batch, recorded),
                 None => {
                     self.records = false;
+                    self.refused = Some("the device recorded no graph for a phase".into());
                     return self.generate(ids, mask, noise);
                 }
             }

@@ -35,6 +35,8 @@ struct Learner {
 pub struct CapturedStep {
     graph: Graph<Tensor<1>, Update>,
     inputs: Rc<RefCell<Inputs>>,
+    /// Batches that could not be written in place (the replay would have read a stale one).
+    pub missed_refreshes: usize,
 }
 
 impl CapturedStep {
@@ -51,13 +53,16 @@ impl CapturedStep {
         let saved = optimizer.snapshot();
         optimizer.set_lr(0.0);
         let learner = Rc::new(RefCell::new(Learner { model: Some(model), optimizer: Some(optimizer) }));
-        let inputs = Rc::new(RefCell::new(inputs));
+        // Buffers of its own: the caller's batch may live on beside them.
+        let inputs = Rc::new(RefCell::new(inputs.copy()));
         let update: Update = {
             let (learner, inputs, spec) = (learner.clone(), inputs.clone(), spec.clone());
             Box::new(move || {
                 let mut learner = learner.borrow_mut();
                 let model = learner.model.take().expect("the model");
-                let batch = inputs.borrow().clone();
+                // Through a copy: what autodiff keeps of the batch is the copy, so the inputs
+                // stay single-owner and each refresh writes into the buffers recorded here.
+                let batch = inputs.borrow().copy();
                 let (grads, sums) = backward(&model, &spec, batch, 1.0);
                 let (model, stats) = apply(model, learner.optimizer.as_mut().expect("the optimizer"), grads, sums, &spec);
                 learner.model = Some(model);
@@ -70,11 +75,12 @@ impl CapturedStep {
             let mut learner = learner.borrow_mut();
             (learner.model.take().expect("the model"), learner.optimizer.take().expect("the optimizer"))
         };
-        let copies = optimizer.copies - copies_before;
         optimizer.restore(&model, saved);
+        // Writes that missed their buffer while recording or putting the state back.
+        let copies = optimizer.copies - copies_before;
         let step = match (graph.is_hardware(), copies) {
             (false, _) => Err(format!("the {} device recorded no graph", device_name(&device))),
-            (true, 0) => Ok(Self { graph, inputs }),
+            (true, 0) => Ok(Self { graph, inputs, missed_refreshes: 0 }),
             (true, n) => Err(format!("{n} optimizer writes were not in place")),
         };
         (model, optimizer, step)
@@ -83,7 +89,10 @@ impl CapturedStep {
     /// One update on `batch` (shaped as when recorded) at learning rate `lr`.
     pub fn replay(&mut self, optimizer: &mut AdamW, batch: Inputs, lr: f64) -> Result<StepStats> {
         optimizer.set_lr(lr);
-        self.inputs.borrow_mut().refresh(batch);
+        if !self.inputs.borrow_mut().refresh(batch) {
+            self.missed_refreshes += 1;
+            anyhow::bail!("a batch could not be written into the recorded inputs");
+        }
         // SAFETY: every buffer the recording touched stays alive: the inputs are held here, the
         // weights and moments by the trainer's model and optimizer (updated in place only,
         // which `AdamW::copies` checks); the statistics are read back before the next replay.
@@ -93,25 +102,40 @@ impl CapturedStep {
 }
 
 impl Inputs {
-    /// Copy `batch` into these buffers, keeping them (a recorded graph reads them).
-    fn refresh(&mut self, batch: Inputs) {
-        copy_into(&mut self.ids, batch.ids);
-        copy_into(&mut self.mask, batch.mask);
-        copy_into(&mut self.videos, batch.videos);
+    /// Copy `batch` into these buffers, keeping them (a recorded graph reads them); false if
+    /// one had another owner, so the write went elsewhere.
+    fn refresh(&mut self, batch: Inputs) -> bool {
+        let mut in_place = copy_into(&mut self.ids, batch.ids);
+        in_place &= copy_into(&mut self.mask, batch.mask);
+        in_place &= copy_into(&mut self.videos, batch.videos);
         if let (Some(noise), Some(new)) = (&mut self.noise, batch.noise) {
-            copy_into(noise, new);
+            in_place &= copy_into(noise, new);
+        }
+        in_place
+    }
+
+    /// The same values in new buffers.
+    fn copy(&self) -> Inputs {
+        Inputs {
+            ids: self.ids.clone().add_scalar(0),
+            mask: self.mask.clone().bool_not().bool_not(),
+            videos: self.videos.clone().mul_scalar(1.0),
+            noise: self.noise.as_ref().map(|n| n.clone().mul_scalar(1.0)),
         }
     }
 }
 
-/// Write `src` into `dst`'s buffer (in place: `dst` has no other owner).
-fn copy_into<const D: usize, K: burn::tensor::kind::Basic>(dst: &mut Tensor<D, K>, src: Tensor<D, K>) {
+/// Write `src` into `dst`'s buffer; false if `dst` had another owner (then the write went to a
+/// new buffer).
+fn copy_into<const D: usize, K: burn::tensor::kind::Basic>(dst: &mut Tensor<D, K>, src: Tensor<D, K>) -> bool {
     assert_eq!(dst.dims(), src.dims(), "a recorded update replays one batch shape");
+    let in_place = dst.can_mut();
     dst.inplace(|d| {
         let dims = d.dims();
         let all: [Range<usize>; D] = std::array::from_fn(|i| 0..dims[i]);
         d.slice_assign(all, src)
     });
+    in_place
 }
 
 fn device_name(device: &Device) -> String {
