@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The PyTorch anchors on a GPU machine: the public code's model (torch_ref.py beside this file) in
 # the configurations a user would pick instead of ttv. One JSON line per figure, to stdout and to
-# ${OUT:-.}/anchors.jsonl. Run it on the same machine, in the same session, as `ttv-bench perf`.
+# ${OUT:-.}/anchors.jsonl. Run it on the same machine, just before `ttv-bench perf --anchors`.
 # Usage: bash anchors.sh [BATCHES]   (default 1,16,64); CONFIGS picks configurations (default
 # "eager tf32 compile graphs"); T bounds each in seconds.
 set -u
