@@ -268,6 +268,20 @@ pub fn git_info() -> Option<GitInfo> {
     Some(GitInfo { commit, dirty })
 }
 
+/// The burn release ttv is built on: Cargo.toml pins it exactly (a test holds the two equal).
+pub const BURN_VERSION: &str = "0.22.1";
+
 pub fn versions() -> BTreeMap<String, String> {
-    BTreeMap::from([("ttv".to_string(), env!("CARGO_PKG_VERSION").to_string()), ("burn".to_string(), "0.21.0".to_string())])
+    BTreeMap::from([("ttv".to_string(), env!("CARGO_PKG_VERSION").to_string()), ("burn".to_string(), BURN_VERSION.to_string())])
+}
+
+#[cfg(test)]
+mod tests {
+    /// A status names the burn that computed the run: the exact version Cargo.toml pins.
+    #[test]
+    fn the_recorded_burn_version_is_the_pinned_one() {
+        let manifest = include_str!("../../Cargo.toml");
+        let pin = manifest.lines().find(|l| l.starts_with("burn = ")).expect("a burn dependency");
+        assert!(pin.contains(&format!("version = \"={}\"", super::BURN_VERSION)), "{pin}");
+    }
 }
