@@ -453,21 +453,9 @@ fn trained_from_noise_each_caption_generates_its_own_clip() {
     }
 }
 
-/// With `training.gradient_checkpointing` the backward pass recomputes activations instead of
-/// keeping them: the loss and every gradient stay the same.
-#[test]
-fn gradient_checkpointing_keeps_the_gradients() {
-    use burn::module::{ModuleVisitor, Param};
+/// A tiny paper-family run spec, its model config and one batch of 4 clips on the CPU.
+fn tiny_step() -> (RunSpec, ModelConfig, ttv::train::step::Inputs) {
     use ttv::spec::types::{EvalSpec, TrainingSpec};
-    use ttv::train::step::{Inputs, backward};
-
-    struct Flatten<'a>(&'a GradientsParams, Vec<f32>);
-    impl ModuleVisitor for Flatten<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let g = self.0.get::<D>(param.id).expect("a gradient for every parameter");
-            self.1.extend(g.into_data().try_to_vec::<f32>().unwrap());
-        }
-    }
     let data = DataSpec { samples: 10, frames: 4, height: 16, width: 16, ..DataSpec::default() };
     let spec = RunSpec {
         data: data.clone(),
@@ -481,7 +469,26 @@ fn gradient_checkpointing_keeps_the_gradients() {
     let batch = ttv::data::loader::Loader::new(load(&data, &LoadOptions::default()).unwrap().train, 4).epoch(0).next().unwrap();
     let captions: Vec<&str> = batch.captions.iter().map(String::as_str).collect();
     let (ids, mask) = TextTokenizer::gpt2(8).unwrap().batch(&captions, &plain).unwrap();
-    let inputs = Inputs { ids, mask, videos: batch.to_device(&plain).videos, noise: None };
+    let inputs = ttv::train::step::Inputs { ids, mask, videos: batch.to_device(&plain).videos, noise: None };
+    (spec, config, inputs)
+}
+
+/// With `training.gradient_checkpointing` the backward pass recomputes activations instead of
+/// keeping them: the loss and every gradient stay the same.
+#[test]
+fn gradient_checkpointing_keeps_the_gradients() {
+    use burn::module::{ModuleVisitor, Param};
+    use ttv::train::step::backward;
+
+    struct Flatten<'a>(&'a GradientsParams, Vec<f32>);
+    impl ModuleVisitor for Flatten<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let g = self.0.get::<D>(param.id).expect("a gradient for every parameter");
+            self.1.extend(g.into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let (spec, config, inputs) = tiny_step();
+    let plain = ttv::backend::cpu();
     let run = |device: Device| {
         device.seed(0);
         let model: TextToVideo = build(&config, &device);
@@ -557,24 +564,11 @@ fn a_signal_stops_the_run_cleanly_and_the_rerun_resumes_it() {
 /// nothing happened, and the refusal says why.
 #[test]
 fn recording_an_update_changes_nothing() {
-    use ttv::spec::types::{EvalSpec, TrainingSpec};
     use ttv::train::graph::CapturedStep;
-    use ttv::train::step::{Inputs, StepStats, apply, backward};
+    use ttv::train::step::{StepStats, apply, backward};
 
-    let data = DataSpec { samples: 10, frames: 4, height: 16, width: 16, ..DataSpec::default() };
-    let spec = RunSpec {
-        data: data.clone(),
-        model: tiny_model_spec(Family::Paper, 8),
-        training: TrainingSpec::default(),
-        eval: EvalSpec::default(),
-        seed: 0,
-    };
+    let (spec, config, inputs) = tiny_step();
     let plain = ttv::backend::cpu();
-    let config = ModelConfig::new(&spec.model, &data).unwrap();
-    let batch = ttv::data::loader::Loader::new(load(&data, &LoadOptions::default()).unwrap().train, 4).epoch(0).next().unwrap();
-    let captions: Vec<&str> = batch.captions.iter().map(String::as_str).collect();
-    let (ids, mask) = TextTokenizer::gpt2(8).unwrap().batch(&captions, &plain).unwrap();
-    let inputs = Inputs { ids, mask, videos: batch.to_device(&plain).videos, noise: None };
     // Parameters initialise lazily, in the order they are first used: touch them all, in
     // module order, so both models draw the same weights.
     struct Touch;
