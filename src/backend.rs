@@ -59,6 +59,21 @@ pub fn records_graphs(device: &burn::tensor::Device) -> bool {
     *device != cpu() && std::env::var("TTV_CUDA_GRAPHS").map_or(true, |v| v != "0")
 }
 
+/// Write `src` into `dst`'s buffer, keeping the buffer (a recorded CUDA graph reads it); false
+/// if `dst` had another owner, so the write went to a new buffer instead.
+pub fn copy_into<const D: usize, K: burn::tensor::kind::Basic>(
+    dst: &mut burn::tensor::Tensor<D, K>,
+    src: burn::tensor::Tensor<D, K>,
+) -> bool {
+    assert_eq!(dst.dims(), src.dims(), "a buffer keeps its shape");
+    let in_place = dst.can_mut();
+    dst.inplace(|d| {
+        let dims = d.dims();
+        d.slice_assign(std::array::from_fn::<_, D, _>(|i| 0..dims[i]), src)
+    });
+    in_place
+}
+
 /// Whether this build can compute on `device`: checked before a run is claimed, so a wrong
 /// device never marks a run failed.
 pub fn available(device: Device) -> Result<()> {

@@ -9,7 +9,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::ops::Range;
 use std::rc::Rc;
 
 use burn::prelude::*;
@@ -19,6 +18,7 @@ use super::attention::Context;
 use super::engine::State;
 use super::hrm::TextToVideo;
 use super::rope::{ROPE_BASE, Rope};
+use crate::backend::copy_into;
 
 /// A generated batch: the clips `[batch, 3, frames, height, width]` and the steps each took.
 pub struct Generation {
@@ -114,15 +114,15 @@ impl Recorded {
                 };
                 let (text, v, z) = start(&model, ids, mask, noise);
                 let mut b = buffers.borrow_mut();
-                copy_into(&mut b.text.tokens, text.tokens);
+                let _ = copy_into(&mut b.text.tokens, text.tokens);
                 if let (Some(pad), Some(new)) = (&mut b.text.pad, text.pad) {
-                    copy_into(pad, new);
+                    let _ = copy_into(pad, new);
                 }
-                copy_into(&mut b.v, v);
-                copy_into(&mut b.z.z_l, z.z_l);
-                copy_into(&mut b.z.z_h, z.z_h);
+                let _ = copy_into(&mut b.v, v);
+                let _ = copy_into(&mut b.z.z_l, z.z_l);
+                let _ = copy_into(&mut b.z.z_h, z.z_h);
                 let none = Tensor::zeros(b.frozen.dims(), &b.frozen.device());
-                copy_into(&mut b.frozen, none);
+                let _ = copy_into(&mut b.frozen, none);
             })
         };
         let step_phase: Box<dyn FnMut() -> Tensor<1>> = {
@@ -134,8 +134,8 @@ impl Recorded {
                 };
                 let (z, p) = next;
                 let mut b = buffers.borrow_mut();
-                copy_into(&mut b.z.z_l, z.z_l);
-                copy_into(&mut b.z.z_h, z.z_h);
+                let _ = copy_into(&mut b.z.z_l, z.z_l);
+                let _ = copy_into(&mut b.z.z_h, z.z_h);
                 p
             })
         };
@@ -156,9 +156,9 @@ impl Recorded {
         let batch = ids.dims()[0];
         {
             let mut b = self.buffers.borrow_mut();
-            copy_into(&mut b.ids, ids);
-            copy_into(&mut b.mask, mask);
-            copy_into(&mut b.noise, noise);
+            let _ = copy_into(&mut b.ids, ids);
+            let _ = copy_into(&mut b.mask, mask);
+            let _ = copy_into(&mut b.noise, noise);
         }
         // SAFETY (all replays): the buffers the recordings touched are held by `self.buffers`
         // and the model by the generator; outputs are copied or read before the next replay.
@@ -176,7 +176,7 @@ impl Recorded {
                 let mut b = self.buffers.borrow_mut();
                 let device = b.frozen.device();
                 let frozen = Tensor::<1, Bool>::from_data(TensorData::new(halted.clone(), [batch]), &device);
-                copy_into(&mut b.frozen, frozen);
+                let _ = copy_into(&mut b.frozen, frozen);
             }
         }
         let video = unsafe { self.decode.replay() }.clone().mul_scalar(1.0);
@@ -205,13 +205,4 @@ fn step(model: &TextToVideo, b: &Buffers) -> (State, Tensor<1>) {
         None => Tensor::zeros([batch], &b.v.device()),
     };
     (next, p)
-}
-
-/// Write `src` into `dst`'s buffer (in place: `dst` has no other owner).
-fn copy_into<const D: usize, K: burn::tensor::kind::Basic>(dst: &mut Tensor<D, K>, src: Tensor<D, K>) {
-    dst.inplace(|d| {
-        let dims = d.dims();
-        let all: [Range<usize>; D] = std::array::from_fn(|i| 0..dims[i]);
-        d.slice_assign(all, src)
-    });
 }

@@ -17,6 +17,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::kind::BridgeTensor;
 
+use crate::backend::copy_into;
 use crate::spec::types::OptimizerSpec;
 
 pub struct AdamW {
@@ -184,12 +185,7 @@ impl ModuleVisitor for PutBack<'_> {
         for (live, saved) in live.iter_mut().zip(saved) {
             let placeholder = saved.clone();
             let mut moment = Tensor::<R>::from_bridge(std::mem::replace(live, placeholder));
-            self.copies += !moment.can_mut() as usize;
-            let saved = Tensor::<R>::from_bridge(saved);
-            moment.inplace(|m| {
-                let dims = m.dims();
-                m.slice_assign(std::array::from_fn::<_, R, _>(|i| 0..dims[i]), saved)
-            });
+            self.copies += !copy_into(&mut moment, Tensor::<R>::from_bridge(saved)) as usize;
             *live = moment.into_bridge();
         }
     }

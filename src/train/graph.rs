@@ -10,7 +10,6 @@
 //! put back afterwards, so capturing changes nothing.
 
 use std::cell::RefCell;
-use std::ops::Range;
 use std::rc::Rc;
 
 use anyhow::Result;
@@ -19,6 +18,7 @@ use burn::tensor::{Graph, capture};
 
 use super::adamw::AdamW;
 use super::step::{Inputs, StepStats, apply, backward};
+use crate::backend::copy_into;
 use crate::model::TextToVideo;
 use crate::spec::types::RunSpec;
 
@@ -35,8 +35,6 @@ struct Learner {
 pub struct CapturedStep {
     graph: Graph<Tensor<1>, Update>,
     inputs: Rc<RefCell<Inputs>>,
-    /// Batches that could not be written in place (the replay would have read a stale one).
-    pub missed_refreshes: usize,
 }
 
 impl CapturedStep {
@@ -79,8 +77,8 @@ impl CapturedStep {
         // Writes that missed their buffer while recording or putting the state back.
         let copies = optimizer.copies - copies_before;
         let step = match (graph.is_hardware(), copies) {
-            (false, _) => Err(format!("the {} device recorded no graph", device_name(&device))),
-            (true, 0) => Ok(Self { graph, inputs, missed_refreshes: 0 }),
+            (false, _) => Err(format!("the {device:?} device recorded no graph")),
+            (true, 0) => Ok(Self { graph, inputs }),
             (true, n) => Err(format!("{n} optimizer writes were not in place")),
         };
         (model, optimizer, step)
@@ -90,7 +88,6 @@ impl CapturedStep {
     pub fn replay(&mut self, optimizer: &mut AdamW, batch: Inputs, lr: f64) -> Result<StepStats> {
         optimizer.set_lr(lr);
         if !self.inputs.borrow_mut().refresh(batch) {
-            self.missed_refreshes += 1;
             anyhow::bail!("a batch could not be written into the recorded inputs");
         }
         // SAFETY: every buffer the recording touched stays alive: the inputs are held here, the
@@ -123,21 +120,4 @@ impl Inputs {
             noise: self.noise.as_ref().map(|n| n.clone().mul_scalar(1.0)),
         }
     }
-}
-
-/// Write `src` into `dst`'s buffer; false if `dst` had another owner (then the write went to a
-/// new buffer).
-fn copy_into<const D: usize, K: burn::tensor::kind::Basic>(dst: &mut Tensor<D, K>, src: Tensor<D, K>) -> bool {
-    assert_eq!(dst.dims(), src.dims(), "a recorded update replays one batch shape");
-    let in_place = dst.can_mut();
-    dst.inplace(|d| {
-        let dims = d.dims();
-        let all: [Range<usize>; D] = std::array::from_fn(|i| 0..dims[i]);
-        d.slice_assign(all, src)
-    });
-    in_place
-}
-
-fn device_name(device: &Device) -> String {
-    format!("{device:?}")
 }
