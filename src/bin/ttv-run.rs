@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use ttv::cli::args::{DeviceArgs, OverrideArgs, StoreArgs};
+use ttv::cli::args::{DeviceArgs, LaunchArgs, OverrideArgs, StoreArgs};
 use ttv::cli::generate::GenerateRequest;
 use ttv::cli::run::RunRequest;
 use ttv::cli::score::Selection;
@@ -36,6 +36,9 @@ struct Cli {
 
     #[command(flatten)]
     device: DeviceArgs,
+
+    #[command(flatten)]
+    launch: LaunchArgs,
 
     /// Run failed runs again instead of skipping them.
     #[arg(long)]
@@ -126,6 +129,16 @@ enum Command {
         #[arg(long, value_name = "HASH")]
         run: Vec<String>,
     },
+    /// Show every run of the specs: state, updates done, the Slurm job of its latest attempt.
+    Status {
+        /// Spec file(s).
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+        #[command(flatten)]
+        overrides: OverrideArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Write the JSON Schema of spec files (for editors) to a file, or check it is current.
     Schema {
         /// Output file.
@@ -141,6 +154,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Schema { out, check }) => ttv::cli::schema::schema(&out, check),
+        Some(Command::Status { specs, overrides, store }) => {
+            return ttv::cli::status::status(&specs, &overrides.set, &store.store());
+        }
         Some(Command::Preview { spec, out, n, overrides, store }) => {
             ttv::cli::preview::preview(&spec, &overrides.set, &out, n, &store.store())
         }
@@ -157,6 +173,15 @@ fn main() -> ExitCode {
             ttv::cli::score::score_and_print(&store.store(), &Selection { experiments: &experiment, runs: &run })
         }
         None => {
+            let launch =
+                (cli.launch.slurm(cli.device.device)).and_then(|slurm| Ok((slurm, cli.launch.workers(cli.device.device)?)));
+            let (slurm, workers) = match launch {
+                Ok(launch) => launch,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             return ttv::cli::run::run(&RunRequest {
                 specs: &cli.specs,
                 set: &cli.overrides.set,
@@ -166,6 +191,8 @@ fn main() -> ExitCode {
                 device: cli.device.device,
                 retry_failed: cli.retry_failed,
                 stale_after: cli.stale_after,
+                slurm,
+                workers,
             });
         }
     };

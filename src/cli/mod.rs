@@ -7,6 +7,7 @@ pub mod preview;
 pub mod run;
 pub mod schema;
 pub mod score;
+pub mod status;
 
 use std::collections::HashMap;
 use std::fmt::Write;

@@ -80,6 +80,11 @@ impl Store {
         dirs.into_iter().map(RunDir::new).collect()
     }
 
+    /// Where the launch scripts of `experiment` and their tasks' logs go.
+    pub fn launch_dir(&self, experiment: &str) -> PathBuf {
+        self.root.join("launch").join(experiment)
+    }
+
     pub fn index_path(&self) -> PathBuf {
         self.root.join("index.parquet")
     }

@@ -35,6 +35,7 @@ impl RunRecord {
             git: None,
             versions: Default::default(),
             device: String::new(),
+            job: None,
             experiments: Default::default(),
             seed: plan.seed,
             summary: Summary::default(),
@@ -49,6 +50,7 @@ impl RunRecord {
         status.git = git_info();
         status.versions = versions();
         status.device = device.to_string();
+        status.job = crate::launch::slurm::current_job();
         status.experiments.insert(experiment.to_string(), plan.label.clone());
         let mut record = Self { dir, status };
         record.save()?;

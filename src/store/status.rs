@@ -149,6 +149,9 @@ pub struct Status {
     /// Tool versions: ttv, burn.
     pub versions: BTreeMap<String, String>,
     pub device: String,
+    /// The Slurm job (`<array job>_<task>`) of the latest attempt, when Slurm ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
     /// Experiments that list this run, with the variant label each gives it.
     pub experiments: BTreeMap<String, String>,
     pub seed: u64,
@@ -173,6 +176,8 @@ struct StoredStatus {
     git: Option<GitInfo>,
     versions: BTreeMap<String, String>,
     device: String,
+    #[serde(default)]
+    job: Option<String>,
     experiments: BTreeMap<String, String>,
     seed: u64,
     #[serde(default)]
@@ -203,6 +208,7 @@ impl From<StoredStatus> for Status {
             git: s.git,
             versions: s.versions,
             device: s.device,
+            job: s.job,
             experiments: s.experiments,
             seed: s.seed,
             summary,

@@ -379,6 +379,9 @@ impl Trainer<'_, '_> {
         let dir = self.run_dir.ckpt_dir();
         self.ckpt_bytes =
             checkpoint::save(&dir, name, model, optimizer, &self.state).with_context(|| format!("writing checkpoint {name}"))?;
+        // What a resume would continue from: shown by `ttv-run status` while the run works.
+        let summary = self.ctx.record.summary();
+        (summary.updates, summary.ckpt_bytes) = (Some(self.state.updates), Some(self.ckpt_bytes));
         if name != checkpoint::BEST {
             checkpoint::prune(&dir, name)?;
             self.faults.after_checkpoint(self.state.updates);
