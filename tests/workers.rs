@@ -63,7 +63,7 @@ fn a_killed_worker_is_replaced_and_its_run_taken_over() {
     let ws = Workspace::new();
     ws.write("tiny.yaml", TINY);
     let args = ["tiny.yaml", "-s", "seeds=[0,1]", "-s", "training.epochs=100", "-s", "eval.every=100"];
-    let mut parent = ttv_run(&ws, &[&args[..], &["--devices", "cpu", "--workers-per-device", "2"]].concat())
+    let parent = ttv_run(&ws, &[&args[..], &["--devices", "cpu", "--workers-per-device", "2"]].concat())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
