@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a run is in its life. `running`, `done`, `stopped` and `failed` are stored; `new` and
-/// `interrupted` are what the store shows for a run with no status, or a `running` one whose
-/// holder is gone ([`super::Store::state`]).
+/// Where a run is in its life. `running`, `done`, `stopped` and `failed` are stored; `new`,
+/// `interrupted` and `damaged` are what the store shows for a run with no status, a `running`
+/// one whose holder is gone, or one whose files cannot be read ([`super::Store::inspect`]).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
@@ -23,6 +23,9 @@ pub enum RunState {
     Failed,
     /// Its runner ended without recording an end; resumed from its last checkpoint.
     Interrupted,
+    /// Its status cannot be read, or it ended and its metrics cannot be read: never shown as
+    /// done; rerun (from scratch where its metrics are lost) only with `--retry-failed`.
+    Damaged,
 }
 
 impl RunState {
@@ -34,6 +37,7 @@ impl RunState {
             RunState::Stopped => "stopped",
             RunState::Failed => "failed",
             RunState::Interrupted => "interrupted",
+            RunState::Damaged => "damaged",
         }
     }
 }
