@@ -29,7 +29,8 @@ pub enum Outcome {
 
 /// Run every run of `exp` that is not already complete (new, stopped, interrupted, and failed
 /// or damaged ones when asked); returns one outcome per run. Orphan temp files of the store are
-/// removed first; a damaged run is reported in one line and never stops the others.
+/// removed first; a damaged run is reported in one line and never stops the others; a done run
+/// whose input files changed is reported too.
 pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec<Outcome>> {
     let bars = MultiProgress::new();
     let runs = bars.add(ProgressBar::new(exp.runs.len() as u64));
@@ -59,6 +60,14 @@ pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec
         }
         let outcome = match state {
             RunState::Done | RunState::Running => {
+                let recorded =
+                    seen.status.as_ref().and_then(|s| s.data_fingerprint.as_deref()).filter(|_| state == RunState::Done);
+                if let Some(why) = crate::store::inputs::changed(recorded, &plan.spec.data, &load_options(store, exp)) {
+                    let fix = format!("remove {} to train it on them", store.run(&plan.hash).path().display());
+                    let line =
+                        format!("warning: run {} is done, but {why}: its results are of the earlier files ({fix})", plan.short());
+                    bars.suspend(|| eprintln!("{line}"));
+                }
                 store.add_experiment(plan, &exp.name)?;
                 Outcome::Skipped(state)
             }

@@ -729,3 +729,37 @@ fn the_heartbeat_beats_through_a_long_evaluation() {
     assert!(child.wait().unwrap().success());
     assert!(!run.claim_path().exists(), "released at the end");
 }
+
+/// A done run records the fingerprint of its manifest's files; when a listed file changes under
+/// it, `ttv-run` warns naming the run instead of reusing it silently.
+#[test]
+fn a_done_run_whose_listed_files_changed_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    std::fs::write(dir.path().join("a.gif"), b"first clip").unwrap();
+    std::fs::write(dir.path().join("clips.csv"), "path,caption\na.gif,a red ball\n").unwrap();
+    let text = TINY.replace("data: {", "data: {kind: folder, source: clips.csv, ");
+    let p = spec_file(dir.path(), &text);
+    let plan = ttv::spec::plan(&p, &[]).unwrap().runs.remove(0);
+    let opts = ttv::data::LoadOptions { cache_dir: None, base_dir: Some(dir.path().to_path_buf()) };
+    let recorded = ttv::store::inputs::fingerprint(&plan.spec.data, &opts).unwrap().expect("a folder has one");
+    let store = Store::open(&registry).unwrap();
+    let run = finished_run(&store, &plan.hash, "exp", &plan.label);
+    ttv::store::record::amend(&run, |s| {
+        s.data_fingerprint = Some(recorded.clone());
+        true
+    })
+    .unwrap();
+
+    let out = ttv_run(&[p.to_str().unwrap()], &registry);
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("skipped (done)"), "{}", common::text(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"), "{}", common::text(&out));
+
+    std::fs::write(dir.path().join("a.gif"), b"another clip").unwrap();
+    let out = ttv_run(&[p.to_str().unwrap()], &registry);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let named = format!("warning: run {} is done, but the files of data.source = clips.csv changed", run.short());
+    assert!(stderr.contains(&named), "{stderr}");
+}

@@ -7,6 +7,7 @@ pub mod claim;
 pub mod damage;
 pub mod heartbeat;
 pub mod index;
+pub mod inputs;
 pub mod metrics;
 pub mod orphans;
 pub mod path_error;

@@ -43,6 +43,7 @@ impl RunRecord {
             seed: plan.seed,
             summary: Summary::default(),
             notes: Vec::new(),
+            data_fingerprint: None,
         });
         status.state = RunState::Running;
         status.pid = std::process::id();
@@ -84,6 +85,11 @@ impl RunRecord {
             self.status.experiments.insert(experiment.to_string(), label.to_string());
         }
         new
+    }
+
+    /// Record the fingerprint of the input files this attempt trains on ([`super::inputs`]).
+    pub fn set_data_fingerprint(&mut self, fingerprint: Option<String>) {
+        self.status.data_fingerprint = fingerprint;
     }
 
     /// Add `note` unless the run already says it; whether it was added.

@@ -160,6 +160,10 @@ pub struct Status {
     /// Things a reader of the results must know: a metric left pending and why, a stop on the
     /// time budget, an out-of-memory split.
     pub notes: Vec<String>,
+    /// The fingerprint of the input files the run trained on ([`super::inputs`]); none for
+    /// generated data and for runs stored before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_fingerprint: Option<String>,
 }
 
 /// `status.json` as any version of the store wrote it: a `summary`, or the older untyped
@@ -185,6 +189,8 @@ struct StoredStatus {
     results: Option<BTreeMap<String, f64>>,
     #[serde(default)]
     notes: Vec<String>,
+    #[serde(default)]
+    data_fingerprint: Option<String>,
 }
 
 impl From<StoredStatus> for Status {
@@ -211,6 +217,7 @@ impl From<StoredStatus> for Status {
             seed: s.seed,
             summary,
             notes: s.notes,
+            data_fingerprint: s.data_fingerprint,
         }
     }
 }

@@ -120,6 +120,8 @@ pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
         // Stopped by this budget before: its last evaluation, checkpoint and notes stand.
         return Ok(RunState::Stopped);
     }
+    // Unreadable inputs are the loader's to report, with its own message.
+    ctx.record.set_data_fingerprint(crate::store::inputs::fingerprint(&spec.data, &ctx.load).ok().flatten());
     let data = crate::data::load(&spec.data, &ctx.load)?;
     crate::data::write_preview(&data.train, 16, &run_dir.data_preview())?;
     ctx.record.summary().data_skipped = Some(data.skipped() as u64);
