@@ -228,7 +228,7 @@ fn state_and_reason(seen: &Inspection) -> (RunState, Option<String>) {
         RunState::Done => None,
         RunState::Failed => Some(status.and_then(|s| s.error.clone()).unwrap_or_else(|| "no error recorded".into())),
         RunState::Running => status.map(|s| {
-            let age = now() - s.heartbeat;
+            let age = now() - seen.heartbeat.unwrap_or(s.heartbeat);
             format!("in progress: pid {} on {}, last heartbeat {age:.0} s ago", s.pid, s.host)
         }),
         RunState::Interrupted => Some(

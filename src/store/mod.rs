@@ -114,19 +114,21 @@ impl Store {
             Ok(status) => status,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let state = if dir.ckpt_dir().exists() { RunState::Interrupted } else { RunState::New };
-                return Inspection { state, status: None, damage: metrics_damage(&dir, false) };
+                return Inspection { state, status: None, damage: metrics_damage(&dir, false), heartbeat: None };
             }
             Err(e) => {
                 let damage = Some(Damage::new(&dir, &dir.status_path(), e));
-                return Inspection { state: RunState::Damaged, status: None, damage };
+                return Inspection { state: RunState::Damaged, status: None, damage, heartbeat: None };
             }
         };
         let mut state = status.state;
+        let mut heartbeat = Some(status.heartbeat);
         if state == RunState::Running {
-            let held = claim::holder(&dir).is_some_and(|c| !claim::is_stale(&c, Some(&status), self.stale_after));
-            if held {
+            let holder = claim::holder(&dir);
+            heartbeat = holder.as_ref().map_or(heartbeat, |c| Some(c.time.max(status.heartbeat)));
+            if holder.is_some_and(|c| !claim::is_stale(&c, Some(&status), self.stale_after)) {
                 // Its holder is writing it: what it writes is whole (atomic), so nothing to judge.
-                return Inspection { state, status: Some(status), damage: None };
+                return Inspection { state, status: Some(status), damage: None, heartbeat };
             }
             state = RunState::Interrupted;
         }
@@ -135,7 +137,7 @@ impl Store {
         if damage.is_some() && ended {
             state = RunState::Damaged;
         }
-        Inspection { state, status: Some(status), damage }
+        Inspection { state, status: Some(status), damage, heartbeat }
     }
 
     /// Claim a planned run; see [`claim::claim`].
@@ -179,6 +181,8 @@ pub struct Inspection {
     /// A file that cannot be read: the status (the run is `damaged`), or the metrics (a run
     /// that ended is `damaged`; one still to train restarts from scratch).
     pub damage: Option<Damage>,
+    /// Unix seconds of the run's last heartbeat: its claim's, or its status's if newer.
+    pub heartbeat: Option<f64>,
 }
 
 /// Why a run's metrics cannot be used: unreadable, or missing where `required` (a run that
