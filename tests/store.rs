@@ -623,9 +623,15 @@ fn tiny_workspace(text: &str) -> (tempfile::TempDir, PathBuf, RunDir) {
 }
 
 fn run_tiny(dir: &Path, spec: &Path, fault: Option<&str>) -> std::process::Output {
+    run_tiny_with(dir, spec, fault, &[])
+}
+
+fn run_tiny_with(dir: &Path, spec: &Path, fault: Option<&str>, extra: &[&str]) -> std::process::Output {
     let mut env = common::NO_WEIGHTS.to_vec();
     env.extend(fault.map(|f| ("TTV_FAULT", f)));
-    common::ttv_run(dir, &[spec.to_str().unwrap(), "--stale-after", "0"], &env)
+    let mut args = vec![spec.to_str().unwrap(), "--stale-after", "0"];
+    args.extend(extra);
+    common::ttv_run(dir, &args, &env)
 }
 
 fn checkpoints(run: &RunDir) -> Vec<String> {
@@ -674,7 +680,9 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_previous_one() {
     assert_eq!(train_losses(&run), 6, "every update once");
 }
 
-/// With both checkpoints damaged, the run restarts from scratch with a note instead of failing.
+/// With both checkpoints damaged, the run restarts from scratch with a note instead of failing;
+/// a run that failed on them before (as earlier versions failed it) does so under
+/// `--retry-failed`.
 #[test]
 fn with_no_loadable_checkpoint_the_run_restarts_from_scratch() {
     let (dir, spec, run) = tiny_workspace(common::TINY);
@@ -682,8 +690,15 @@ fn with_no_loadable_checkpoint_the_run_restarts_from_scratch() {
     assert!(!out.status.success(), "{}", common::text(&out));
     std::fs::write(run.ckpt_dir().join("update-00000004/model.safetensors"), b"garbage").unwrap();
     std::fs::write(run.ckpt_dir().join("update-00000002/trainer.json"), b"{\"run\": ").unwrap();
-
+    ttv::store::record::amend(&run, |s| {
+        (s.state, s.error) = (RunState::Failed, Some("update-00000004/model.safetensors: unreadable".into()));
+        true
+    })
+    .unwrap();
     let out = run_tiny(dir.path(), &spec, None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("skipped (failed)"), "{}", common::text(&out));
+
+    let out = run_tiny_with(dir.path(), &spec, None, &["--retry-failed"]);
     assert!(out.status.success(), "{}", common::text(&out));
     let status = run.read_status().unwrap();
     assert_eq!(status.state, RunState::Done, "{:?}", status.error);
