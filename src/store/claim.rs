@@ -214,7 +214,11 @@ pub fn claim(dir: &RunDir, stale_after: f64) -> Result<Claim, ClaimError> {
             c.took_over = took_over;
             return Ok(c);
         }
-        let Some(found) = Found::read(&path) else { continue };
+        let Some(found) = Found::read(&path) else {
+            // Released this instant (or unreadable to us): try again in a moment.
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        };
         let verdict = match found.info() {
             Some(held) => {
                 let status = dir.read_status().ok();
