@@ -28,50 +28,98 @@ pub enum Outcome {
 }
 
 /// Run every run of `exp` that is not already complete (new, stopped, interrupted, and failed
-/// ones when asked); returns one outcome per run.
+/// or damaged ones when asked); returns one outcome per run. Orphan temp files of the store are
+/// removed first; a damaged run is reported in one line and never stops the others; a done run
+/// whose input files changed is reported too.
 pub fn execute(exp: &Experiment, store: &Store, opts: &RunOptions) -> Result<Vec<Outcome>> {
     let bars = MultiProgress::new();
     let runs = bars.add(ProgressBar::new(exp.runs.len() as u64));
     runs.set_style(ProgressStyle::with_template("{prefix} run {pos}/{len} {msg}").unwrap());
     runs.set_prefix(exp.name.clone());
+    let swept = store.sweep_orphans();
+    if !swept.removed.is_empty() || !swept.restored.is_empty() {
+        bars.suspend(|| eprintln!("{}: {swept}", store.root.display()));
+    }
+    let mut reported = std::collections::BTreeSet::new();
     let mut outcomes = Vec::new();
     for plan in &exp.runs {
         if crate::signals::requested() {
             break;
         }
         runs.set_message(format!("{} {} seed {}", plan.short(), plan.label, plan.seed));
-        let state = store.state(&plan.hash);
+        let seen = store.inspect(&plan.hash);
+        let state = seen.state;
+        if let Some(damage) = &seen.damage {
+            let then = match state {
+                RunState::Damaged if opts.retry_failed => "set aside and rerun (--retry-failed)",
+                RunState::Damaged => "treated as failed: --retry-failed reruns it",
+                _ => "the run restarts from scratch",
+            };
+            bars.suspend(|| eprintln!("warning: {damage} ({then})"));
+            reported.insert(damage.to_string());
+        }
         let outcome = match state {
             RunState::Done | RunState::Running => {
+                let recorded =
+                    seen.status.as_ref().and_then(|s| s.data_fingerprint.as_deref()).filter(|_| state == RunState::Done);
+                if let Some(why) = crate::store::inputs::changed(recorded, &plan.spec.data, &load_options(store, exp)) {
+                    let fix = format!("remove {} to train it on them", store.run(&plan.hash).path().display());
+                    let line =
+                        format!("warning: run {} is done, but {why}: its results are of the earlier files ({fix})", plan.short());
+                    bars.suspend(|| eprintln!("{line}"));
+                }
                 store.add_experiment(plan, &exp.name)?;
                 Outcome::Skipped(state)
             }
-            RunState::Failed if !opts.retry_failed => Outcome::Skipped(state),
-            RunState::New | RunState::Stopped | RunState::Interrupted | RunState::Failed => match store.claim(plan) {
-                Err(crate::store::ClaimError::Held(c)) => Outcome::HeldElsewhere(format!("pid {} on {}", c.pid, c.host)),
-                Err(crate::store::ClaimError::Io(e)) => return Err(e.into()),
-                Ok(claim) => {
-                    let steps = bars.add(ProgressBar::new(0));
-                    steps.set_style(
-                        ProgressStyle::with_template("  update {pos}/{len} [{bar:30}] {msg} eta {eta}")
-                            .unwrap()
-                            .progress_chars("=> "),
-                    );
-                    let result = run_one(exp, plan, store, opts, steps.clone());
-                    steps.finish_and_clear();
-                    claim.release()?;
-                    let state = result?;
-                    bars.suspend(|| print!("{}", run_summary(store, plan, state)));
-                    Outcome::Finished(state)
-                }
-            },
+            RunState::Failed | RunState::Damaged if !opts.retry_failed => Outcome::Skipped(state),
+            RunState::New | RunState::Stopped | RunState::Interrupted | RunState::Failed | RunState::Damaged => {
+                claim_and_run(exp, plan, store, opts, &bars)?
+            }
         };
         outcomes.push(outcome);
         runs.inc(1);
     }
     runs.finish_and_clear();
-    store.rebuild_index()?;
+    // Damaged runs elsewhere in the store: said once, never a reason to stop.
+    for damage in store.rebuild_index()? {
+        if !reported.contains(&damage.to_string()) {
+            eprintln!("warning: {damage} (left as it is)");
+        }
+    }
     Ok(outcomes)
+}
+
+/// Claim a run and train it, its heartbeat beating while it is held. A run another runner holds,
+/// or finished meanwhile, is left to it; a damaged file is set aside before the run starts.
+fn claim_and_run(exp: &Experiment, plan: &RunPlan, store: &Store, opts: &RunOptions, bars: &MultiProgress) -> Result<Outcome> {
+    let mut claim = match store.claim(plan) {
+        Err(crate::store::ClaimError::Held(c)) => return Ok(Outcome::HeldElsewhere(format!("pid {} on {}", c.pid, c.host))),
+        Err(crate::store::ClaimError::Io(e)) => return Err(e.into()),
+        Ok(claim) => claim,
+    };
+    if let Some(what) = &claim.took_over {
+        bars.suspend(|| eprintln!("run {}: took over {what}", plan.short()));
+    }
+    claim.start_heartbeat();
+    let now = store.inspect(&plan.hash);
+    if now.state == RunState::Done {
+        claim.release()?;
+        store.add_experiment(plan, &exp.name)?;
+        return Ok(Outcome::Skipped(RunState::Done));
+    }
+    if let Some(damage) = &now.damage {
+        store.run(&plan.hash).set_aside(&damage.file)?;
+    }
+    let steps = bars.add(ProgressBar::new(0));
+    steps.set_style(
+        ProgressStyle::with_template("  update {pos}/{len} [{bar:30}] {msg} eta {eta}").unwrap().progress_chars("=> "),
+    );
+    let result = run_one(exp, plan, store, opts, steps.clone());
+    steps.finish_and_clear();
+    claim.release()?;
+    let state = result?;
+    bars.suspend(|| print!("{}", run_summary(store, plan, state)));
+    Ok(Outcome::Finished(state))
 }
 
 /// Train one claimed run and record how it ended. Errors and panics inside training mark the

@@ -44,6 +44,9 @@ fn main() -> ExitCode {
 fn report(cli: Cli) -> anyhow::Result<()> {
     let opts = ReportOptions { registry: cli.store.registry, out: cli.out, experiments: cli.experiments, format: cli.format };
     let out = render(&opts)?;
+    for line in &out.damaged {
+        eprintln!("warning: {line}");
+    }
     print!("{}", out.text);
     for p in out.pages.iter().chain(&out.index) {
         eprintln!("wrote {}", p.display());

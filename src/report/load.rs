@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use polars::prelude::*;
 
 use crate::store::status::{Status, hostname, now, pid_alive};
-use crate::store::{RunDir, RunState, Store};
+use crate::store::{Damage, Inspection, RunDir, RunState, Store};
 
 /// One run as the report sees it.
 #[derive(Debug, Clone)]
@@ -113,16 +113,21 @@ impl Run {
     }
 }
 
-/// Every experiment's runs (all experiments, or those in `wanted`); none when the registry
-/// holds no run directory at all. The index is built in memory from every run on disk: a report
-/// never writes to the store it reads (a result set, a read-only store).
-pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<BTreeMap<String, Vec<Run>>>> {
+/// Each experiment's runs, by experiment name.
+pub type Experiments = BTreeMap<String, Vec<Run>>;
+
+/// Every experiment's runs (all experiments, or those in `wanted`), and every damaged run of
+/// the store (one whose status reads is listed `damaged`, its damage as the reason; one whose
+/// status does not is only in the list); none when the registry holds no run directory at all.
+/// The index is built in memory from every run on disk: a report never writes to the store it
+/// reads (a result set, a read-only store).
+pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<(Experiments, Vec<Damage>)>> {
     let store = Store::at(registry);
     if !store.runs_dir().exists() {
         return Ok(None);
     }
-    let df = crate::store::index::frame(&crate::store::index::scan(&store))
-        .with_context(|| format!("indexing the runs of {}", registry.display()))?;
+    let (statuses, damaged) = crate::store::index::scan_checked(&store);
+    let df = crate::store::index::frame(&statuses).with_context(|| format!("indexing the runs of {}", registry.display()))?;
     let mut out: BTreeMap<String, Vec<Run>> = BTreeMap::new();
     for run in runs(&store, &df)? {
         let (exp, run) = run;
@@ -133,7 +138,7 @@ pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<BTreeMap
     for w in wanted {
         anyhow::ensure!(out.contains_key(w), "no runs of experiment `{w}` in the registry {}", registry.display());
     }
-    Ok(Some(out))
+    Ok(Some((out, damaged)))
 }
 
 /// Index columns that describe a run rather than a result.
@@ -158,10 +163,12 @@ fn runs(store: &Store, df: &DataFrame) -> Result<Vec<(String, Run)>> {
         let dir = store.run(&hash);
         let results =
             result_cols.iter().filter_map(|(k, c)| c.get(i).filter(|v| v.is_finite()).map(|v| (k.clone(), v))).collect();
-        let status = dir.read_status().ok();
-        let notes = status.as_ref().map(|s| s.notes.clone()).unwrap_or_default();
-        let (state, reason) = state_and_reason(store, &hash, status.as_ref());
-        let rows = dir.metrics(&hash).with_context(|| format!("reading {}", dir.metrics_path().display()))?.rows;
+        let seen = store.inspect(&hash);
+        let status = seen.status.as_ref();
+        let notes = status.map(|s| s.notes.clone()).unwrap_or_default();
+        let (state, reason) = state_and_reason(&seen);
+        // Unreadable metrics are in the damage the state reports; the run shows without curves.
+        let rows = dir.metrics(&hash).map(|log| log.rows).unwrap_or_default();
         let mut eval = BTreeMap::new();
         let mut last_step: BTreeMap<(String, u32), u64> = BTreeMap::new();
         let mut train: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
@@ -193,7 +200,7 @@ fn runs(store: &Store, df: &DataFrame) -> Result<Vec<(String, Run)>> {
             started: started.get(i),
             finished: finished.get(i),
             results,
-            fid_pending: status.as_ref().is_some_and(|s| s.summary.fid_pending),
+            fid_pending: status.is_some_and(|s| s.summary.fid_pending),
             eval,
             train,
             dir: dir.path().to_path_buf(),
@@ -211,8 +218,9 @@ fn runner_gone(status: &Status) -> bool {
 /// The state a reader should see, and why a run is not done. The store waits out the heartbeat
 /// before taking a claim over; a reader on the runner's own host can already tell a runner whose
 /// pid is gone, and shows its run `interrupted` (the next `ttv-run` resumes it).
-fn state_and_reason(store: &Store, hash: &str, status: Option<&Status>) -> (RunState, Option<String>) {
-    let state = match store.state(hash) {
+fn state_and_reason(seen: &Inspection) -> (RunState, Option<String>) {
+    let status = seen.status.as_ref();
+    let state = match seen.state {
         RunState::Running if status.is_some_and(runner_gone) => RunState::Interrupted,
         state => state,
     };
@@ -220,7 +228,7 @@ fn state_and_reason(store: &Store, hash: &str, status: Option<&Status>) -> (RunS
         RunState::Done => None,
         RunState::Failed => Some(status.and_then(|s| s.error.clone()).unwrap_or_else(|| "no error recorded".into())),
         RunState::Running => status.map(|s| {
-            let age = now() - s.heartbeat;
+            let age = now() - seen.heartbeat.unwrap_or(s.heartbeat);
             format!("in progress: pid {} on {}, last heartbeat {age:.0} s ago", s.pid, s.host)
         }),
         RunState::Interrupted => Some(
@@ -228,6 +236,10 @@ fn state_and_reason(store: &Store, hash: &str, status: Option<&Status>) -> (RunS
         ),
         RunState::Stopped => Some("stopped by its time budget before the end of its schedule (`training.time_budget`)".into()),
         RunState::New => Some("not trained yet".into()),
+        RunState::Damaged => Some(format!(
+            "{}; `ttv-run --retry-failed` reruns it",
+            seen.damage.as_ref().map_or_else(|| "damaged".to_string(), ToString::to_string)
+        )),
     };
     (state, reason)
 }

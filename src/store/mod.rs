@@ -4,8 +4,13 @@
 
 pub mod atomic;
 pub mod claim;
+pub mod damage;
+pub mod heartbeat;
 pub mod index;
+pub mod inputs;
 pub mod metrics;
+pub mod orphans;
+pub mod path_error;
 pub mod record;
 pub mod run_dir;
 pub mod status;
@@ -15,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 pub use claim::{Claim, ClaimError};
+pub use damage::Damage;
 pub use record::RunRecord;
 pub use run_dir::RunDir;
 pub use status::{RunState, Status, Summary};
@@ -74,8 +80,13 @@ impl Store {
 
     /// Every run directory of the store, in name order.
     pub fn runs(&self) -> Vec<RunDir> {
-        let mut dirs: Vec<PathBuf> =
-            std::fs::read_dir(self.runs_dir()).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(self.runs_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()) && !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .collect();
         dirs.sort();
         dirs.into_iter().map(RunDir::new).collect()
     }
@@ -93,20 +104,45 @@ impl Store {
         self.run(hash).read_status().ok()
     }
 
-    /// The run's lifecycle state: as stored, except that a run without a status is `new` (or
-    /// `interrupted` if it checkpointed) and a `running` one without a live holder `interrupted`.
+    /// The run's lifecycle state ([`Store::inspect`]).
     pub fn state(&self, hash: &str) -> RunState {
+        self.inspect(hash).state
+    }
+
+    /// What a reader can tell of run `hash`: its state as stored, except that a run without a
+    /// status is `new` (or `interrupted` if it checkpointed), a `running` one without a live
+    /// holder `interrupted`, and a damaged one `damaged`: its status cannot be read, or it
+    /// ended (`done`, `stopped`, `failed`) and its metrics cannot be read.
+    pub fn inspect(&self, hash: &str) -> Inspection {
         let dir = self.run(hash);
-        let Some(status) = self.status(hash) else {
-            return if dir.ckpt_dir().exists() { RunState::Interrupted } else { RunState::New };
-        };
-        match status.state {
-            RunState::Running => {
-                let held = claim::holder(&dir).is_some_and(|c| !claim::is_stale(&c, Some(&status), self.stale_after));
-                if held { RunState::Running } else { RunState::Interrupted }
+        let status = match dir.read_status() {
+            Ok(status) => status,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let state = if dir.ckpt_dir().exists() { RunState::Interrupted } else { RunState::New };
+                return Inspection { state, status: None, damage: metrics_damage(&dir, false), heartbeat: None };
             }
-            state => state,
+            Err(e) => {
+                let damage = Some(Damage::new(&dir, &dir.status_path(), e));
+                return Inspection { state: RunState::Damaged, status: None, damage, heartbeat: None };
+            }
+        };
+        let mut state = status.state;
+        let mut heartbeat = Some(status.heartbeat);
+        if state == RunState::Running {
+            let holder = claim::holder(&dir);
+            heartbeat = holder.as_ref().map_or(heartbeat, |c| Some(c.time.max(status.heartbeat)));
+            if holder.is_some_and(|c| !claim::is_stale(&c, Some(&status), self.stale_after)) {
+                // Its holder is writing it: what it writes is whole (atomic), so nothing to judge.
+                return Inspection { state, status: Some(status), damage: None, heartbeat };
+            }
+            state = RunState::Interrupted;
         }
+        let ended = matches!(state, RunState::Done | RunState::Stopped | RunState::Failed);
+        let damage = metrics_damage(&dir, matches!(state, RunState::Done | RunState::Stopped));
+        if damage.is_some() && ended {
+            state = RunState::Damaged;
+        }
+        Inspection { state, status: Some(status), damage, heartbeat }
     }
 
     /// Claim a planned run; see [`claim::claim`].
@@ -114,17 +150,52 @@ impl Store {
         claim::claim(&self.run(&plan.hash), self.stale_after)
     }
 
-    /// Record that `experiment` lists a stored run (re-running a spec under a new name).
+    /// Record that `experiment` lists a stored run (re-running a spec under a new name), in
+    /// place: a runner holding the run keeps its own status and this label.
     pub fn add_experiment(&self, plan: &RunPlan, experiment: &str) -> std::io::Result<()> {
-        if let Ok(mut record) = RunRecord::open(self.run(&plan.hash))
-            && record.list_under(experiment, &plan.label)
-        {
-            record.save()?;
+        let listed = record::amend(&self.run(&plan.hash), |status| {
+            let new = status.experiments.get(experiment) != Some(&plan.label);
+            status.experiments.insert(experiment.to_string(), plan.label.clone());
+            new
+        });
+        match listed {
+            // No status, or a damaged one (reported where the run is judged): nothing to amend.
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData) => Ok(()),
+            other => other.map(|_| ()),
         }
-        Ok(())
     }
 
-    pub fn rebuild_index(&self) -> std::io::Result<()> {
+    /// Remove orphan temp files a killed writer left ([`orphans::sweep`]); what was done.
+    pub fn sweep_orphans(&self) -> orphans::Swept {
+        orphans::sweep(self, orphans::SAFE_AGE)
+    }
+
+    /// Rebuild `index.parquet`; the damaged runs found on the way (left out of the index when
+    /// their status cannot be read).
+    pub fn rebuild_index(&self) -> std::io::Result<Vec<Damage>> {
         index::rebuild(self, &self.index_path())
     }
+}
+
+/// What a reader can tell of a stored run ([`Store::inspect`]).
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub state: RunState,
+    /// The stored status, when there is one and it reads.
+    pub status: Option<Status>,
+    /// A file that cannot be read: the status (the run is `damaged`), or the metrics (a run
+    /// that ended is `damaged`; one still to train restarts from scratch).
+    pub damage: Option<Damage>,
+    /// Unix seconds of the run's last heartbeat: its claim's, or its status's if newer.
+    pub heartbeat: Option<f64>,
+}
+
+/// Why a run's metrics cannot be used: unreadable, or missing where `required` (a run that
+/// ended saved them before its end state).
+fn metrics_damage(dir: &RunDir, required: bool) -> Option<Damage> {
+    let path = dir.metrics_path();
+    if !path.exists() {
+        return required.then(|| Damage::new(dir, &path, "missing, though the run's status says it ended"));
+    }
+    metrics::MetricsLog::open(&path, "").err().map(|e| Damage::new(dir, &path, format!("{e:#}")))
 }
