@@ -34,12 +34,12 @@ pub struct SlurmOptions {
 }
 
 /// The runs of `exp` a submission still has to do: new, stopped and interrupted ones, and failed
-/// ones when asked; never a done run or one a live runner holds.
+/// or damaged ones when asked (`--retry-failed`, as the local launcher); never a done run or one a live runner holds.
 pub fn pending<'a>(exp: &'a Experiment, store: &Store, retry_failed: bool) -> Vec<&'a RunPlan> {
     (exp.runs.iter())
         .filter(|plan| match store.state(&plan.hash) {
             RunState::New | RunState::Stopped | RunState::Interrupted => true,
-            RunState::Failed => retry_failed,
+            RunState::Failed | RunState::Damaged => retry_failed,
             RunState::Done | RunState::Running => false,
         })
         .collect()
