@@ -260,7 +260,10 @@ pub fn show(store: &Store, prefix: &str) -> Result<String> {
 /// others are still removed); the rest are claimed (no runner can start them meanwhile), renamed
 /// out of `runs/` in one step, then deleted, and the index is rebuilt.
 pub fn rm(store: &Store, prefixes: &[String]) -> Result<()> {
-    let dirs = prefixes.iter().map(|p| store.find(p)).collect::<Result<Vec<RunDir>>>()?;
+    let mut dirs = prefixes.iter().map(|p| store.find(p)).collect::<Result<Vec<RunDir>>>()?;
+    // Two prefixes of one run remove it once.
+    let mut seen = std::collections::HashSet::new();
+    dirs.retain(|d| seen.insert(d.path().to_path_buf()));
     let trash = store.root.join(".removing");
     // What an earlier removal left half deleted is not a run any more: finish it.
     if let Ok(entries) = std::fs::read_dir(&trash) {
