@@ -16,7 +16,7 @@ use anyhow::{Context, Result, bail};
 
 use super::Invocation;
 use crate::spec::{Experiment, RunPlan};
-use crate::store::{RunState, Store, atomic::write_atomic};
+use crate::store::{Store, atomic::write_atomic};
 
 /// What each array task asks of Slurm.
 #[derive(Debug, Clone, Default)]
@@ -33,16 +33,9 @@ pub struct SlurmOptions {
     pub extra: Vec<String>,
 }
 
-/// The runs of `exp` a submission still has to do: new, stopped and interrupted ones, and failed
-/// or damaged ones when asked (`--retry-failed`, as the local launcher); never a done run or one a live runner holds.
+/// The runs of `exp` a submission still has to do ([`crate::store::RunState::to_do`]).
 pub fn pending<'a>(exp: &'a Experiment, store: &Store, retry_failed: bool) -> Vec<&'a RunPlan> {
-    (exp.runs.iter())
-        .filter(|plan| match store.state(&plan.hash) {
-            RunState::New | RunState::Stopped | RunState::Interrupted => true,
-            RunState::Failed | RunState::Damaged => retry_failed,
-            RunState::Done | RunState::Running => false,
-        })
-        .collect()
+    exp.runs.iter().filter(|plan| store.state(&plan.hash).to_do(retry_failed)).collect()
 }
 
 /// The sbatch script for `runs` of `exp`; task logs go to `logs` (`<stem>-<job>_<task>.out`).

@@ -17,7 +17,7 @@ pub mod status;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 pub use claim::{Claim, ClaimError};
 pub use damage::Damage;
@@ -58,24 +58,52 @@ impl Store {
         RunDir::new(self.runs_dir().join(&hash[..SHORT_LEN.min(hash.len())]))
     }
 
-    /// The run whose hash starts with `prefix` (at least 4 hex digits; exactly one run must match).
+    /// The run whose hash starts with `prefix` (at least 4 hex digits; exactly one run must
+    /// match). When none or several match, the error lists the candidates: the matching runs, or
+    /// the runs whose hashes begin most like `prefix`.
     pub fn find(&self, prefix: &str) -> Result<RunDir> {
         if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
             bail!("`{prefix}` is not a run hash (give at least 4 hex digits)");
         }
-        let short = prefix[..prefix.len().min(SHORT_LEN)].to_lowercase();
+        let prefix = prefix.to_lowercase();
+        let short = &prefix[..prefix.len().min(SHORT_LEN)];
+        // Directories carry 12 digits; a longer prefix must match the full hash in the status.
+        let full = |d: &RunDir| prefix.len() <= SHORT_LEN || d.read_status().is_ok_and(|s| s.hash.starts_with(&prefix));
+        let mut all = self.runs();
+        let matches: Vec<RunDir> = all.iter().filter(|d| d.short().starts_with(short) && full(d)).cloned().collect();
         let runs = self.runs_dir();
-        let matches: Vec<PathBuf> = std::fs::read_dir(&runs)
-            .with_context(|| format!("reading {}", runs.display()))?
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&short))
-            .map(|e| e.path())
-            .collect();
         match matches.as_slice() {
-            [one] => Ok(RunDir::new(one.clone())),
-            [] => bail!("no run {prefix} in {}", runs.display()),
-            many => bail!("{prefix} matches {} runs; give more digits", many.len()),
+            [one] => Ok(one.clone()),
+            [] if all.is_empty() => bail!("no run {prefix} in {}: the store has no runs", runs.display()),
+            [] => {
+                let common = |d: &RunDir| d.short().chars().zip(short.chars()).take_while(|(a, b)| a == b).count();
+                all.sort_by_key(|d| std::cmp::Reverse(common(d)));
+                let more = all.len().saturating_sub(8);
+                let more = if more > 0 { format!("\n  ... and {more} more (`ttv-run runs ls`)") } else { String::new() };
+                bail!(
+                    "no run {prefix} in {}; the closest are:{}{more}",
+                    runs.display(),
+                    self.candidates(&all[..all.len().min(8)])
+                )
+            }
+            many => bail!("{prefix} matches {} runs; give more digits:{}", many.len(), self.candidates(many)),
         }
+    }
+
+    /// One line per run: short hash, experiment and variant, seed, state.
+    fn candidates(&self, dirs: &[RunDir]) -> String {
+        let mut out = String::new();
+        for d in dirs {
+            let what = match d.read_status() {
+                Ok(s) => {
+                    let listed: Vec<String> = s.experiments.iter().map(|(e, l)| format!("{e} {l}")).collect();
+                    format!("{}  seed {}  {}", listed.join(", "), s.seed, self.state(&s.hash))
+                }
+                Err(_) => "(no readable status.json)".to_string(),
+            };
+            out += &format!("\n  {}  {what}", d.short());
+        }
+        out
     }
 
     /// Every run directory of the store, in name order.

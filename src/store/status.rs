@@ -29,6 +29,16 @@ pub enum RunState {
 }
 
 impl RunState {
+    /// Whether a runner trains a run in this state: new, stopped and interrupted ones, and
+    /// failed or damaged ones when asked (`--retry-failed`); never a done run or a held one.
+    pub fn to_do(self, retry_failed: bool) -> bool {
+        match self {
+            RunState::New | RunState::Stopped | RunState::Interrupted => true,
+            RunState::Failed | RunState::Damaged => retry_failed,
+            RunState::Done | RunState::Running => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::New => "new",

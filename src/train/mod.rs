@@ -60,7 +60,7 @@ pub struct RunContext<'a> {
     pub load: LoadOptions,
     /// The run's status, lent by the runner: heartbeats, notes and the summary go through it.
     pub record: &'a mut RunRecord,
-    /// AdamWizer updates of this run (hidden when not on a terminal).
+    /// Optimizer updates of this run; its message says which phase the run is in.
     pub progress: ProgressBar,
 }
 
@@ -122,6 +122,8 @@ pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
     }
     // Unreadable inputs are the loader's to report, with its own message.
     ctx.record.set_data_fingerprint(crate::store::inputs::fingerprint(&spec.data, &ctx.load).ok().flatten());
+
+    ctx.progress.set_message("loading data");
     let data = crate::data::load(&spec.data, &ctx.load)?;
     crate::data::write_preview(&data.train, 16, &run_dir.data_preview())?;
     ctx.record.summary().data_skipped = Some(data.skipped() as u64);
@@ -204,6 +206,7 @@ impl Trainer<'_, '_> {
         let schedule = Schedule::new(&t.schedule, t.optimizer.lr, updates_per_epoch * t.epochs as u64);
         self.ctx.progress.set_length(schedule.total);
         self.ctx.progress.set_position(self.state.updates);
+        self.ctx.progress.set_message(format!("epoch {}/{} first update", self.state.epoch.min(t.epochs), t.epochs));
 
         for epoch in self.state.epoch..=t.epochs {
             let skip = if epoch == self.state.epoch { self.state.batch } else { 0 };
@@ -329,15 +332,13 @@ impl Trainer<'_, '_> {
             }
         }
         self.ctx.progress.set_position(update);
-        let message = format!("epoch {epoch}/{} loss {:.4}", self.spec().training.epochs, stats.loss);
-        progress_line(&format!("update {update}/{} {message}", self.ctx.progress.length().unwrap_or(0)), wall);
-        self.ctx.progress.set_message(message);
+        self.ctx.progress.set_message(format!("epoch {epoch}/{} loss {:.4}", self.spec().training.epochs, stats.loss));
     }
 
     /// Eval metrics, FID/KID, prompt GIFs for `epoch`; a new best FID gets its own checkpoint.
     fn evaluate(&mut self, model: &TextToVideo, optimizer: &AdamW, epoch: u32) -> Result<()> {
         let began = Instant::now();
-        progress_line(&format!("evaluating after epoch {epoch}"), self.elapsed());
+        self.ctx.progress.set_message(format!("epoch {epoch}/{} evaluating", self.spec().training.epochs));
         // Training's activations are gone: give their pages back before evaluation takes its own.
         self.device.memory_cleanup();
         let spec = self.ctx.plan.spec.clone();
@@ -425,7 +426,7 @@ impl Trainer<'_, '_> {
     /// generation latency at batch 1 and 64.
     fn summarise(&mut self, model: &TextToVideo) -> Result<()> {
         let train_s = self.elapsed();
-        progress_line("measuring generation latency (batch 1 and 64)", train_s);
+        self.ctx.progress.set_message("measuring generation latency (batch 1 and 64)");
         // Training's peak first; then generation's own, measured from a reset.
         let train_peak = measure::peak_rss_bytes();
         let phase_measured = measure::reset_peak_rss();
@@ -465,14 +466,4 @@ fn micro_batches(window: Vec<HostBatch>, epoch: u32, mut first_sample: u64) -> V
             micro
         })
         .collect()
-}
-
-/// With `TTV_PROGRESS=lines`, progress also goes to stderr as plain timestamped lines: the bars
-/// are hidden when stderr is not a terminal (a batch job, a remote GPU machine), and a long first
-/// step (kernels compiling) should still show where it is.
-fn progress_line(what: &str, wall_s: f64) {
-    static LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *LINES.get_or_init(|| std::env::var("TTV_PROGRESS").is_ok_and(|v| v == "lines")) {
-        eprintln!("[{wall_s:8.1} s] {what}");
-    }
 }
