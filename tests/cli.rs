@@ -74,14 +74,15 @@ fn completions_cover_every_binary() {
     assert!(fish.status.success() && stdout(&fish).contains("perf"), "{}", text(&fish));
 }
 
-/// Two run directories whose hashes share their first digits, each with a readable status.
+/// Two run directories whose hashes share their first digits, each with a readable status (of a
+/// failed run: a done one would need its metrics too).
 fn two_lookalike_runs(registry: &Path) {
     for (short, label) in [("abcd11111111", "a"), ("abcd22222222", "b")] {
         let dir = registry.join("runs").join(short);
         std::fs::create_dir_all(&dir).unwrap();
         let hash = format!("{short}{}", "0".repeat(52));
         let status = serde_json::json!({
-            "hash": hash, "state": "done", "pid": 1, "host": "elsewhere", "heartbeat": 0.0, "started": 0.0,
+            "hash": hash, "state": "failed", "pid": 1, "host": "elsewhere", "heartbeat": 0.0, "started": 0.0,
             "finished": 1.0, "error": null, "git": null, "versions": {}, "device": "cpu",
             "experiments": {"exp": label}, "seed": 0, "summary": {}, "notes": []
         });
@@ -97,7 +98,7 @@ fn a_hash_prefix_names_exactly_one_run_or_the_error_lists_the_candidates() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = stderr(&out);
     assert!(err.contains("abcd matches 2 runs; give more digits"), "{err}");
-    assert!(err.contains("abcd11111111  exp a  seed 0  done") && err.contains("abcd22222222  exp b"), "{err}");
+    assert!(err.contains("abcd11111111  exp a  seed 0  failed") && err.contains("abcd22222222  exp b"), "{err}");
 
     let out = ttv_run(d.path(), &["runs", "show", "abce"], &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

@@ -629,7 +629,7 @@ fn run_tiny(dir: &Path, spec: &Path, fault: Option<&str>) -> std::process::Outpu
 fn run_tiny_with(dir: &Path, spec: &Path, fault: Option<&str>, extra: &[&str]) -> std::process::Output {
     let mut env = common::NO_WEIGHTS.to_vec();
     env.extend(fault.map(|f| ("TTV_FAULT", f)));
-    let mut args = vec![spec.to_str().unwrap(), "--stale-after", "0"];
+    let mut args = vec![spec.to_str().unwrap()];
     args.extend(extra);
     common::ttv_run(dir, &args, &env)
 }
@@ -725,14 +725,13 @@ fn the_heartbeat_beats_through_a_long_evaluation() {
         .envs(common::NO_WEIGHTS.iter().copied())
         .env("TTV_FAULT", "slow-eval=1")
         .env("TTV_HEARTBEAT_S", "0.1")
-        .env("TTV_PROGRESS", "lines")
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut lines = stderr.lines().map_while(Result::ok);
-    assert!(lines.any(|l| l.contains("evaluating after epoch 1")), "no evaluation started");
+    assert!(lines.any(|l| l.contains("stalling the evaluation after epoch 1")), "no evaluation started");
     let modified = || std::fs::metadata(run.claim_path()).and_then(|m| m.modified()).expect("the claim is held");
     let status_beat = run.read_status().unwrap().heartbeat;
     let before = modified();

@@ -55,6 +55,7 @@ impl Faults {
     /// Stall the evaluation after `epoch` if asked to.
     pub fn during_eval(&self, epoch: u32) {
         if self.slow_eval == Some(epoch as u64) {
+            eprintln!("TTV_FAULT: stalling the evaluation after epoch {epoch} for 2 s");
             std::thread::sleep(std::time::Duration::from_secs(2));
         }
     }
