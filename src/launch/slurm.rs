@@ -39,7 +39,7 @@ pub fn pending<'a>(exp: &'a Experiment, store: &Store, retry_failed: bool) -> Ve
     (exp.runs.iter())
         .filter(|plan| match store.state(&plan.hash) {
             RunState::New | RunState::Stopped | RunState::Interrupted => true,
-            RunState::Failed => retry_failed,
+            RunState::Failed | RunState::Damaged => retry_failed,
             RunState::Done | RunState::Running => false,
         })
         .collect()
