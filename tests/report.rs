@@ -229,7 +229,7 @@ fn report_tables_match_the_parquet_files() {
         assert!(page.contains(&format!("FID pending for {label}: {note}")));
         assert!(!pending.value().classes().any(|c| c == "best"));
     }
-    // Best marked: the lower mean generation MSE (both, on a tie).
+    // Best starred: the lower mean generation MSE, unless the two show the same value.
     let means: Vec<f64> = labels.iter().map(|l| mean_std(&eval[&(l.to_string(), EPOCHS, "gen_mse".to_string())]).0).collect();
     let lowest = means.iter().copied().fold(f64::INFINITY, f64::min);
     for (row, mean) in rows.iter().zip(&means) {
