@@ -154,7 +154,8 @@ fn plots(variants: &[Variant], params: &[String], dir: &Path) -> Result<Markup> 
     figure(
         plots::loss(variants),
         "loss",
-        "Training loss per optimizer step, one colour per variant (all runs with logged steps).",
+        "Training loss per optimizer step (faint: each run; bold: its moving average), all runs with logged steps. \
+         Past ten variants, one panel per setting of the leading swept parameters, all on one y axis.",
     )?;
     figure(
         plots::eval_epochs(variants),

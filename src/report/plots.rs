@@ -51,6 +51,40 @@ fn chunk_title(variants: &[Variant], chunk: &[usize]) -> String {
     if shared.is_empty() { format!("variants {} to {}", chunk[0] + 1, chunk[chunk.len() - 1] + 1) } else { shared.join(", ") }
 }
 
+/// `ids` (variant indices in page order) cut into small multiples of at most [`PER_PANEL`]: by
+/// the values of the first swept parameter, else of the first two, and so on, so each panel is
+/// one setting of the leading parameters; in runs of [`PER_PANEL`] when no prefix cuts them into
+/// few enough panels. One chunk when all fit.
+fn chunks(variants: &[Variant], ids: &[usize]) -> Vec<Vec<usize>> {
+    if ids.len() <= PER_PANEL {
+        return vec![ids.to_vec()];
+    }
+    let mut params: Vec<&str> = Vec::new();
+    for (k, _) in variants.iter().flat_map(|v| &v.settings) {
+        if !params.contains(&k.as_str()) {
+            params.push(k);
+        }
+    }
+    for depth in 1..=params.len() {
+        let key = |i: usize| -> Vec<Option<&str>> { params[..depth].iter().map(|p| variants[i].setting(p)).collect() };
+        let mut cut: Vec<Vec<usize>> = Vec::new();
+        for &i in ids {
+            match cut.last_mut() {
+                Some(c) if key(c[0]) == key(i) => c.push(i),
+                _ => cut.push(vec![i]),
+            }
+        }
+        // Fine enough, and not so fine that panels hold a curve or two each.
+        if cut.iter().all(|c| c.len() <= PER_PANEL) {
+            if cut.len() <= 3 * ids.len().div_ceil(PER_PANEL) {
+                return cut;
+            }
+            break;
+        }
+    }
+    ids.chunks(PER_PANEL).map(<[usize]>::to_vec).collect()
+}
+
 /// The min and max y of every series (error bars included): one span for all small multiples
 /// of a quantity, so their axes agree.
 fn y_span<'a>(series: impl Iterator<Item = &'a Series>) -> Option<(f64, f64)> {
@@ -60,31 +94,26 @@ fn y_span<'a>(series: impl Iterator<Item = &'a Series>) -> Option<(f64, f64)> {
 }
 
 /// Curves per variant split into panels of at most [`PER_PANEL`] variants (one panel when they
-/// fit), every panel on one y span. `curves` are (variant index, its series).
+/// fit), every panel on one y span, titled `title` alone or `short` and its chunk's settings.
+/// `curves` are (variant index, its series).
 fn multiples(
     variants: &[Variant],
     curves: Vec<(usize, Vec<Series>)>,
     title: &str,
+    short: &str,
     make: impl Fn(String, Vec<Series>) -> Panel,
 ) -> Vec<Panel> {
     let span = y_span(curves.iter().flat_map(|c| &c.1));
-    let n = curves.len();
-    let chunks: Vec<Vec<(usize, Vec<Series>)>> = if n <= PER_PANEL {
-        vec![curves]
-    } else {
-        let mut it = curves.into_iter().peekable();
-        let mut out = Vec::new();
-        while it.peek().is_some() {
-            out.push(it.by_ref().take(PER_PANEL).collect());
-        }
-        out
-    };
+    let ids: Vec<usize> = curves.iter().map(|c| c.0).collect();
+    let mut curves = curves.into_iter();
+    let chunks: Vec<Vec<(usize, Vec<Series>)>> =
+        chunks(variants, &ids).iter().map(|c| curves.by_ref().take(c.len()).collect()).collect();
     let single = chunks.len() == 1;
     chunks
         .into_iter()
         .map(|chunk| {
             let ids: Vec<usize> = chunk.iter().map(|c| c.0).collect();
-            let t = if single { title.to_string() } else { format!("{title}: {}", chunk_title(variants, &ids)) };
+            let t = if single { title.to_string() } else { format!("{short}: {}", chunk_title(variants, &ids)) };
             let mut p = make(t, chunk.into_iter().flat_map(|c| c.1).collect());
             p.y_span = span;
             p
@@ -131,14 +160,16 @@ pub fn loss(variants: &[Variant]) -> Option<Figure> {
             (i, series)
         })
         .collect();
-    let many = curves.len() > PER_PANEL;
+    let panels_of = chunks(variants, &curves.iter().map(|c| c.0).collect::<Vec<_>>()).len();
     let log_y = lo > 0.0 && hi / lo > 10.0;
-    let panels = multiples(variants, curves, "Training loss (faint: per step; bold: moving average)", |title, series| Panel {
-        log_y,
-        y_bounds: (Some(0.0), None),
-        ..Panel::new(title, "optimizer step", "loss", series)
+    let panels = multiples(variants, curves, "Training loss (faint: per step; bold: moving average)", "loss", |title, series| {
+        Panel { log_y, y_bounds: (Some(0.0), None), ..Panel::new(title, "optimizer step", "loss", series) }
     });
-    let mut fig = if many { Figure::new(panels, 2, (640, 340)) } else { Figure::new(panels, 1, (1100, 440)) };
+    let mut fig = match panels_of {
+        1 => Figure::new(panels, 1, (1100, 440)),
+        2 | 4 => Figure::new(panels, 2, (640, 340)),
+        _ => Figure::new(panels, 3, (460, 320)),
+    };
     fig.notes = notes;
     Some(fig)
 }
@@ -197,7 +228,7 @@ pub fn eval_epochs(variants: &[Variant]) -> Option<Figure> {
             .collect();
         let paper: Vec<Point> =
             paper::TABLE_II.iter().filter_map(|r| Some(Point::at(r.epoch as f64, paper::table_ii(m.key, r.epoch)?))).collect();
-        let row = multiples(variants, curves, &format!("{} per epoch", m.title), |title, mut series| {
+        let row = multiples(variants, curves, &format!("{} per epoch", m.title), m.title, |title, mut series| {
             if !paper.is_empty() {
                 let points = paper.clone();
                 series.push(Series { name: Some("paper (Table II)".into()), color: BLACK, style: Style::dashed(), points });
@@ -210,7 +241,10 @@ pub fn eval_epochs(variants: &[Variant]) -> Option<Figure> {
     if panels.is_empty() {
         return None;
     }
-    let mut fig = if chunks > 1 { Figure::new(panels, chunks, (400, 300)) } else { Figure::new(panels, 3, (430, 340)) };
+    let mut fig = match chunks {
+        1 => Figure::new(panels, 3, (430, 340)),
+        n => Figure::new(panels, n.min(3), (400, 290)),
+    };
     fig.notes = same.iter().filter_map(|(ids, metrics)| identical_note(&metrics.join(", "), variants, ids)).collect();
     Some(fig)
 }
@@ -298,6 +332,80 @@ pub fn quality_vs_compute(variants: &[Variant]) -> Option<Figure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::variants;
+
+    /// A finished run of variant `label` whose loss falls from `start`, with a final gen. MSE.
+    fn run(label: &str, seed: u64, start: f64) -> Run {
+        let loss: Vec<(u64, f64)> = (1..=50).map(|s| (s, start / (1.0 + s as f64 / 10.0))).collect();
+        let eval = (1..=3).map(|e| (("alignment".to_string(), e), 0.2 * e as f64 + start / 100.0)).collect();
+        Run {
+            hash: format!("{label}-{seed}"),
+            short: format!("{label}-{seed}"),
+            label: label.into(),
+            seed,
+            state: "done".into(),
+            reason: None,
+            notes: vec![],
+            device: "cpu".into(),
+            started: None,
+            finished: None,
+            results: [("gen_mse".to_string(), start / 4.0)].into_iter().collect(),
+            fid_pending: false,
+            eval,
+            train: [("loss".to_string(), loss)].into_iter().collect(),
+            dir: std::path::PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn many_variants_go_into_small_multiples() {
+        let runs: Vec<Run> =
+            (0..36).map(|i| run(&format!("h={},l={},k={}", i / 12 + 1, i / 4 % 3 + 1, i % 4 + 1), 0, 1.0 + i as f64)).collect();
+        let (vs, _) = variants::group(&runs);
+        let fig = loss(&vs).unwrap();
+        assert_eq!(fig.panels.len(), 9, "36 variants in panels of one (h, l) each: h alone leaves 12");
+        for p in &fig.panels {
+            assert!(p.series.iter().filter(|s| s.name.is_some()).count() <= PER_PANEL);
+            assert_eq!(p.y_span, fig.panels[0].y_span, "one y axis for all");
+        }
+        assert_eq!(fig.panels[0].title, "loss: h=1, l=1");
+        assert_eq!(fig.legend().len(), 36, "every variant named once, with its look");
+        let epochs = eval_epochs(&vs).unwrap();
+        assert_eq!(epochs.panels.len(), 9, "one metric, nine multiples");
+        assert!(epochs.panels.iter().all(|p| p.y_bounds == (Some(0.0), Some(1.0))), "alignment stays in [0, 1]");
+        if let Some(dir) = std::env::var_os("TTV_PLOTS_TO") {
+            crate::report::chart::save(&fig, std::path::Path::new(&dir), "many_loss").unwrap();
+            crate::report::chart::save(&epochs, std::path::Path::new(&dir), "many_eval").unwrap();
+        }
+    }
+
+    #[test]
+    fn identical_loss_curves_are_drawn_once_and_said() {
+        let mut runs: Vec<Run> = (1..=7).map(|t| run(&format!("threshold=0.{t}"), 0, 2.0)).collect();
+        runs.push(run("halting.kind=none", 0, 3.0));
+        let (vs, _) = variants::group(&runs);
+        let fig = loss(&vs).unwrap();
+        let named: Vec<&str> = fig.panels[0].series.iter().filter_map(|s| s.name.as_deref()).collect();
+        assert_eq!(named, ["threshold=0.1 (and 6 identical)", "halting.kind=none"]);
+        assert_eq!(fig.notes.len(), 1);
+        assert!(fig.notes[0].starts_with("7 variants have identical loss curves, drawn once as threshold=0.1: threshold=0.1, "));
+        if let Some(dir) = std::env::var_os("TTV_PLOTS_TO") {
+            crate::report::chart::save(&fig, std::path::Path::new(&dir), "identical_loss").unwrap();
+        }
+    }
+
+    #[test]
+    fn multiples_follow_the_leading_parameters() {
+        let runs: Vec<Run> = (0..24).map(|i| run(&format!("a={},b={}", i / 6, i % 6), 0, 1.0)).collect();
+        let (vs, _) = variants::group(&runs);
+        let ids: Vec<usize> = (0..24).collect();
+        assert_eq!(chunks(&vs, &ids).iter().map(Vec::len).collect::<Vec<_>>(), [6, 6, 6, 6], "one panel per value of a");
+        assert_eq!(chunks(&vs, &ids[..9]).len(), 1, "ten or fewer share one panel");
+        let flat: Vec<Run> = (0..25).map(|i| run(&format!("x={i}"), 0, 1.0)).collect();
+        let (vs, _) = variants::group(&flat);
+        let ids: Vec<usize> = (0..25).collect();
+        assert_eq!(chunks(&vs, &ids).iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 5], "runs of ten otherwise");
+    }
 
     #[test]
     fn identical_curves_are_grouped() {
