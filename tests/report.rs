@@ -228,7 +228,7 @@ fn report_tables_match_the_parquet_files() {
         let pending = cell(*row, "fid");
         assert_eq!(text(pending), "pending");
         assert_eq!(pending.value().attr("title"), Some(note.as_str()));
-        assert!(page.contains(&format!("FID pending for {label}: {note}")));
+        assert!(page.contains(&format!("FID, KID pending for threshold=0.4; threshold=0.6: {note}")), "{label}");
         assert!(!pending.value().classes().any(|c| c == "best"));
     }
     // Best starred: the lower mean generation MSE, unless both show the same value (a tie).
@@ -442,7 +442,21 @@ fn exports_help_and_errors() {
     assert!(md_rows.iter().any(|r| r.starts_with(&["threshold=0.6", "0.6", "2 / 3", "pending"])), "{md}");
 
     let help = String::from_utf8(ttv_report(&["--help"]).stdout).unwrap();
-    for flag in ["--registry", "--out", "--open", "--format", "csv", "json", "md", "EXPERIMENTS", "--help", "--version"] {
+    for flag in [
+        "--registry",
+        "--out",
+        "--specs",
+        "--open",
+        "--format",
+        "csv",
+        "json",
+        "md",
+        "--serve",
+        "--port",
+        "EXPERIMENTS",
+        "--help",
+        "--version",
+    ] {
         assert!(help.contains(flag), "--help does not document {flag}:\n{help}");
     }
     let missing = ttv_report(&["--registry", reg, "--out", dir.path().join("r").to_str().unwrap(), "nope"]);

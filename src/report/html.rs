@@ -45,7 +45,7 @@ input.filter{font-size:14px;padding:3px 6px;width:22em}
 .chart{background:#fff;border:1px solid #e3e3e3;padding:.5em;margin:.6em 0;max-width:100%;overflow-x:auto}
 .chart svg text,.pc-svg text{font-size:12px;fill:#333}.chart svg text.title,.pc-svg text.title{font-size:14px;font-weight:600}
 .chart .grid{stroke:#eee}.chart path.curve{fill:none;stroke-width:2}.chart .hover-dot{fill:none;stroke:#000;stroke-width:1.5}
-.legend-toggle{font-size:13px;margin-top:.3em}.legend-entry{display:inline-block;margin:0 1.2em .2em 0;cursor:pointer;white-space:nowrap}
+.legend-toggle{font-size:13px;margin-top:.3em}.legend-toggle button{font-size:12px;margin:0 .3em .3em 0}.legend-entry{display:inline-block;margin:0 1.2em .2em 0;cursor:pointer;white-space:nowrap}
 .legend-entry.off{opacity:.35;text-decoration:line-through}.legend-entry svg{vertical-align:middle;margin-right:.3em}
 .legend-toggle .note,strong.note{color:#6a5200;font-weight:600}
 .tip{position:absolute;background:#222;color:#fff;font-size:12px;padding:3px 7px;border-radius:3px;pointer-events:none;white-space:nowrap}

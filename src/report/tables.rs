@@ -131,17 +131,36 @@ impl Table {
                 }
             }
         }
+        // One note per reason: which columns, for which variants (counted past three).
+        let mut pending: Vec<(&str, Vec<&str>, Vec<&str>)> = Vec::new();
         for r in &self.rows {
             for (c, cell) in self.columns.iter().zip(&r.cells) {
                 if let Cell::Ours { agg: Agg::Pending(why), .. } = cell {
                     let title = c.title.trim_end_matches([' ', '↓', '↑']);
-                    let note = format!("{title} pending for {}: {why}", r.variant);
-                    if !self.notes.contains(&note) {
-                        self.notes.push(note);
+                    let i = match pending.iter().position(|p| p.0 == why) {
+                        Some(i) => i,
+                        None => {
+                            pending.push((why, Vec::new(), Vec::new()));
+                            pending.len() - 1
+                        }
+                    };
+                    let (_, titles, variants) = &mut pending[i];
+                    if !titles.contains(&title) {
+                        titles.push(title);
+                    }
+                    if !variants.contains(&r.variant.as_str()) {
+                        variants.push(&r.variant);
                     }
                 }
             }
         }
+        self.notes = pending
+            .iter()
+            .map(|(why, titles, variants)| {
+                let who = if variants.len() <= 3 { variants.join("; ") } else { format!("{} variants", variants.len()) };
+                format!("{} pending for {who}: {why}", titles.join(", "))
+            })
+            .collect();
     }
 }
 

@@ -195,7 +195,12 @@
     }
     const notes = [...same].map((g) => g.split(',').map((v) => esc(data.variants[v].label)))
       .map((ls) => `${ls.length} variants have identical curves here (${ls.join(', ')}): they overlap.`);
-    box.innerHTML = html + notes.map((n) => `<div class="note">${n}</div>`).join('');
+    const all = variants.length > 2 ? '<button type="button" data-all="show">show all</button> <button type="button" data-all="hide">hide all</button> ' : '';
+    box.innerHTML = all + html + notes.map((n) => `<div class="note">${n}</div>`).join('');
+    $$('button[data-all]', box).forEach((b) => b.addEventListener('click', () => {
+      for (const v of variants) if (b.dataset.all === 'hide') hidden.add(v); else hidden.delete(v);
+      redraw();
+    }));
     $$('.legend-entry', box).forEach((e) => {
       const toggle = () => {
         const v = Number(e.dataset.variant);
