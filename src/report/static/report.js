@@ -323,7 +323,10 @@
     const poll = () => fetch(meta.content, { cache: 'no-store' })
       .then((r) => r.json())
       .then((s) => {
-        if (seen !== null && s.generation !== seen) location.reload();
+        if (seen !== null && s.generation !== seen) {
+          sessionStorage.setItem('ttv-scroll', String(scrollY)); // read back after the reload
+          location.reload();
+        }
         seen = s.generation;
       })
       .catch(() => {}) // the server stopped: keep the page as it is
@@ -366,6 +369,11 @@
       }
     }
     runDiff(data);
+    if (location.protocol.startsWith('http')) {
+      const y = sessionStorage.getItem('ttv-scroll');
+      sessionStorage.removeItem('ttv-scroll');
+      if (y !== null) scrollTo(0, Number(y));
+    }
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
