@@ -234,16 +234,21 @@
     return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
   }
 
+  // An axis of a swept parameter: numbers on a linear scale, anything else as categories;
+  // variants that do not set it sit at the bottom, labelled "(unset)".
   function axisOf(name, values) {
-    const set = values.filter((x) => x !== undefined && x !== null);
+    const unset = (x) => x === undefined || x === null;
+    const set = values.filter((x) => !unset(x));
     if (set.length && set.every((x) => isFinite(Number(x)))) {
-      const nums = set.map(Number);
+      const nums = set.map(Number), base = set.length < values.length ? 0.12 : 0;
       const lo = Math.min(...nums), hi = Math.max(...nums);
-      return { name, pos: (x) => (x === undefined || x === null ? null : hi > lo ? (Number(x) - lo) / (hi - lo) : 0.5), ticks: [...new Set(nums)].sort((a, b) => a - b) };
+      const pos = (x) => (unset(x) ? 0 : base + (1 - base) * (hi > lo ? (Number(x) - lo) / (hi - lo) : 0.5));
+      const ticks = [...new Set(nums)].sort((a, b) => a - b).map(String);
+      return { name, pos, ticks: base ? ['(unset)'].concat(ticks) : ticks };
     }
-    const cats = [...new Set(values.map((x) => (x === undefined || x === null ? '(unset)' : String(x))))].sort();
-    const at = (x) => cats.indexOf(x === undefined || x === null ? '(unset)' : String(x));
-    return { name, pos: (x) => (cats.length > 1 ? at(x) / (cats.length - 1) : 0.5), ticks: cats, cat: true };
+    const cats = [...new Set(values.map((x) => (unset(x) ? '(unset)' : String(x))))].sort();
+    const at = (x) => cats.indexOf(unset(x) ? '(unset)' : String(x));
+    return { name, pos: (x) => (cats.length > 1 ? at(x) / (cats.length - 1) : 0.5), ticks: cats };
   }
 
   function parcoords(box, data, key) {
@@ -264,7 +269,6 @@
       const m = means[i];
       if (m === null) return;
       const ys = axes.map((a, k) => (a.metric ? a.pos(m) : a.pos(v.settings[data.params[k]])));
-      if (ys.some((y) => y === null)) return;
       const t = good(m);
       const color = `hsl(${Math.round(t * 120)},70%,42%)`; // red (worst) to green (best)
       const d = ys.map((y, k) => (k ? 'L' : 'M') + ax(k).toFixed(1) + ' ' + ay(y).toFixed(1)).join('');
@@ -276,8 +280,8 @@
       svg += `<text x="${ax(k)}" y="${T - 14}" text-anchor="${anchor}" class="title">${esc(a.name)}</text>`;
       const labels = a.metric ? [lo, hi] : a.ticks.length > 12 ? [a.ticks[0], a.ticks[a.ticks.length - 1]] : a.ticks;
       for (const t of labels) {
-        const y = ay(a.metric ? good(t) : a.cat ? a.pos(t === '(unset)' ? undefined : t) : a.pos(t));
-        svg += `<text x="${ax(k) + 6}" y="${y + 4}">${esc(a.cat ? t : fmt(t))}</text>`;
+        const y = ay(a.metric ? good(t) : a.pos(t === '(unset)' ? undefined : t));
+        svg += `<text x="${ax(k) + 6}" y="${y + 4}">${esc(a.metric ? fmt(t) : t)}</text>`;
       }
     });
     svg += '</svg>';
