@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use polars::prelude::*;
 use scraper::{ElementRef, Html, Selector};
-use ttv::report::{ReportOptions, render};
+use ttv::report::{ReportOptions, render, serve};
 use ttv::store::RunState;
 use ttv::store::Store;
 
@@ -22,9 +22,10 @@ const PROMPTS: [&str; 2] = ["a red ball moving left to right", "a blue square ro
 
 /// The tiny spec (tests/common) with 3 reasoning steps and 8 accumulated micro-batches; FID
 /// asked for but the weights hidden (pending), alignment and temporal coherence computed; two
-/// thresholds x seeds 0 and 1.
+/// thresholds x seeds 0 and 1. Its description (with markup to escape) heads the page.
 const SPEC: &str = "
 extends: tiny_base.yaml
+description: halting threshold on the tiny model, <two> seeds
 model:
   engine: {max_steps: 3}
 training:
@@ -83,7 +84,8 @@ fn fid_note(registry: &Path) -> String {
 fn rendered(dir: &Path) -> (PathBuf, PathBuf) {
     let registry = registry().to_path_buf();
     let out = dir.join("reports");
-    let opts = ReportOptions { registry: registry.clone(), out: out.clone(), experiments: vec![], format: None };
+    let specs = registry.parent().map(Path::to_path_buf);
+    let opts = ReportOptions { registry: registry.clone(), out: out.clone(), experiments: vec![], format: None, specs };
     let r = render(&opts).unwrap();
     assert_eq!(r.pages, vec![out.join(EXPERIMENT).join("index.html")]);
     (registry, out)
@@ -226,14 +228,20 @@ fn report_tables_match_the_parquet_files() {
         let pending = cell(*row, "fid");
         assert_eq!(text(pending), "pending");
         assert_eq!(pending.value().attr("title"), Some(note.as_str()));
-        assert!(page.contains(&format!("FID pending for {label}: {note}")));
+        assert!(page.contains(&format!("FID, KID pending for threshold=0.4; threshold=0.6: {note}")), "{label}");
         assert!(!pending.value().classes().any(|c| c == "best"));
     }
-    // Best marked: the lower mean generation MSE (both, on a tie).
+    // Best starred: the lower mean generation MSE, unless both show the same value (a tie).
     let means: Vec<f64> = labels.iter().map(|l| mean_std(&eval[&(l.to_string(), EPOCHS, "gen_mse".to_string())]).0).collect();
+    let shown: Vec<String> = means.iter().map(|m| ttv::report::format::value(*m, ttv::report::format::Unit::Plain)).collect();
     let lowest = means.iter().copied().fold(f64::INFINITY, f64::min);
-    for (row, mean) in rows.iter().zip(&means) {
-        assert_eq!(cell(*row, "gen_mse").value().classes().any(|c| c == "best"), *mean == lowest, "{means:?}");
+    for ((row, mean), text) in rows.iter().zip(&means).zip(&shown) {
+        let sole = *mean == lowest && shown.iter().filter(|s| *s == text).count() == 1;
+        assert_eq!(cell(*row, "gen_mse").value().classes().any(|c| c == "best"), sole, "{means:?}");
+    }
+    // Costs are never starred.
+    for key in ["gen_ms_b1", "avg_steps"] {
+        assert!(rows.iter().all(|r| !cell(*r, key).value().classes().any(|c| c == "best")), "{key} starred");
     }
 
     // Table II: per variant and epoch, ours beside the paper's figure and the ratio.
@@ -284,7 +292,36 @@ fn report_tables_match_the_parquet_files() {
     assert_eq!(rows_of(&doc, "runs").len(), 7);
     // What the alignment scores are worth is on the page: their chance levels, in each run's notes.
     assert!(page.contains("alignment chance levels on these 2 eval clips"));
-    assert_eq!(doc.select(&sel("table#runs details pre")).count(), 7, "every run's resolved spec is on the page");
+    // Each run lists the spec fields that set it apart; the shared ones are listed once.
+    for row in rows_of(&doc, "runs") {
+        let spec = text(row.select(&sel("td.spec")).next().unwrap());
+        assert!(spec.contains("model.halting.threshold = 0."), "{spec}");
+        assert!(!spec.contains("data.kind"), "a shared field is not repeated per run: {spec}");
+    }
+    let shared = text(doc.select(&sel("details#shared-spec pre")).next().expect("the shared spec fields"));
+    assert!(shared.contains("data.kind: shapes") && shared.contains("model.hidden: 32"), "{shared}");
+    assert!(!shared.contains("model.halting.threshold"), "{shared}");
+
+    // The spec's description under the title (escaped), a contents list whose links all land.
+    assert_eq!(text(doc.select(&sel("p.description")).next().unwrap()), "halting threshold on the tiny model, <two> seeds");
+    let links: Vec<&str> = doc.select(&sel("nav#contents a")).map(|a| a.value().attr("href").unwrap()).collect();
+    assert!(links.len() >= 9, "{links:?}");
+    for l in &links {
+        assert!(doc.select(&sel(l)).next().is_some(), "contents link {l} lands nowhere");
+    }
+    // The script beside the page, and the data it reads: every run, its varying spec fields.
+    let js = std::fs::read_to_string(out.join(EXPERIMENT).join("report.js")).unwrap();
+    assert!(js.contains("SPDX-License-Identifier: MIT OR Apache-2.0"));
+    assert!(!js.replace("http://www.w3.org/2000/svg", "").contains("://"), "the script names no address to load from");
+    let data: serde_json::Value =
+        serde_json::from_str(&text(doc.select(&sel("script#ttv-data")).next().unwrap()).replace("<\\/", "</")).unwrap();
+    assert_eq!(data["runs"].as_array().unwrap().len(), 7);
+    assert_eq!(data["runs"][0]["spec"]["model.halting.threshold"], "0.4");
+    assert_eq!(data["spec_common"]["data.kind"], "shapes");
+    let curves: Vec<&str> = data["curves"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert!(curves.contains(&"loss") && curves.contains(&"eval:gen_mse"), "{curves:?}");
+    let index_page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index_page.contains("halting threshold on the tiny model, &lt;two&gt; seeds"));
 
     // Every image is a relative path to a file beside the page.
     let srcs: Vec<&str> = doc.select(&sel("img")).map(|i| i.value().attr("src").unwrap()).collect();
@@ -319,7 +356,8 @@ fn report_tables_match_the_parquet_files() {
 fn an_empty_registry_gives_a_page_that_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("reports");
-    let opts = ReportOptions { registry: dir.path().join("nothing"), out: out.clone(), experiments: vec![], format: None };
+    let opts =
+        ReportOptions { registry: dir.path().join("nothing"), out: out.clone(), experiments: vec![], format: None, specs: None };
     let r = render(&opts).unwrap();
     assert!(r.pages.is_empty());
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
@@ -404,7 +442,21 @@ fn exports_help_and_errors() {
     assert!(md_rows.iter().any(|r| r.starts_with(&["threshold=0.6", "0.6", "2 / 3", "pending"])), "{md}");
 
     let help = String::from_utf8(ttv_report(&["--help"]).stdout).unwrap();
-    for flag in ["--registry", "--out", "--open", "--format", "csv", "json", "md", "EXPERIMENTS", "--help", "--version"] {
+    for flag in [
+        "--registry",
+        "--out",
+        "--specs",
+        "--open",
+        "--format",
+        "csv",
+        "json",
+        "md",
+        "--serve",
+        "--port",
+        "EXPERIMENTS",
+        "--help",
+        "--version",
+    ] {
         assert!(help.contains(flag), "--help does not document {flag}:\n{help}");
     }
     let missing = ttv_report(&["--registry", reg, "--out", dir.path().join("r").to_str().unwrap(), "nope"]);
@@ -412,17 +464,35 @@ fn exports_help_and_errors() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no runs of experiment `nope`"));
 }
 
+/// Debian's Chromium, if installed; CI must have it (.ci/run installs it).
+fn chromium(test: &str) -> Option<&'static Path> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(Path::new).find(|p| p.exists());
+    if found.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "CI is set but Chromium is missing: .ci/run must install it");
+        eprintln!("SKIPPED {test}: no /usr/bin/chromium (apt-get install chromium)");
+    }
+    found
+}
+
+/// Headless Chromium on `url` with `extra` flags and its own profile under `dir`: (stdout, stderr).
+fn headless(chromium: &Path, dir: &Path, extra: &[String], url: &Path) -> (String, String) {
+    let out = Command::new(chromium)
+        .args(["--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--disable-dev-shm-usage", "--hide-scrollbars"])
+        .arg(format!("--user-data-dir={}", dir.join("chromium-profile").display()))
+        .args(extra)
+        .arg(format!("file://{}", url.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+    (String::from_utf8(out.stdout).unwrap(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 /// The page in a real browser: Debian's headless Chromium must load every <img> (its
 /// naturalWidth above 0), and leaves a screenshot in target/report-screenshot.png. Skipped only
 /// off CI when Chromium is not installed; .ci/run installs it.
 #[test]
 fn chromium_loads_every_image() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().map(Path::new).find(|p| p.exists());
-    let Some(chromium) = chromium else {
-        assert!(std::env::var_os("CI").is_none(), "CI is set but Chromium is missing: .ci/run must install it");
-        eprintln!("SKIPPED chromium_loads_every_image: no /usr/bin/chromium (apt-get install chromium)");
-        return;
-    };
+    let Some(chromium) = chromium("chromium_loads_every_image") else { return };
     let dir = tempfile::tempdir().unwrap();
     let (_, out) = rendered(dir.path());
     let page = out.join(EXPERIMENT).join("index.html");
@@ -433,26 +503,7 @@ const bad=imgs.filter(i=>!(i.complete&&i.naturalWidth>0)).map(i=>i.getAttribute(
 const d=document.createElement('div');d.id='probe';d.dataset.total=imgs.length;d.dataset.broken=bad.join(' ');\
 d.textContent='PROBE-DONE';document.body.appendChild(d);});</script></body>";
     std::fs::write(&probe, std::fs::read_to_string(&page).unwrap().replace("</body>", script)).unwrap();
-    let profile = dir.path().join("chromium-profile");
-    let run = |extra: &[String], url: &Path| {
-        let out = Command::new(chromium)
-            .args([
-                "--headless",
-                "--disable-gpu",
-                "--no-sandbox",
-                "--no-first-run",
-                "--disable-dev-shm-usage",
-                "--hide-scrollbars",
-            ])
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .args(extra)
-            .arg(format!("file://{}", url.display()))
-            .output()
-            .expect("chromium runs");
-        assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let dom = run(&["--virtual-time-budget=15000".into(), "--dump-dom".into()], &probe);
+    let (dom, _) = headless(chromium, dir.path(), &["--virtual-time-budget=15000".into(), "--dump-dom".into()], &probe);
     let doc = Html::parse_document(&dom);
     let probe_div = doc.select(&sel("#probe")).next().unwrap_or_else(|| panic!("the page never finished loading:\n{dom}"));
     let total: usize = probe_div.value().attr("data-total").unwrap().parse().unwrap();
@@ -462,8 +513,184 @@ d.textContent='PROBE-DONE';document.body.appendChild(d);});</script></body>";
 
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("report-screenshot.png");
     let _ = std::fs::remove_file(&target);
-    run(&[format!("--screenshot={}", target.display()), "--window-size=1400,2000".into()], &page);
+    headless(chromium, dir.path(), &[format!("--screenshot={}", target.display()), "--window-size=1400,2000".into()], &page);
     let png = std::fs::read(&target).expect("screenshot written");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(png.len() > 20_000, "a blank screenshot? {} bytes", png.len());
+}
+
+/// What the probe does to the page once its script has run, as a reader would: note every
+/// error, sort the runs by seed (twice), hide and show the first variant's curves from the loss
+/// chart's legend, filter the runs, and read the run diff and the parallel coordinates. Its
+/// findings go into `div#probe` for `--dump-dom`.
+const PROBE: &str = r#"<script>
+window.__errors = [];
+addEventListener('error', (e) => __errors.push(e.message || ('failed to load ' + (e.target && (e.target.src || e.target.href)))), true);
+const consoleError = console.error;
+console.error = (...a) => { __errors.push(a.join(' ')); consoleError(...a); };
+addEventListener('load', () => setTimeout(() => {
+  const out = {};
+  try {
+    const runs = () => [...document.querySelectorAll('table#runs tbody tr')];
+    const seeds = () => runs().map((r) => r.cells[2].textContent.trim()).join(' ');
+    out.before = runs().map((r) => r.dataset.run).join(' ');
+    out.seedsBefore = seeds();
+    const th = document.querySelectorAll('table#runs thead th')[2];
+    th.click();
+    out.after = runs().map((r) => r.dataset.run).join(' ');
+    out.seedsAsc = seeds();
+    th.click();
+    out.seedsDesc = seeds();
+    const curves = (box, v) => document.querySelectorAll(`${box} path.curve[data-variant="${v}"]`).length;
+    out.loss0 = curves('#curve-loss', 0); out.loss1 = curves('#curve-loss', 1); out.eval0 = curves('#curve-eval', 0);
+    document.querySelector('#curve-loss .legend-entry[data-variant="0"]').click();
+    out.hiddenLoss0 = curves('#curve-loss', 0); out.hiddenLoss1 = curves('#curve-loss', 1); out.hiddenEval0 = curves('#curve-eval', 0);
+    out.entryOff = document.querySelector('#curve-loss .legend-entry[data-variant="0"]').classList.contains('off');
+    document.querySelector('#curve-loss .legend-entry[data-variant="0"]').click();
+    out.shownLoss0 = curves('#curve-loss', 0);
+    const filter = document.querySelector('input.filter[data-table="runs"]');
+    filter.value = 'failed';
+    filter.dispatchEvent(new Event('input'));
+    out.filtered = runs().filter((r) => !r.hidden).length;
+    out.diff = [...document.querySelectorAll('#diff-table tbody tr td:first-child')].map((td) => td.textContent).join(' ');
+    out.parallel = document.querySelectorAll('#parcoords path.pc-line').length;
+    out.metrics = document.querySelectorAll('#pc-metric option').length;
+  } catch (e) { __errors.push('probe: ' + e); }
+  const d = document.createElement('div');
+  d.id = 'probe';
+  d.textContent = JSON.stringify(out);
+  d.dataset.errors = JSON.stringify(__errors);
+  document.body.appendChild(d);
+}, 0));
+</script>"#;
+
+#[test]
+fn chromium_runs_the_page_script() {
+    let Some(chromium) = chromium("chromium_runs_the_page_script") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out) = rendered(dir.path());
+    let page = std::fs::read_to_string(out.join(EXPERIMENT).join("index.html")).unwrap();
+    // The probe goes first in <head>, so it hears errors of the page's own script too.
+    let probe = out.join(EXPERIMENT).join("probe.html");
+    std::fs::write(&probe, page.replacen("<head>", &format!("<head>{PROBE}"), 1)).unwrap();
+    let flags = ["--virtual-time-budget=15000", "--dump-dom", "--enable-logging=stderr", "--v=0"].map(String::from);
+    let (dom, log) = headless(chromium, dir.path(), &flags, &probe);
+    let doc = Html::parse_document(&dom);
+    let probe_div = doc.select(&sel("#probe")).next().unwrap_or_else(|| panic!("the probe never ran:\n{log}"));
+    let errors = probe_div.value().attr("data-errors").unwrap();
+    assert_eq!(errors, "[]", "errors on the page");
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    let r: serde_json::Value = serde_json::from_str(&text(probe_div)).unwrap();
+
+    // Sorting: the rows come grouped by variant; a click on "seed" orders them by seed, a
+    // second click the other way.
+    assert_eq!(r["seedsBefore"], "0 1 7 8 0 1 7");
+    assert_eq!(r["seedsAsc"], "0 0 1 1 7 7 8");
+    assert_eq!(r["seedsDesc"], "8 7 7 1 1 0 0");
+    assert_ne!(r["before"], r["after"], "the rows moved");
+    // Toggling: the first variant's curves go from both charts and come back.
+    assert_eq!(r["loss0"], 4, "its runs with a logged loss (seeds 0, 1, 7, 8)");
+    assert!(r["loss1"].as_u64().unwrap() > 0 && r["eval0"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!((r["hiddenLoss0"].as_u64(), r["hiddenEval0"].as_u64()), (Some(0), Some(0)), "{r}");
+    assert_eq!(r["hiddenLoss1"], r["loss1"], "the other variant stays");
+    assert_eq!(r["entryOff"], true);
+    assert_eq!(r["shownLoss0"], 4);
+    // Filtering, the diff of the first two runs (two seeds of one variant), parallel coordinates.
+    assert_eq!(r["filtered"], 2, "{r}");
+    assert_eq!(r["diff"], "seed", "{r}");
+    assert_eq!(r["parallel"], 2, "one line per variant");
+    assert!(r["metrics"].as_u64().unwrap() >= 4, "{r}");
+}
+
+/// `GET path` from 127.0.0.1:`port`: (status code, body).
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP response: {raw}"));
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, body.to_string())
+}
+
+/// The served status's render count.
+fn generation(port: u16) -> u64 {
+    let (code, body) = http_get(port, "/_ttv/status.json");
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["generation"].as_u64().unwrap()
+}
+
+/// Kills the server when the test ends, passed or not.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_answers_and_follows_the_store() {
+    use std::io::BufRead;
+    // A copy of the trained store the test may add to, with the spec files beside it.
+    let dir = tempfile::tempdir().unwrap();
+    for (path, bytes) in snapshot(registry()) {
+        let to = dir.path().join("registry").join(path.strip_prefix(registry()).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
+    std::fs::write(dir.path().join("tiny_base.yaml"), common::TINY).unwrap();
+    std::fs::write(dir.path().join("tiny.yaml"), SPEC).unwrap();
+    let reg = dir.path().join("registry");
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ttv-report"))
+        .args(["--serve", "--port", "0", "--registry", reg.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let server = Server(child);
+    let mut lines = stderr.lines();
+    let port: u16 = loop {
+        let line = lines.next().expect("the server printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("serving http://127.0.0.1:") {
+            break rest.split('/').next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep reading the server's log so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+
+    let (code, index) = http_get(port, "/");
+    assert_eq!(code, 200);
+    assert!(index.contains("ttv experiments") && index.contains("href=\"tiny/index.html\""), "{index}");
+    let (code, page) = http_get(port, "/tiny/");
+    assert_eq!(code, 200);
+    assert!(page.contains("<meta name=\"ttv-live\" content=\"/_ttv/status.json\">"), "served pages poll for changes");
+    assert_eq!(Html::parse_document(&page).select(&sel("table#runs tbody tr")).count(), 7);
+    assert_eq!(http_get(port, "/tiny/report.js").0, 200);
+    assert_eq!(http_get(port, "/nope.html").0, 404);
+    assert_eq!(http_get(port, "/../registry/index.parquet").0, 400, "nothing outside the output folder");
+    let first = generation(port);
+    std::thread::sleep(serve::POLL * 2);
+    assert_eq!(generation(port), first, "an unchanged store is not rendered again");
+
+    // New runs land (seed 5 of both variants): the status moves on and the page shows them.
+    let trained = common::ttv_run(dir.path(), &["tiny.yaml", "-s", "seeds=[5]"], common::NO_WEIGHTS);
+    assert!(trained.status.success(), "{}", common::text(&trained));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let rows = loop {
+        let (_, page) = http_get(port, "/tiny/");
+        let rows = Html::parse_document(&page).select(&sel("table#runs tbody tr")).count();
+        if rows == 9 || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert_eq!(rows, 9, "the new runs are on the served page");
+    assert!(generation(port) > first);
+    drop(server);
 }

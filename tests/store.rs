@@ -456,7 +456,13 @@ fn a_damaged_run_is_reported_and_the_rest_of_the_store_still_reads() {
     assert_eq!(states, ["done", "damaged"], "the unreadable status has no row");
 
     let out = dir.path().join("reports");
-    let opts = ttv::report::ReportOptions { registry: store.root.clone(), out: out.clone(), experiments: vec![], format: None };
+    let opts = ttv::report::ReportOptions {
+        registry: store.root.clone(),
+        out: out.clone(),
+        experiments: vec![],
+        format: None,
+        specs: None,
+    };
     let rendered = ttv::report::render(&opts).expect("a damaged run does not stop the report");
     assert_eq!(rendered.damaged, lines);
     let page = std::fs::read_to_string(out.join("exp/index.html")).unwrap();

@@ -13,6 +13,10 @@ fn main() -> ExitCode {
         ttv::cli::completions::print(shell, Cli::command());
         return ExitCode::SUCCESS;
     }
-    let opts = ReportOptions { registry: cli.store.registry, out: cli.out, experiments: cli.experiments, format: cli.format };
-    ttv::cli::exit_code(ttv::cli::report::report(&opts, cli.open))
+    let specs = Some(cli.specs).filter(|d| d.is_dir());
+    let opts =
+        ReportOptions { registry: cli.store.registry, out: cli.out, experiments: cli.experiments, format: cli.format, specs };
+    let result =
+        if cli.serve { ttv::cli::report::serve(&opts, cli.port, cli.open) } else { ttv::cli::report::report(&opts, cli.open) };
+    ttv::cli::exit_code(result)
 }

@@ -1,8 +1,8 @@
-//! `ttv-report`: render the store's experiments and say where the pages went.
+//! `ttv-report`: render the store's experiments and say where the pages went, or serve them.
 
 use anyhow::Result;
 
-use crate::report::{ReportOptions, render};
+use crate::report::{ReportOptions, render, serve};
 
 /// Render `opts`; print the table (with `--format`) and the pages written; with `open`, open the
 /// experiment's page (one experiment) or the index of experiments in the default browser.
@@ -20,11 +20,26 @@ pub fn report(opts: &ReportOptions, open: bool) -> Result<()> {
         _ => out.index.as_ref(),
     };
     if let (true, Some(target)) = (open, target) {
-        let opened = std::process::Command::new("xdg-open").arg(target).status().is_ok_and(|s| s.success());
-        if !opened {
-            let abs = std::fs::canonicalize(target).unwrap_or_else(|_| target.clone());
-            eprintln!("could not start a browser (xdg-open); open file://{}", abs.display());
-        }
+        let abs = std::fs::canonicalize(target).unwrap_or_else(|_| target.clone());
+        browse(&format!("file://{}", abs.display()));
     }
     Ok(())
+}
+
+/// Serve `opts`' pages on localhost `port` until stopped (`--serve`), rendering them again when
+/// the store changes; with `open`, open the served index in the default browser.
+pub fn serve(opts: &ReportOptions, port: u16, open: bool) -> Result<()> {
+    serve::serve(opts, &format!("127.0.0.1:{port}"), |addr| {
+        eprintln!("serving http://{addr}/ (rendered again when the store changes; Ctrl-C stops)");
+        if open {
+            browse(&format!("http://{addr}/"));
+        }
+    })
+}
+
+fn browse(target: &str) {
+    let opened = std::process::Command::new("xdg-open").arg(target).status().is_ok_and(|s| s.success());
+    if !opened {
+        eprintln!("could not start a browser (xdg-open); open {target}");
+    }
 }

@@ -113,7 +113,7 @@ mod tests {
     use crate::report::tables::{Column, Row};
 
     fn table() -> Table {
-        let col = |key: &str, better| Column { key: key.into(), title: key.into(), better };
+        let col = |key: &str, better| Column { key: key.into(), title: key.into(), better, star: false };
         let ours = |mean, best| Cell::Ours { agg: Agg::Stat(Stat { mean, std: Some(0.5), n: 2 }), unit: Unit::Plain, best };
         Table {
             id: "comparison",

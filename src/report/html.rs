@@ -1,8 +1,16 @@
-//! HTML building blocks: the page shell (inline CSS, no network), tables whose cells carry the
-//! exact numbers as data attributes (for scripts and tests) beside the rounded text, and the
-//! captioned GIF grid. Written with maud, which escapes every spliced value.
+//! HTML building blocks: the page shell (inline CSS, the page's script beside it, no network),
+//! tables whose cells carry the exact numbers as data attributes (for sorting, scripts and tests)
+//! beside the rounded text, and the captioned GIF grid. Written with maud, which escapes every
+//! spliced value.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::chart;
+
+/// The script every page loads from beside it (`report.js`): sorting, filtering, curves,
+/// parallel coordinates, the run diff, the reload under `--serve`.
+pub const SCRIPT: &str = include_str!("static/report.js");
+pub const SCRIPT_NAME: &str = "report.js";
 
 use super::gifgrid::Layout;
 use super::stats::Agg;
@@ -26,8 +34,23 @@ td.pending,td.missing{color:#999;font-style:italic}
 .state{display:inline-block;padding:0 .5em;border-radius:3px;color:#fff;font-size:13px}
 .state-done{background:#2a7d2a}.state-failed{background:#c0392b}.state-running{background:#1f5fa8}
 .state-interrupted{background:#d68910}.state-planned,.state-queued{background:#888}
-.swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;vertical-align:-.1em;margin-right:.35em}
+svg.mark{vertical-align:middle;margin-right:.35em}
 .legend span.item{margin-right:1.4em;white-space:nowrap}
+p.description{font-size:17px;color:#333;margin:.2em 0 .8em}
+nav#contents{background:#fff;border:1px solid #e3e3e3;padding:.4em 1em;display:inline-block;font-size:14px}
+nav#contents ol{margin:.2em 0;padding-left:1.4em;columns:2;column-gap:2.5em}
+th.sorter{cursor:pointer;user-select:none}th.sorter:hover{background:#e4e4e4}
+th[aria-sort=ascending]::after{content:' \\25B2';font-size:10px}th[aria-sort=descending]::after{content:' \\25BC';font-size:10px}
+input.filter{font-size:14px;padding:3px 6px;width:22em}
+.chart{background:#fff;border:1px solid #e3e3e3;padding:.5em;margin:.6em 0;max-width:100%;overflow-x:auto}
+.chart svg text,.pc-svg text{font-size:12px;fill:#333}.chart svg text.title,.pc-svg text.title{font-size:14px;font-weight:600}
+.chart .grid{stroke:#eee}.chart path.curve{fill:none;stroke-width:2}.chart .hover-dot{fill:none;stroke:#000;stroke-width:1.5}
+.legend-toggle{font-size:13px;margin-top:.3em}.legend-toggle button{font-size:12px;margin:0 .3em .3em 0}.legend-entry{display:inline-block;margin:0 1.2em .2em 0;cursor:pointer;white-space:nowrap}
+.legend-entry.off{opacity:.35;text-decoration:line-through}.legend-entry svg{vertical-align:middle;margin-right:.3em}
+.legend-toggle .note,strong.note{color:#6a5200;font-weight:600}
+.tip{position:absolute;background:#222;color:#fff;font-size:12px;padding:3px 7px;border-radius:3px;pointer-events:none;white-space:nowrap}
+.pc-svg path.pc-line{fill:none;stroke-width:2;opacity:.8}.pc-svg path.pc-line:hover{stroke-width:4;opacity:1}.pc-axis{stroke:#555}
+ul.fields{margin:0;padding-left:1.1em;font-size:13px}
 ul.notes{color:#6a5200;font-size:14px}
 figure{margin:1em 0;background:#fff;border:1px solid #e3e3e3;padding:.5em;display:inline-block;max-width:100%;overflow-x:auto}
 figure img{display:block}
@@ -51,6 +74,7 @@ pub fn page(title: &str, body: Markup) -> String {
                 meta name="viewport" content="width=device-width";
                 title { (title) }
                 style { (PreEscaped(CSS)) }
+                script src=(SCRIPT_NAME) defer {}
             }
             body { main { (body) } }
         }
@@ -63,8 +87,16 @@ pub fn state(s: &str) -> Markup {
     html! { span class={ "state state-" (s) } { (s) } }
 }
 
-pub fn swatch(css_color: &str) -> Markup {
-    html! { span.swatch style={ "background:" (css_color) } {} }
+/// Variant `i`'s mark: a short line in its colour and pattern, as the plots draw it.
+pub fn mark(i: usize) -> Markup {
+    let l = chart::look(i);
+    let plotters::style::RGBColor(r, g, b) = l.color;
+    let color = format!("#{r:02x}{g:02x}{b:02x}");
+    html! {
+        svg.mark width="24" height="10" aria-hidden="true" {
+            line x1="1" x2="23" y1="5" y2="5" stroke=(color) stroke-width="3" stroke-dasharray=(l.dash.dasharray()) {}
+        }
+    }
 }
 
 /// Debug formatting of a number: the shortest text that reads back as the same `f64`.
@@ -72,17 +104,18 @@ fn exact(x: f64) -> String {
     format!("{x:?}")
 }
 
-/// `t` as an HTML table; `color` gives a row's variant colour (shown as a swatch).
-pub fn table(t: &Table, color: impl Fn(&str) -> Option<String>) -> Markup {
+/// `t` as an HTML table, sortable by its headers; `variant` gives a row's variant index (its mark
+/// is shown in the first cell).
+pub fn table(t: &Table, variant: impl Fn(&str) -> Option<usize>) -> Markup {
     html! {
         div.scroll {
-            table id=(t.id) class="results" {
+            table id=(t.id) class="results sortable" {
                 thead { tr { @for c in &t.columns { th data-col=(c.key) { (c.title) } } } }
                 tbody {
                     @for r in &t.rows {
                         tr data-variant=(r.variant) data-epoch=[r.epoch] {
                             @for (j, (c, cell)) in t.columns.iter().zip(&r.cells).enumerate() {
-                                @let mark = if j == 0 { color(&r.variant).map(|c| swatch(&c)) } else { None };
+                                @let mark = if j == 0 { variant(&r.variant).map(mark) } else { None };
                                 @let text = cell.display();
                                 @match cell {
                                     Cell::Ours { agg: Agg::Stat(st), best, .. } => {

@@ -141,6 +141,24 @@ pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<(Experim
     Ok(Some((out, damaged)))
 }
 
+/// The `description:` of every spec in `dir` (`*.yaml`, with its `extends:` chain), by
+/// experiment name. A spec that does not load is left out: the report does not validate specs.
+pub fn descriptions(dir: &Path) -> BTreeMap<String, String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return BTreeMap::new() };
+    let mut paths: Vec<PathBuf> =
+        entries.filter_map(|e| Some(e.ok()?.path())).filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect();
+    paths.sort();
+    let mut out = BTreeMap::new();
+    for p in paths {
+        if let Ok(spec) = crate::spec::load(&p, &[])
+            && let Some(d) = spec.spec.description
+        {
+            out.entry(spec.name).or_insert(d);
+        }
+    }
+    out
+}
+
 /// Index columns that describe a run rather than a result.
 const META: [&str; 11] =
     ["hash", "experiment", "label", "seed", "status", "error", "device", "started", "finished", "notes", "fid_pending"];

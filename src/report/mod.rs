@@ -7,6 +7,7 @@
 
 pub mod chart;
 pub mod columns;
+pub mod dotted;
 pub mod export;
 pub mod font;
 pub mod format;
@@ -14,8 +15,10 @@ pub mod gifgrid;
 pub mod html;
 pub mod load;
 pub mod page;
+pub mod pagedata;
 pub mod paper;
 pub mod plots;
+pub mod serve;
 pub mod stats;
 pub mod tables;
 pub mod variants;
@@ -36,6 +39,9 @@ pub struct ReportOptions {
     pub out: PathBuf,
     pub experiments: Vec<String>,
     pub format: Option<Format>,
+    /// Where the experiments' spec files are (their `description:` heads each page); none
+    /// reads no spec.
+    pub specs: Option<PathBuf>,
 }
 
 /// What a render produced.
@@ -67,18 +73,25 @@ pub fn render(opts: &ReportOptions) -> Result<Rendered> {
         }
         return Ok(Rendered { text, damaged, ..Default::default() });
     }
+    let descriptions = opts.specs.as_deref().map(load::descriptions).unwrap_or_default();
     let mut pages = Vec::new();
     for (name, runs) in &experiments {
-        pages.push(page::write(name, runs, &opts.out.join(name))?);
+        pages.push(page::write(name, descriptions.get(name).map(String::as_str), runs, &opts.out.join(name))?);
     }
     let index = opts.out.join("index.html");
-    write_atomic(&index, index_page(&opts.registry, &experiments, &damaged).as_bytes())?;
+    write_atomic(&opts.out.join(html::SCRIPT_NAME), html::SCRIPT.as_bytes())?;
+    write_atomic(&index, index_page(&opts.registry, &experiments, &descriptions, &damaged).as_bytes())?;
     Ok(Rendered { index: Some(index), pages, text: String::new(), damaged })
 }
 
 /// `reports/index.html`: every experiment with its runs' states, or a note that there are none;
 /// the store's damaged runs below.
-fn index_page(registry: &Path, experiments: &BTreeMap<String, Vec<Run>>, damaged: &[String]) -> String {
+fn index_page(
+    registry: &Path,
+    experiments: &BTreeMap<String, Vec<Run>>,
+    descriptions: &BTreeMap<String, String>,
+    damaged: &[String],
+) -> String {
     let body = maud::html! {
         h1 { "ttv experiments" }
         @if !damaged.is_empty() {
@@ -93,13 +106,14 @@ fn index_page(registry: &Path, experiments: &BTreeMap<String, Vec<Run>>, damaged
                 code { "ttv-run experiments/<spec>.yaml" } ", then " code { "ttv-report" } " again."
             }
         } @else {
-            table id="experiments" {
-                thead { tr { th { "experiment" } th { "variants" } th { "runs" } th { "states" } } }
+            table id="experiments" class="sortable" {
+                thead { tr { th { "experiment" } th { "description" } th { "variants" } th { "runs" } th { "states" } } }
                 tbody {
                     @for (name, runs) in experiments {
                         @let states: Vec<&str> = runs.iter().map(|r| r.state.as_str()).collect();
                         tr {
                             td { a href={ (name) "/index.html" } { (name) } }
+                            td { (descriptions.get(name).map_or("", String::as_str)) }
                             td.num { (variants::group(runs).0.len()) }
                             td.num { (runs.len()) }
                             td {

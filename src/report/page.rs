@@ -1,36 +1,69 @@
-//! One experiment's page: which variant is better (comparison), by how much and at what cost
-//! (plots, the paper's Tables II and III), what the videos look like (GIF grids), and every run
-//! with its state, reason and resolved spec. Writes the page's images beside it.
+//! One experiment's page: what it is for (the spec's description), a contents list, which
+//! variant is better (a sortable comparison), curves to hover and toggle, the swept parameters
+//! in parallel coordinates, by how much and at what cost (plots, the paper's Tables II and III),
+//! what the videos look like (GIF grids), and every run with its state, reason and the spec
+//! fields that set it apart, plus a diff of any two runs. Writes the page's images and script
+//! beside it.
 
 use std::path::Path;
 
 use anyhow::Result;
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 
 use super::chart::{self, Figure};
+use super::dotted::Fields;
 use super::gifgrid;
 use super::html;
 use super::load::Run;
+use super::pagedata;
 use super::paper;
 use super::plots;
 use super::tables;
 use super::variants::{self, Variant};
 use crate::store::atomic::write_atomic;
 
-/// Render experiment `name` into `dir` (index.html, plots/, grids/); returns the page path.
-pub fn write(name: &str, runs: &[Run], dir: &Path) -> Result<std::path::PathBuf> {
+/// The page's sections: (anchor, title), in order; the contents list links them.
+const SECTIONS: [(&str, &str); 10] = [
+    ("sec-comparison", "Comparison"),
+    ("sec-curves", "Curves"),
+    ("sec-parallel", "Parallel coordinates"),
+    ("sec-plots", "Plots"),
+    ("sec-samples", "Samples"),
+    ("sec-table-ii", "Table II: training progress per epoch"),
+    ("sec-table-iii", "Table III: resources"),
+    ("sec-runs", "Runs"),
+    ("sec-diff", "Run diff"),
+    ("sec-spec", "Shared spec"),
+];
+
+fn h2(anchor: &str) -> Markup {
+    let title = SECTIONS.iter().find(|s| s.0 == anchor).map_or(anchor, |s| s.1);
+    html! { h2 id=(anchor) { (title) } }
+}
+
+/// Render experiment `name` into `dir` (index.html, report.js, plots/, grids/); returns the page
+/// path. `description` is the spec's `description:`, shown under the title.
+pub fn write(name: &str, description: Option<&str>, runs: &[Run], dir: &Path) -> Result<std::path::PathBuf> {
     let (variants, params) = variants::group(runs);
-    let color_of = |label: &str| variants.iter().position(|v| v.label == label).map(chart::css_color);
+    let index_of = |label: &str| variants.iter().position(|v| v.label == label);
     let done = runs.iter().filter(|r| r.done()).count();
     let plots = plots(&variants, &params, dir)?;
     let samples = samples(&variants, dir)?;
+    let ordered = pagedata::runs(&variants);
+    let fields = pagedata::spec_fields(&ordered);
+    let data = pagedata::json(name, &variants, &params, &fields);
     let table_iii_quote: Vec<String> = paper::TABLE_III.iter().map(|f| format!("{}: {}", f.key, f.text)).collect();
     let body = html! {
         p.sub { a href="../index.html" { "all experiments" } }
         h1 { (name) }
+        @if let Some(d) = description { p.description { (d) } }
         (summary(runs))
+        nav id="contents" {
+            strong { "Contents" }
+            ol { @for (anchor, title) in SECTIONS { li { a href={ "#" (anchor) } { (title) } } } }
+        }
 
-        h2 id="comparison-h" { "Comparison" }
+        (h2("sec-comparison"))
         (legend(&variants))
         @if done == 0 {
             p {
@@ -39,38 +72,63 @@ pub fn write(name: &str, runs: &[Run], dir: &Path) -> Result<std::path::PathBuf>
             }
         }
         p.sub {
-            "Final values, mean ± sample std over each variant's finished seeds (n=1: a single run). ★ best per column. \
-             Columns show only the swept parameters"
+            "Final values, mean ± sample std over each variant's finished seeds (n=1: a single run). ★ the best quality              where one variant alone reaches it (costs — parameters, steps, time, memory — are not starred).              Columns show only the swept parameters"
             @if params.is_empty() { " (none are swept)" }
-            "."
+            ". Click a header to sort."
         }
-        (html::table(&tables::comparison(&variants, &params), color_of))
+        input.filter type="search" placeholder="filter variants" data-table="comparison" aria-label="filter variants";
+        (html::table(&tables::comparison(&variants, &params), index_of))
         (not_finished(runs))
 
-        h2 { "Plots" }
+        (h2("sec-curves"))
+        p.sub { "Hover a curve for its values; click a legend entry to hide or show that variant on both charts." }
+        div.chart id="curve-loss" {}
+        p { label { "Eval metric " select id="eval-metric" {} } }
+        div.chart id="curve-eval" {}
+
+        (h2("sec-parallel"))
+        p.sub {
+            "One line per variant across its swept parameters to the chosen metric (mean over finished seeds);              the metric's better end is at the top, lines run from red (worst) to green (best)."
+        }
+        p { label { "Metric " select id="pc-metric" {} } }
+        div.chart id="parcoords" {}
+        noscript { p { "The curves, parallel coordinates and run diff need JavaScript; the plots below do not." } }
+
+        (h2("sec-plots"))
         (plots)
 
-        h2 { "Samples" }
+        (h2("sec-samples"))
         (samples)
 
-        h2 { "Table II: training progress per epoch" }
+        (h2("sec-table-ii"))
         blockquote {
             "Paper: " (paper::TABLE_II_QUOTE) ". Recon. MSE there is on the training set; ours is the trainer's "
             code { "recon_mse" } " at the end of the epoch."
         }
-        (html::table(&tables::table_ii(&variants, &params), color_of))
-        h2 { "Table III: resources" }
+        (html::table(&tables::table_ii(&variants, &params), index_of))
+        (h2("sec-table-iii"))
         blockquote {
             "Paper (single NVIDIA T4, 16 GB): " (table_iii_quote.join("; "))
             ". Where the paper states a bound (<), the ratio is against the bound. Ours ran on the device listed."
         }
-        (html::table(&tables::table_iii(&variants, &params), color_of))
+        (html::table(&tables::table_iii(&variants, &params), index_of))
 
-        h2 { "Runs" }
-        (all_runs(&variants))
+        (h2("sec-runs"))
+        p.sub { "The spec column lists the resolved spec fields that differ between this experiment's runs; the rest are under " a href="#sec-spec" { "Shared spec" } "." }
+        input.filter type="search" placeholder="filter runs (e.g. failed, seed 1)" data-table="runs" aria-label="filter runs";
+        (all_runs(&ordered, &variants, &fields))
+
+        (h2("sec-diff"))
+        p { label { "Run A " select id="diff-a" {} } " " label { "Run B " select id="diff-b" {} } }
+        div id="diff-out" {}
+
+        (h2("sec-spec"))
+        (shared_spec(&fields))
         p.sub { "Paper figures: " (paper::CITATION) ". Generated by ttv-report " (env!("CARGO_PKG_VERSION")) "." }
+        script type="application/json" id="ttv-data" { (PreEscaped(pagedata::script_text(&data))) }
     };
     let path = dir.join("index.html");
+    write_atomic(&dir.join(html::SCRIPT_NAME), html::SCRIPT.as_bytes())?;
     write_atomic(&path, html::page(name, body).as_bytes())?;
     Ok(path)
 }
@@ -85,7 +143,10 @@ fn plots(variants: &[Variant], params: &[String], dir: &Path) -> Result<Markup> 
         figures.push(html! {
             figure {
                 img src={ "plots/" (stem) ".png" } width=(w) height=(h) alt=(caption);
-                figcaption { (caption) " " a href={ "plots/" (stem) ".svg" } { "SVG" } }
+                figcaption {
+                    (caption) " " a href={ "plots/" (stem) ".svg" } { "SVG" }
+                    @for n in &fig.notes { br; strong.note { (n) } }
+                }
             }
         });
         Ok(())
@@ -93,7 +154,8 @@ fn plots(variants: &[Variant], params: &[String], dir: &Path) -> Result<Markup> 
     figure(
         plots::loss(variants),
         "loss",
-        "Training loss per optimizer step, one colour per variant (all runs with logged steps).",
+        "Training loss per optimizer step (faint: each run; bold: its moving average), all runs with logged steps. \
+         Past ten variants, one panel per setting of the leading swept parameters, all on one y axis.",
     )?;
     figure(
         plots::eval_epochs(variants),
@@ -144,7 +206,7 @@ fn legend(variants: &[Variant]) -> Markup {
     html! {
         p.legend {
             @for (i, v) in variants.iter().enumerate() {
-                span.item { (html::swatch(&chart::css_color(i))) (v.label) }
+                span.item { (html::mark(i)) (v.label) }
             }
         }
     }
@@ -261,46 +323,59 @@ fn duration(seconds: f64) -> String {
     humantime::format_duration(d).to_string()
 }
 
-fn all_runs(variants: &[Variant]) -> Markup {
+fn all_runs(runs: &[(usize, &Run)], variants: &[Variant], fields: &Fields) -> Markup {
     html! {
         div.scroll {
-            table id="runs" {
+            table id="runs" class="sortable" {
                 thead {
                     tr {
-                        @for h in ["run", "variant", "seed", "state", "device", "train time", "FID", "notes / reason", "resolved spec"] {
+                        @for h in ["run", "variant", "seed", "state", "device", "train time", "FID", "notes / reason", "spec (fields that vary)"] {
                             th { (h) }
                         }
                     }
                 }
                 tbody {
-                    @for (i, v) in variants.iter().enumerate() {
-                        @for r in &v.runs {
-                            @let fid = match (r.result("fid"), r.pending("fid")) {
-                                (Some(f), _) => super::format::sig(f),
-                                (None, Some(_)) => "pending".into(),
-                                (None, None) => "—".into(),
-                            };
-                            @let train = r.result("train_s").map_or("—".into(), duration);
-                            @let why: Vec<String> = r.reason.iter().chain(&r.notes).cloned().collect();
-                            tr data-run=(r.short) {
-                                td { (html::swatch(&chart::css_color(i))) code title=(r.hash) { (r.short) } }
-                                td { (v.label) }
-                                td { (r.seed) }
-                                td { (html::state(&r.state)) }
-                                td { (r.device) }
-                                td.num { (train) }
-                                td.num { (fid) }
-                                td { (why.join("; ")) }
-                                td {
-                                    @match r.spec_yaml() {
-                                        Some(spec) => { details { summary { "spec.yaml" } pre { (spec) } } }
-                                        None => { span.sub { "no spec.yaml" } }
-                                    }
+                    @for ((i, r), spec) in runs.iter().zip(&fields.per_run) {
+                        @let fid = match (r.result("fid"), r.pending("fid")) {
+                            (Some(f), _) => super::format::sig(f),
+                            (None, Some(_)) => "pending".into(),
+                            (None, None) => "—".into(),
+                        };
+                        @let train = r.result("train_s").map_or("—".into(), duration);
+                        @let why: Vec<String> = r.reason.iter().chain(&r.notes).cloned().collect();
+                        tr data-run=(r.short) {
+                            td { (html::mark(*i)) code title=(r.hash) { (r.short) } }
+                            td { (variants[*i].label) }
+                            td.num data-sort=(r.seed) { (r.seed) }
+                            td { (html::state(&r.state)) }
+                            td { (r.device) }
+                            td.num data-sort=[r.result("train_s")] { (train) }
+                            td.num data-sort=[r.result("fid")] { (fid) }
+                            td { (why.join("; ")) }
+                            td.spec {
+                                @if r.spec_yaml().is_none() {
+                                    span.sub { "no spec.yaml" }
+                                } @else {
+                                    ul.fields { @for (k, v) in spec.iter().filter(|(k, _)| *k != "seed") { li { code { (k) } " = " (v) } } }
                                 }
                             }
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The resolved spec fields every run shares, once.
+fn shared_spec(fields: &Fields) -> Markup {
+    html! {
+        @if fields.common.is_empty() {
+            p { "No run has a readable spec.yaml." }
+        } @else {
+            details id="shared-spec" {
+                summary { (fields.common.len()) " resolved spec fields shared by every run" }
+                pre { @for (k, v) in &fields.common { (k) ": " (v) "\n" } }
             }
         }
     }

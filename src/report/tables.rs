@@ -1,8 +1,9 @@
 //! The report's tables as data (rendered to HTML, CSV, JSON or Markdown elsewhere): the
 //! comparison of variants, the paper's Table II per epoch and Table III of resources, each with
-//! mean ± std over seeds, the paper's figure beside ours with the ratio, and the best marked.
+//! mean ± std over seeds, the paper's figure beside ours with the ratio, and the best quality
+//! marked where one variant alone reaches it.
 
-use super::columns::{self, Better, Metric};
+use super::columns::{self, Better, Kind, Metric};
 use super::format::{self, Unit};
 use super::paper;
 use super::stats::Agg;
@@ -47,8 +48,10 @@ pub struct Column {
     /// Stable machine name (`fid`, `fid_paper`, `fid_ratio`, a swept parameter, ...).
     pub key: String,
     pub title: String,
-    /// Set on our metric columns: the best value in each group is marked.
+    /// Set on our metric columns: which direction is better.
     pub better: Option<Better>,
+    /// A quality column: its best value in each group is starred (never a cost column).
+    pub star: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,9 +74,10 @@ pub struct Table {
 
 impl Table {
     fn new(id: &'static str, variants: &[Variant], params: &[String]) -> Table {
-        let mut columns: Vec<Column> = params.iter().map(|p| Column { key: p.clone(), title: p.clone(), better: None }).collect();
+        let mut columns: Vec<Column> =
+            params.iter().map(|p| Column { key: p.clone(), title: p.clone(), better: None, star: false }).collect();
         if params.is_empty() && variants.len() > 1 {
-            columns.push(Column { key: "variant".into(), title: "variant".into(), better: None });
+            columns.push(Column { key: "variant".into(), title: "variant".into(), better: None, star: false });
         }
         Table { id, columns, rows: Vec::new(), notes: Vec::new() }
     }
@@ -92,56 +96,87 @@ impl Table {
             key: m.key.into(),
             title: format!("{} {}", m.title, arrow(m.better)),
             better: Some(m.better),
+            star: m.kind == Kind::Quality,
         });
     }
 
     fn push_paper(&mut self, m: &Metric) {
-        self.columns.push(Column { key: format!("{}_paper", m.key), title: "paper".into(), better: None });
-        self.columns.push(Column { key: format!("{}_ratio", m.key), title: "ours / paper".into(), better: None });
+        self.columns.push(Column { key: format!("{}_paper", m.key), title: "paper".into(), better: None, star: false });
+        self.columns.push(Column { key: format!("{}_ratio", m.key), title: "ours / paper".into(), better: None, star: false });
     }
 
-    /// Mark the best mean of each metric column among the rows of the same epoch (when at
-    /// least two rows have a value), and collect the pending reasons.
+    /// Star the best mean of each quality column among the rows of the same epoch, when at
+    /// least two rows have a value and no other row shows the same value; collect the pending
+    /// reasons.
     fn finish(&mut self) {
-        for (j, col) in self.columns.iter().enumerate() {
-            let Some(better) = col.better else { continue };
+        for j in 0..self.columns.len() {
+            let (true, Some(better)) = (self.columns[j].star, self.columns[j].better) else { continue };
             let mut epochs: Vec<Option<u32>> = self.rows.iter().map(|r| r.epoch).collect();
             epochs.dedup();
             for epoch in epochs {
-                let means: Vec<(usize, f64)> = self
+                let shown: Vec<(usize, f64, String)> = self
                     .rows
                     .iter()
                     .enumerate()
                     .filter(|(_, r)| r.epoch == epoch)
                     .filter_map(|(i, r)| match &r.cells[j] {
-                        Cell::Ours { agg, .. } => agg.mean().map(|m| (i, m)),
+                        Cell::Ours { agg, unit, .. } => agg.mean().map(|m| (i, m, format::value(m, *unit))),
                         _ => None,
                     })
                     .collect();
-                if means.len() < 2 {
-                    continue;
-                }
-                let pick = |a: f64, b: f64| if better == Better::Lower { a.min(b) } else { a.max(b) };
-                let best = means.iter().map(|p| p.1).reduce(pick).unwrap_or(f64::NAN);
-                for (i, m) in means {
-                    if let (true, Cell::Ours { best, .. }) = (m == best, &mut self.rows[i].cells[j]) {
-                        *best = true;
-                    }
+                if let Some(i) = sole_best(&shown, better)
+                    && let Cell::Ours { best, .. } = &mut self.rows[i].cells[j]
+                {
+                    *best = true;
                 }
             }
         }
+        // One note per reason: which columns, for which variants (counted past three).
+        let mut pending: Vec<(&str, Vec<&str>, Vec<&str>)> = Vec::new();
         for r in &self.rows {
             for (c, cell) in self.columns.iter().zip(&r.cells) {
                 if let Cell::Ours { agg: Agg::Pending(why), .. } = cell {
                     let title = c.title.trim_end_matches([' ', '↓', '↑']);
-                    let note = format!("{title} pending for {}: {why}", r.variant);
-                    if !self.notes.contains(&note) {
-                        self.notes.push(note);
+                    let i = match pending.iter().position(|p| p.0 == why) {
+                        Some(i) => i,
+                        None => {
+                            pending.push((why, Vec::new(), Vec::new()));
+                            pending.len() - 1
+                        }
+                    };
+                    let (_, titles, variants) = &mut pending[i];
+                    if !titles.contains(&title) {
+                        titles.push(title);
+                    }
+                    if !variants.contains(&r.variant.as_str()) {
+                        variants.push(&r.variant);
                     }
                 }
             }
         }
+        self.notes = pending
+            .iter()
+            .map(|(why, titles, variants)| {
+                let who = if variants.len() <= 3 { variants.join("; ") } else { format!("{} variants", variants.len()) };
+                format!("{} pending for {who}: {why}", titles.join(", "))
+            })
+            .collect();
     }
+}
+
+/// The row of the best `(row, mean, shown text)` when there are at least two and the best is
+/// alone: a tie, exact or as displayed, stars nobody.
+fn sole_best(values: &[(usize, f64, String)], better: Better) -> Option<usize> {
+    if values.len() < 2 {
+        return None;
+    }
+    let pick = |a: &&(usize, f64, String), b: &&(usize, f64, String)| a.1.total_cmp(&b.1);
+    let best = match better {
+        Better::Lower => values.iter().min_by(pick)?,
+        Better::Higher => values.iter().max_by(pick)?,
+    };
+    let ties = values.iter().filter(|v| v.1 == best.1 || v.2 == best.2).count();
+    (ties == 1).then_some(best.0)
 }
 
 fn arrow(b: Better) -> &'static str {
@@ -164,7 +199,7 @@ fn paper_and_ratio(agg: &Agg, text: String, value: f64) -> [Cell; 2] {
 /// prints. Metrics nobody measured are left out.
 pub fn comparison(variants: &[Variant], params: &[String]) -> Table {
     let mut t = Table::new("comparison", variants, params);
-    t.columns.push(Column { key: "runs".into(), title: "runs done".into(), better: None });
+    t.columns.push(Column { key: "runs".into(), title: "runs done".into(), better: None, star: false });
     let shown: Vec<&Metric> =
         columns::SUMMARY.iter().filter(|m| variants.iter().any(|v| v.result(m.key) != Agg::Missing)).collect();
     for m in &shown {
@@ -183,7 +218,7 @@ pub fn comparison(variants: &[Variant], params: &[String]) -> Table {
 /// Table II per variant and epoch: recon. MSE, FID and average steps, each beside the paper's.
 pub fn table_ii(variants: &[Variant], params: &[String]) -> Table {
     let mut t = Table::new("table-ii", variants, params);
-    t.columns.push(Column { key: "epoch".into(), title: "epoch".into(), better: None });
+    t.columns.push(Column { key: "epoch".into(), title: "epoch".into(), better: None, star: false });
     for m in &columns::TABLE_II {
         t.push_metric(m);
         t.push_paper(m);
@@ -216,7 +251,7 @@ pub fn table_ii(variants: &[Variant], params: &[String]) -> Table {
 /// beside ours (an upper bound where the paper gives one, e.g. "<8 GB").
 pub fn table_iii(variants: &[Variant], params: &[String]) -> Table {
     let mut t = Table::new("table-iii", variants, params);
-    t.columns.push(Column { key: "device".into(), title: "device".into(), better: None });
+    t.columns.push(Column { key: "device".into(), title: "device".into(), better: None, star: false });
     for m in &columns::TABLE_III {
         t.push_metric(m);
         if paper::table_iii(m.key).is_some() {
@@ -239,4 +274,62 @@ pub fn table_iii(variants: &[Variant], params: &[String]) -> Table {
     }
     t.finish();
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::load::Run;
+    use super::*;
+
+    fn shown(values: &[f64]) -> Vec<(usize, f64, String)> {
+        values.iter().enumerate().map(|(i, v)| (i, *v, format::value(*v, Unit::Plain))).collect()
+    }
+
+    #[test]
+    fn only_a_sole_best_is_starred() {
+        assert_eq!(sole_best(&shown(&[0.3, 0.1, 0.2]), Better::Lower), Some(1));
+        assert_eq!(sole_best(&shown(&[0.3, 0.1, 0.2]), Better::Higher), Some(0));
+        assert_eq!(sole_best(&shown(&[0.1, 0.1, 0.2]), Better::Lower), None, "an exact tie");
+        assert_eq!(sole_best(&shown(&[0.12341, 0.12339, 0.2]), Better::Lower), None, "equal as shown (0.1234)");
+        assert_eq!(sole_best(&shown(&[0.5]), Better::Lower), None, "nothing to compare with");
+    }
+
+    fn variant_of(run: &Run) -> Variant<'_> {
+        Variant { label: run.label.clone(), settings: vec![], runs: vec![run] }
+    }
+
+    fn run(label: &str, results: &[(&str, f64)]) -> Run {
+        Run {
+            hash: label.into(),
+            short: label.into(),
+            label: label.into(),
+            seed: 0,
+            state: "done".into(),
+            reason: None,
+            notes: vec![],
+            device: "cpu".into(),
+            started: None,
+            finished: None,
+            results: results.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            fid_pending: false,
+            eval: Default::default(),
+            train: Default::default(),
+            dir: std::path::PathBuf::new(),
+        }
+    }
+
+    #[test]
+    fn ties_and_costs_get_no_star() {
+        let a = run("a", &[("gen_mse", 0.2), ("alignment", 0.5), ("params", 100.0), ("train_s", 3.0)]);
+        let b = run("b", &[("gen_mse", 0.1), ("alignment", 0.5), ("params", 200.0), ("train_s", 9.0)]);
+        let t = comparison(&[variant_of(&a), variant_of(&b)], &[]);
+        let starred = |key: &str| -> Vec<bool> {
+            let j = t.columns.iter().position(|c| c.key == key).unwrap();
+            t.rows.iter().map(|r| matches!(r.cells[j], Cell::Ours { best: true, .. })).collect()
+        };
+        assert_eq!(starred("gen_mse"), [false, true]);
+        assert_eq!(starred("alignment"), [false, false], "a tie stars nobody");
+        assert_eq!(starred("params"), [false, false], "a cost is not a quality");
+        assert_eq!(starred("train_s"), [false, false]);
+    }
 }
