@@ -367,3 +367,32 @@ fn every_committed_spec_is_valid() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// labels: what sets a variant apart from the spec as written
+
+#[test]
+fn labels_name_overrides_and_swept_values_by_their_shortest_unambiguous_name() {
+    let d = Workspace::new();
+    let p = d.write("p.yaml", "training: {epochs: 40}\nsweep:\n  model.halting.threshold: [0.3, 0.5]\n");
+    let labels = |overrides: &[&str]| -> Vec<String> {
+        let ov: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        plan(&p, &ov).unwrap().runs.into_iter().map(|r| r.label).collect()
+    };
+    assert_eq!(labels(&[]), ["threshold=0.3", "threshold=0.5"], "a swept value is named even where it is the default");
+    assert_eq!(
+        labels(&["training.optimizer.lr=0.002", "training.epochs=41"]),
+        ["threshold=0.3, epochs=41, lr=0.002", "threshold=0.5, epochs=41, lr=0.002"]
+    );
+    assert_eq!(
+        labels(&["training.epochs=40"]),
+        ["threshold=0.3", "threshold=0.5"],
+        "an override equal to the file changes nothing"
+    );
+    let q = d.write("q.yaml", "model: {hidden: 64, heads: 4}\n");
+    let one = |ov: &str| plan(&q, &[ov.to_string()]).unwrap().runs.remove(0).label;
+    assert_eq!(one("model.engine.kind=flat"), "kind=flat");
+    assert_eq!(one("seeds=[5]"), "base", "the seed is no part of a variant");
+    let both = plan(&q, &["model.engine.kind=flat".into(), "model.halting.kind=none".into()]).unwrap();
+    assert_eq!(both.runs[0].label, "engine.kind=flat, halting.kind=none");
+}

@@ -4,6 +4,7 @@
 //! runs, each validated and identified by the hash of its resolved spec.
 
 pub mod error;
+pub mod flatten;
 pub mod hash;
 pub mod load;
 pub mod locate;
@@ -12,7 +13,7 @@ pub mod types;
 pub mod validate;
 
 pub use error::{SpecError, SpecErrors};
-pub use hash::{FORMAT_VERSION, canonical_json, run_hash};
+pub use hash::{FORMAT_VERSION, canonical_json, run_hash, variant_id};
 pub use load::{LoadedSpec, load};
 pub use sweep::{Experiment, RunPlan, expand, keep_only};
 pub use types::*;

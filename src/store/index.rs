@@ -1,5 +1,5 @@
 //! `registry/index.parquet`: one row per (experiment, run) pair, rebuilt from the runs'
-//! statuses under a lock and replaced atomically, so concurrent runners never
+//! statuses and resolved specs under a lock and replaced atomically, so concurrent runners never
 //! interleave a stale scan with a newer one.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,6 +10,25 @@ use polars::prelude::*;
 use super::Store;
 use super::atomic::write_atomic_with;
 use super::status::Status;
+use crate::spec::RunSpec;
+
+/// One stored run as the index sees it: its status and, when readable, its resolved spec.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub status: Status,
+    pub spec: Option<RunSpec>,
+}
+
+impl Entry {
+    /// The variant the run belongs to ([`crate::spec::variant_id`]); a run whose spec cannot
+    /// be read is a variant of its own, never pooled with another.
+    pub fn variant(&self) -> String {
+        match &self.spec {
+            Some(spec) => crate::spec::variant_id(spec),
+            None => format!("run:{}", &self.status.hash[..self.status.hash.len().min(12)]),
+        }
+    }
+}
 
 /// Every run's status in `store`, sorted by hash, with the state a reader should see ([`Store::state`]:
 /// `running` only while its runner lives); unreadable entries are skipped.
@@ -22,24 +41,32 @@ pub fn scan(store: &Store) -> Vec<Status> {
     out
 }
 
-pub fn frame(statuses: &[Status]) -> PolarsResult<DataFrame> {
+/// [`scan`] with each run's resolved spec (`spec.yaml`; an older file lacking a field reads it
+/// at its default).
+pub fn entries(store: &Store) -> Vec<Entry> {
+    scan(store).into_iter().map(|status| Entry { spec: store.run(&status.hash).read_spec().ok(), status }).collect()
+}
+
+pub fn frame(entries: &[Entry]) -> PolarsResult<DataFrame> {
     // One row per experiment that lists the run (a run shared by two specs appears twice).
-    let rows: Vec<(usize, &str, &str)> = statuses
+    let rows: Vec<(usize, &str, &str)> = entries
         .iter()
         .enumerate()
-        .flat_map(|(i, s)| {
-            if s.experiments.is_empty() {
+        .flat_map(|(i, e)| {
+            if e.status.experiments.is_empty() {
                 vec![(i, "", "")]
             } else {
-                s.experiments.iter().map(|(e, l)| (i, e.as_str(), l.as_str())).collect()
+                e.status.experiments.iter().map(|(x, l)| (i, x.as_str(), l.as_str())).collect()
             }
         })
         .collect();
-    let status = |r: &(usize, &str, &str)| &statuses[r.0];
+    let status = |r: &(usize, &str, &str)| &entries[r.0].status;
+    let variants: Vec<String> = entries.iter().map(Entry::variant).collect();
     let mut df = df!(
         "hash" => rows.iter().map(|r| status(r).hash.as_str()).collect::<Vec<_>>(),
         "experiment" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
         "label" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "variant" => rows.iter().map(|r| variants[r.0].as_str()).collect::<Vec<_>>(),
         "seed" => rows.iter().map(|r| status(r).seed).collect::<Vec<_>>(),
         "status" => rows.iter().map(|r| status(r).state.as_str()).collect::<Vec<_>>(),
         "error" => rows.iter().map(|r| status(r).error.as_deref()).collect::<Vec<_>>(),
@@ -50,7 +77,7 @@ pub fn frame(statuses: &[Status]) -> PolarsResult<DataFrame> {
         "fid_pending" => rows.iter().map(|r| status(r).summary.fid_pending).collect::<Vec<_>>(),
     )?;
     // The summary's figures and final eval values, one column per name any run has.
-    let results: Vec<BTreeMap<String, f64>> = statuses.iter().map(|s| s.summary.columns().into_iter().collect()).collect();
+    let results: Vec<BTreeMap<String, f64>> = entries.iter().map(|e| e.status.summary.columns().into_iter().collect()).collect();
     let keys: BTreeSet<&String> = results.iter().flat_map(|c| c.keys()).collect();
     for k in keys {
         let col: Vec<Option<f64>> = rows.iter().map(|r| results[r.0].get(k).copied()).collect();
@@ -64,7 +91,7 @@ pub fn frame(statuses: &[Status]) -> PolarsResult<DataFrame> {
 pub fn rebuild(store: &Store, index: &Path) -> std::io::Result<()> {
     let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(index.with_extension("lock"))?;
     lock.lock()?;
-    let mut df = frame(&scan(store)).map_err(std::io::Error::other)?;
+    let mut df = frame(&entries(store)).map_err(std::io::Error::other)?;
     write_atomic_with(index, |f| ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(std::io::Error::other))
 }
 
