@@ -6,11 +6,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use polars::prelude::*;
+use serde_json::Value;
 
 use super::Store;
 use super::atomic::write_atomic_with;
 use super::status::Status;
 use crate::spec::RunSpec;
+use crate::spec::flatten::{Kind, SEED, flatten, kinds};
+
+/// Prefix of the columns that hold a run's resolved spec, one per dotted path.
+pub const CFG: &str = "cfg.";
 
 /// One stored run as the index sees it: its status and, when readable, its resolved spec.
 #[derive(Debug, Clone)]
@@ -47,6 +52,30 @@ pub fn entries(store: &Store) -> Vec<Entry> {
     scan(store).into_iter().map(|status| Entry { spec: store.run(&status.hash).read_spec().ok(), status }).collect()
 }
 
+/// Unix seconds as a timestamp column (microseconds, UTC). It carries no time zone: this
+/// polars build reads Parquet without one (no `timezones` feature), so UTC is documented instead.
+fn timestamps(name: &str, secs: Vec<Option<f64>>) -> PolarsResult<Column> {
+    let micros: Vec<Option<i64>> = secs.into_iter().map(|s| s.map(|s| (s * 1e6).round() as i64)).collect();
+    Column::new(name.into(), micros).cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+}
+
+/// One typed column of spec values (`None`: the run's spec is unreadable, or the field is null).
+fn cfg_column(name: String, kind: Kind, values: &[Option<&Value>]) -> Column {
+    let name: PlSmallStr = name.into();
+    match kind {
+        Kind::Int => Column::new(name, values.iter().map(|v| v.and_then(Value::as_i64)).collect::<Vec<_>>()),
+        Kind::Float => Column::new(name, values.iter().map(|v| v.and_then(Value::as_f64)).collect::<Vec<_>>()),
+        Kind::Bool => Column::new(name, values.iter().map(|v| v.and_then(Value::as_bool)).collect::<Vec<_>>()),
+        Kind::Str => Column::new(
+            name,
+            values.iter().map(|v| v.filter(|v| !v.is_null()).map(crate::spec::flatten::show)).collect::<Vec<_>>(),
+        ),
+        Kind::List => {
+            Column::new(name, values.iter().map(|v| v.filter(|v| !v.is_null()).map(Value::to_string)).collect::<Vec<_>>())
+        }
+    }
+}
+
 pub fn frame(entries: &[Entry]) -> PolarsResult<DataFrame> {
     // One row per experiment that lists the run (a run shared by two specs appears twice).
     let rows: Vec<(usize, &str, &str)> = entries
@@ -71,11 +100,19 @@ pub fn frame(entries: &[Entry]) -> PolarsResult<DataFrame> {
         "status" => rows.iter().map(|r| status(r).state.as_str()).collect::<Vec<_>>(),
         "error" => rows.iter().map(|r| status(r).error.as_deref()).collect::<Vec<_>>(),
         "device" => rows.iter().map(|r| status(r).device.as_str()).collect::<Vec<_>>(),
-        "started" => rows.iter().map(|r| status(r).started).collect::<Vec<_>>(),
-        "finished" => rows.iter().map(|r| status(r).finished).collect::<Vec<_>>(),
+        "commit" => rows.iter().map(|r| status(r).git.as_ref().map(|g| g.commit.as_str())).collect::<Vec<_>>(),
+        "dirty" => rows.iter().map(|r| status(r).git.as_ref().map(|g| g.dirty)).collect::<Vec<_>>(),
         "notes" => rows.iter().map(|r| status(r).notes.join("; ")).collect::<Vec<_>>(),
         "fid_pending" => rows.iter().map(|r| status(r).summary.fid_pending).collect::<Vec<_>>(),
     )?;
+    df.with_column(timestamps("started", rows.iter().map(|r| Some(status(r).started)).collect())?)?;
+    df.with_column(timestamps("finished", rows.iter().map(|r| status(r).finished).collect())?)?;
+    // The resolved spec, one typed column per field (the seed has its own column above).
+    let specs: Vec<Option<serde_json::Map<String, Value>>> = entries.iter().map(|e| e.spec.as_ref().map(flatten)).collect();
+    for (path, kind) in kinds().iter().filter(|(p, _)| p != SEED) {
+        let values: Vec<Option<&Value>> = rows.iter().map(|r| specs[r.0].as_ref().and_then(|f| f.get(path))).collect();
+        df.with_column(cfg_column(format!("{CFG}{path}"), *kind, &values))?;
+    }
     // The summary's figures and final eval values, one column per name any run has.
     let results: Vec<BTreeMap<String, f64>> = entries.iter().map(|e| e.status.summary.columns().into_iter().collect()).collect();
     let keys: BTreeSet<&String> = results.iter().flat_map(|c| c.keys()).collect();
