@@ -1,6 +1,6 @@
 //! `registry/index.parquet`: one row per (experiment, run) pair, rebuilt from the runs'
 //! statuses and resolved specs under a lock and replaced atomically, so concurrent runners never
-//! interleave a stale scan with a newer one.
+//! interleave a stale scan with a newer one. registry/README.md documents every column.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
