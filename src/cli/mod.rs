@@ -8,7 +8,6 @@ pub mod run;
 pub mod schema;
 pub mod score;
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::spec::Experiment;
@@ -21,17 +20,12 @@ pub fn plan_table(exp: &Experiment, store: &Store) -> String {
     let width = exp.runs.iter().map(|r| r.label.len()).max().unwrap_or(0).max(7);
     let _ = writeln!(out, "experiment {}: {} runs", exp.name, exp.runs.len());
     let _ = writeln!(out, "{:<12}  {:<width$}  {:>6}  {:>12}  state", "hash", "variant", "seed", "params");
-    // Counting instantiates the model, so do it once per distinct architecture.
-    let mut counted: HashMap<String, String> = HashMap::new();
     for r in &exp.runs {
-        let key = serde_json::to_string(&(&r.spec.model, &r.spec.data)).unwrap_or_default();
-        let params = counted
-            .entry(key)
-            .or_insert_with(|| match r.spec.model_config().map(|c| crate::model::param_counts(&c)) {
-                Ok(counts) => counts.iter().find(|(name, _)| name == "total").map(|(_, n)| group(*n)).unwrap_or_default(),
-                Err(_) => "invalid".into(),
-            })
-            .clone();
+        // Counted from the spec: planning never builds a model.
+        let params = match r.spec.model_config() {
+            Ok(config) => group(crate::spec::budget::param_count(&config) as usize),
+            Err(_) => "invalid".into(),
+        };
         let state = store.state(&r.hash);
         let _ = writeln!(out, "{}  {:<width$}  {:>6}  {:>12}  {}", r.short(), r.label, r.seed, params, state.as_str());
     }

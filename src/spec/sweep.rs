@@ -10,7 +10,7 @@ use super::error::{SpecError, SpecErrors, nearest};
 use super::hash::{SHORT_LEN, run_hash};
 use super::load::{LoadedSpec, deserialize_at, get_path, set_path, show};
 use super::types::RunSpec;
-use super::validate::validate;
+use super::validate::{MAX_RUNS, validate};
 
 /// Where a swept value was declared: `sweep`, `zip` or `include`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +130,10 @@ pub fn expand(loaded: &LoadedSpec) -> Result<Experiment, SpecErrors> {
         return Err(SpecErrors(errors));
     }
 
+    if let Some(e) = run_count_problem(loaded) {
+        return Err(e.into());
+    }
+
     let points = variant_points(spec);
     let base = super::flatten::variant_fields(&RunSpec {
         data: loaded.written.data.clone(),
@@ -211,6 +215,47 @@ fn label_settings(settings: &[Setting], base: &super::flatten::Fields, run: &Run
         }
     }
     named
+}
+
+/// A count that may have saturated.
+fn count(n: u128) -> String {
+    if n == u128::MAX { "more than 10^38".into() } else { n.to_string() }
+}
+
+/// The runs a spec asks for, counted from its axes before any is built: a sweep over the limit
+/// ([`MAX_RUNS`]) is refused, blamed on its longest axis.
+fn run_count_problem(loaded: &LoadedSpec) -> Option<SpecError> {
+    let spec = &loaded.spec;
+    let grid = spec.sweep.values().fold(1u128, |n, v| n.saturating_mul(v.len() as u128));
+    let rows = spec.zip.values().next().map_or(1, |v| v.len() as u128);
+    let gridded = !spec.sweep.is_empty() || !spec.zip.is_empty();
+    let variants = if gridded || spec.include.is_empty() { grid.saturating_mul(rows) } else { 0 };
+    let variants = variants.saturating_add(spec.include.len() as u128);
+    let total = variants.saturating_mul(spec.seeds.len() as u128);
+    if total <= MAX_RUNS as u128 {
+        return None;
+    }
+    let mut axes: Vec<(Vec<String>, usize, String)> =
+        spec.sweep.iter().map(|(p, v)| (vec!["sweep".into(), p.clone()], v.len(), format!("sweep.{p}"))).collect();
+    if let Some((p, v)) = spec.zip.iter().next() {
+        axes.push((vec!["zip".into(), p.clone()], v.len(), format!("zip.{p}")));
+    }
+    axes.push((vec!["include".into()], spec.include.len(), "include".into()));
+    axes.push((vec!["seeds".into()], spec.seeds.len(), "seeds".into()));
+    let (path, _, field) = axes.into_iter().max_by_key(|a| a.1).expect("seeds is an axis");
+    let (file, line) = loaded.origin(&path);
+    Some(SpecError::new(
+        file,
+        line,
+        Some(field),
+        format!(
+            "the spec asks for {} runs ({} variants x {} seeds), over the limit of {MAX_RUNS} runs per spec: split it \
+             into several specs (they can share a base through `extends:`)",
+            count(total),
+            count(variants),
+            spec.seeds.len()
+        ),
+    ))
 }
 
 fn dotted(path: &str) -> Vec<String> {
