@@ -472,3 +472,37 @@ fn the_index_has_typed_spec_columns_timestamps_and_the_commit() {
     // The results keep their columns.
     assert_eq!(df.column("recon_mse").unwrap().f64().unwrap().get(i), Some(0.27781226485967636));
 }
+
+#[test]
+fn runs_diff_prints_the_spec_fields_two_runs_differ_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let store = Store::open(&registry).unwrap();
+    let p = spec_file(dir.path(), TINY);
+    let planned = |overrides: &[&str]| {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        ttv::spec::plan(&p, &overrides).unwrap().runs.remove(0)
+    };
+    let a = planned(&["training.optimizer.lr=0.001"]);
+    let b = planned(&["training.optimizer.lr=0.002", "training.epochs=41", "seeds=[3]"]);
+    for r in [&a, &b] {
+        std::fs::create_dir_all(store.run(&r.hash).path()).unwrap();
+        store.run(&r.hash).write_spec(r).unwrap();
+    }
+    let out = ttv_run(&["runs", "diff", &a.hash[..8], &b.hash[..8]], &registry);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(text.lines().next(), Some(format!("runs {} and {}: 3 fields differ", a.short(), b.short()).as_str()), "{text}");
+    assert_eq!(rows[1], ["field", a.short(), b.short()]);
+    assert_eq!(
+        rows[2..],
+        [vec!["training.epochs", "1", "41"], vec!["training.optimizer.lr", "0.001", "0.002"], vec!["seed", "0", "3"]]
+    );
+
+    let same = ttv_run(&["runs", "diff", &a.hash[..8], &a.hash[..12]], &registry);
+    assert!(String::from_utf8_lossy(&same.stdout).contains("no spec field differs"));
+    let unknown = ttv_run(&["runs", "diff", "ffff", &a.hash[..8]], &registry);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no run ffff"), "{}", String::from_utf8_lossy(&unknown.stderr));
+}

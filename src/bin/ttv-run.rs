@@ -126,6 +126,11 @@ enum Command {
         #[arg(long, value_name = "HASH")]
         run: Vec<String>,
     },
+    /// Look into stored runs: `ttv-run runs diff 1a2b3c 4d5e6f` prints the spec fields two runs differ in.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
     /// Write the JSON Schema of spec files (for editors) to a file, or check it is current.
     Schema {
         /// Output file.
@@ -135,6 +140,12 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum RunsCommand {
+    /// Print the resolved spec fields two runs differ in (by hash or unique prefix).
+    Diff(ttv::cli::diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -153,6 +164,7 @@ fn main() -> ExitCode {
         Some(Command::Fid { store, device, experiment, last }) => (device.device.open())
             .and_then(|device| ttv::cli::fid::score_pending(&store.store(), &experiment, last, &device))
             .map(|scored| ttv::cli::fid::print(&store.registry, &scored)),
+        Some(Command::Runs { command: RunsCommand::Diff(args) }) => ttv::cli::diff::diff(&args),
         Some(Command::Score { store, experiment, run }) => {
             ttv::cli::score::score_and_print(&store.store(), &Selection { experiments: &experiment, runs: &run })
         }

@@ -1,6 +1,7 @@
 //! The commands of the binaries (each a function the thin `main` calls) and the text they share.
 
 pub mod args;
+pub mod diff;
 pub mod fid;
 pub mod generate;
 pub mod preview;
