@@ -2,7 +2,7 @@
 # Benchmarks and runs on a CUDA machine without a Rust toolchain: the stripped CUDA binaries
 # (ttv-run, ttv-bench, xz-packed) are in gpu/. Usage: benches/gpu.sh <what>...  with what in
 # anchors, perf-reference, perf-paper, graphs, mem64-reference, mem64-paper, profile-reference,
-# profile-paper, paper, parity, experiments (SPECS="experiments/a.yaml ..."), long (one spec
+# profile-paper, paper, parity, sweep, experiments (SPECS="experiments/a.yaml ..."), long (one spec
 # across several invocations on one machine). benches/README.md describes each.
 # Results go under $OUT (tables as .txt, JSON, the runs' store as a tarball, CubeCL's compile
 # and autotune logs), every returned file under 16 MiB.
@@ -88,6 +88,18 @@ for what in "$@"; do
       rm -f "$reg"/runs/*/claim   # the previous invocation's runner was stopped at its limit: its claims are dead
       ( time timeout "$limit" "$BIN"/ttv-run $SPECS --device cuda --registry "$reg" $(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done) ) 2>&1 | grep -v '^\[' | tail -25 | tee "$OUT/long.txt"
       tar czf - -C "$PWD/longrun" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." ;;
+    sweep)   # a 12-run sweep of paper.yaml (seeds 0-11) on GPU 0: one process, then WORKERS (default 4)
+             # worker processes; wall time and peak memory of each, the two stores back as sweep.tgz
+      seeds="seeds=[0,1,2,3,4,5,6,7,8,9,10,11]"
+      for k in 1 ${WORKERS:-4}; do
+        reg=$PWD/sweep/workers-$k; rm -rf "$reg"
+        if [ "$k" = 1 ]; then launch=(--device cuda); else launch=(--devices cuda:0 --workers-per-device "$k"); fi
+        t0=$(date +%s.%N)
+        peak_mem timeout "$limit" "$BIN"/ttv-run experiments/paper.yaml -s "$seeds" --registry "$reg" "${launch[@]}" > "$OUT/sweep-$k.txt" 2>&1
+        rc=$?; tail -1 "$OUT/sweep-$k.txt"
+        python3 -c "import sys; print(f'workers {sys.argv[1]}: wall {float(sys.argv[3]) - float(sys.argv[2]):.1f} s, exit {sys.argv[4]}')" "$k" "$t0" "$(date +%s.%N)" "$rc" | tee -a "$OUT/sweep.txt"
+      done
+      tar czf "$OUT/sweep.tgz" -C "$PWD" --exclude=ckpt --exclude=claim --exclude=eval sweep ;;
     parity)
       timeout "$limit" "$BIN"/ttv-bench parity 2>&1 | tee "$OUT/parity.txt" ;;
     anchors)   # the PyTorch anchors on this machine, for perf-* to print beside its figures

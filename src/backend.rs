@@ -22,7 +22,7 @@ pub fn is_flex(device: &burn::tensor::Device) -> bool {
 }
 
 /// Where a command computes, parsed once from `--device`: `cpu`, `cuda` (GPU 0) or `cuda:N`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Device {
     #[default]
     Cpu,

@@ -1,11 +1,17 @@
 //! The run store and the runner as processes see them: atomic claims under a race, stale-claim
-//! takeover, skipping finished work, and invalid specs writing nothing.
+//! takeover, skipping finished work, invalid specs writing nothing, and a store that heals:
+//! damaged files reported and skipped, unreadable claims taken over, damaged checkpoints
+//! fallen back from, orphan temp files removed, labels merged, a heartbeat through evaluation.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, SystemTime};
 
 use ttv::store::claim::{ClaimError, ClaimInfo, claim};
-use ttv::store::{RunDir, RunState, Status, Store};
+use ttv::store::metrics::MetricsLog;
+use ttv::store::{RunDir, RunRecord, RunState, Status, Store};
 
 const RUNS: usize = 40;
 
@@ -505,4 +511,380 @@ fn runs_diff_prints_the_spec_fields_two_runs_differ_in() {
     let unknown = ttv_run(&["runs", "diff", "ffff", &a.hash[..8]], &registry);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no run ffff"), "{}", String::from_utf8_lossy(&unknown.stderr));
+}
+
+// ------------------------------------------------------------------------------------------
+// a store that heals
+
+/// Set `path`'s modification time `age` into the past.
+fn backdate(path: &Path, age: Duration) {
+    std::fs::File::open(path).unwrap().set_modified(SystemTime::now() - age).unwrap();
+}
+
+/// A finished run `hash` of experiment `exp` under `label`, as a runner leaves it: a status and
+/// a metrics log with a train and an eval value.
+fn finished_run(store: &Store, hash: &str, exp: &str, label: &str) -> RunDir {
+    let mut status = Status::parse(OLD_STATUS.as_bytes()).unwrap();
+    status.hash = hash.to_string();
+    status.state = RunState::Done;
+    status.experiments = [(exp.to_string(), label.to_string())].into();
+    status.notes.clear();
+    let dir = store.run(hash);
+    std::fs::create_dir_all(dir.path()).unwrap();
+    std::fs::write(dir.status_path(), serde_json::to_vec(&status).unwrap()).unwrap();
+    let mut log = MetricsLog::open(&dir.metrics_path(), hash).unwrap();
+    log.push(1, 1, "train", "loss", 0.5, 1.0);
+    log.push(1, 1, "eval", "recon_mse", 0.25, 1.0);
+    log.save().unwrap();
+    dir
+}
+
+/// One run with a corrupt metrics.parquet and one with a corrupt status.json: the index and the
+/// report list the others, the first as `damaged`, and name both runs and files.
+#[test]
+fn a_damaged_run_is_reported_and_the_rest_of_the_store_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("registry")).unwrap();
+    let good = finished_run(&store, &"a".repeat(64), "exp", "x=1");
+    let bad_metrics = finished_run(&store, &"b".repeat(64), "exp", "x=2");
+    let bad_status = finished_run(&store, &"c".repeat(64), "exp", "x=3");
+    std::fs::write(bad_metrics.metrics_path(), b"PAR1 half a parquet file").unwrap();
+    std::fs::write(bad_status.status_path(), b"{\"hash\": \"cccc").unwrap();
+
+    assert_eq!(store.state(&"a".repeat(64)), RunState::Done);
+    assert_eq!(store.state(&"b".repeat(64)), RunState::Damaged, "done in its status, but its metrics are gone");
+    assert_eq!(store.state(&"c".repeat(64)), RunState::Damaged);
+    let damaged = store.rebuild_index().unwrap();
+    let lines: Vec<String> = damaged.iter().map(ToString::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with(&format!("run bbbbbbbbbbbb is damaged: {}: ", bad_metrics.metrics_path().display())),
+        "{lines:?}"
+    );
+    assert!(lines[1].starts_with(&format!("run cccccccccccc is damaged: {}: ", bad_status.status_path().display())), "{lines:?}");
+    let index = ttv::store::index::read(&store.index_path()).unwrap();
+    let states: Vec<_> = index.column("status").unwrap().str().unwrap().iter().map(|s| s.unwrap().to_string()).collect();
+    assert_eq!(states, ["done", "damaged"], "the unreadable status has no row");
+
+    let out = dir.path().join("reports");
+    let opts = ttv::report::ReportOptions { registry: store.root.clone(), out: out.clone(), experiments: vec![], format: None };
+    let rendered = ttv::report::render(&opts).expect("a damaged run does not stop the report");
+    assert_eq!(rendered.damaged, lines);
+    let page = std::fs::read_to_string(out.join("exp/index.html")).unwrap();
+    assert!(page.contains(&good.short()) && page.contains(&bad_metrics.short()), "both listed runs shown");
+    assert!(page.contains("state-damaged"), "the damaged run is shown as damaged");
+    let index_page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index_page.contains("run cccccccccccc is damaged"), "the unlisted damaged run is named");
+
+    let report = Command::new(env!("CARGO_BIN_EXE_ttv-report"))
+        .args(["--registry", store.root.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{}", common::text(&report));
+    let stderr = String::from_utf8_lossy(&report.stderr);
+    assert!(stderr.contains("warning: run bbbbbbbbbbbb is damaged") && stderr.contains("metrics.parquet"), "{stderr}");
+}
+
+/// A finished run whose metrics.parquet got corrupted is reported `damaged` and skipped, not
+/// called done; `--retry-failed` sets the file aside and reruns it, taking over a garbage claim
+/// and removing an orphan temp file on the way.
+#[test]
+fn a_damaged_done_run_is_skipped_then_rerun_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let p = spec_file(dir.path(), TINY);
+    let path = p.to_str().unwrap();
+    assert!(ttv_run(&[path], &registry).status.success());
+    let run = Store::at(&registry).run(&ttv::spec::plan(&p, &[]).unwrap().runs[0].hash);
+    let short = run.short();
+    std::fs::write(run.metrics_path(), b"PAR1 garbage").unwrap();
+
+    let out = ttv_run(&[path], &registry);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let named = format!("run {short} is damaged: {}", run.metrics_path().display());
+    assert!(stderr.contains(&named) && stderr.contains("--retry-failed"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("skipped (damaged)"), "{}", common::text(&out));
+
+    // A runner that died claiming it left garbage; a killed writer left a 2-hour-old temp file.
+    std::fs::write(run.claim_path(), b"\0\0\0\0").unwrap();
+    backdate(&run.claim_path(), Duration::from_secs(5));
+    let orphan = run.ckpt_dir().join(".ttv-tmp-999999999-Ab3xYz");
+    std::fs::write(&orphan, vec![0u8; 1000]).unwrap();
+    backdate(&orphan, Duration::from_secs(7200));
+
+    let out = ttv_run(&[path, "--retry-failed"], &registry);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("run {short}: took over {}", run.claim_path().display())), "{stderr}");
+    assert!(!orphan.exists(), "the orphan temp file is removed: {stderr}");
+    assert!(stderr.contains("removed 1 orphan temp file"), "{stderr}");
+    let status = run.read_status().unwrap();
+    assert_eq!(status.state, RunState::Done, "{:?}", status.error);
+    assert!(status.notes.iter().any(|n| n.contains("restarted from scratch")), "{:?}", status.notes);
+    assert!(MetricsLog::open(&run.metrics_path(), "x").unwrap().rows.iter().any(|r| r.split == "eval"));
+    assert!(run.path().join("metrics.parquet.damaged").is_file(), "the damaged file is kept aside");
+    assert_eq!(Store::at(&registry).state(&status.hash), RunState::Done);
+}
+
+#[test]
+fn an_unreadable_claim_is_judged_by_what_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::new(dir.path().join("0123456789ab"));
+    std::fs::create_dir_all(run.path()).unwrap();
+    // Empty (a disk full while claiming), older than a claim being written.
+    std::fs::write(run.claim_path(), b"").unwrap();
+    backdate(&run.claim_path(), Duration::from_secs(5));
+    let c = claim(&run, 120.0).expect("an empty claim is taken over");
+    let why = c.took_over.clone().unwrap();
+    assert!(why.contains("0123456789ab/claim") && why.contains("empty"), "{why}");
+    c.release().unwrap();
+
+    // Cut short, naming a dead pid on this host: free at once, fresh or not.
+    let host = ttv::store::status::hostname();
+    std::fs::write(run.claim_path(), format!("{{\"pid\":{},\"host\":\"{host}\",\"ti", exited_pid())).unwrap();
+    backdate(&run.claim_path(), Duration::from_secs(2));
+    let c = claim(&run, 120.0).expect("a dead holder's torn claim is taken over");
+    assert!(c.took_over.as_deref().unwrap().contains("is gone"), "{:?}", c.took_over);
+    c.release().unwrap();
+
+    // Cut short, naming a live pid on this host: still held.
+    std::fs::write(run.claim_path(), format!("{{\"pid\":{},\"host\":\"{host}\",\"ti", std::process::id())).unwrap();
+    backdate(&run.claim_path(), Duration::from_secs(2));
+    assert!(matches!(claim(&run, 120.0), Err(ClaimError::Held(_))));
+}
+
+/// A temp file left by a killed writer is removed when a runner starts, once old and not held;
+/// a replaced checkpoint whose replacement never arrived is put back.
+#[test]
+fn orphan_temp_files_are_removed_when_old_and_not_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let hour = Duration::from_secs(3600);
+    let free = store.run(&"d".repeat(64));
+    let partial = free.ckpt_dir().join(".tmp-update-00000004-999999999");
+    std::fs::create_dir_all(&partial).unwrap();
+    std::fs::write(partial.join(".tmpAb3xYz"), vec![0u8; 4096]).unwrap();
+    backdate(&partial.join(".tmpAb3xYz"), 2 * hour);
+    backdate(&partial, 2 * hour);
+    let file = free.path().join(".ttv-tmp-999999999-Zz9yXx");
+    std::fs::write(&file, b"half a status").unwrap();
+    backdate(&file, 2 * hour);
+    let fresh = free.path().join(".ttv-tmp-999999999-Fresh1");
+    std::fs::write(&fresh, b"being written").unwrap();
+    let index_tmp = store.root.join(".tmpQq1Ww2");
+    std::fs::write(&index_tmp, b"half an index").unwrap();
+    backdate(&index_tmp, 2 * hour);
+    let replaced = free.ckpt_dir().join(".ttv-old-999999999-best");
+    std::fs::create_dir_all(&replaced).unwrap();
+    std::fs::write(replaced.join("trainer.json"), b"{}").unwrap();
+    backdate(&replaced.join("trainer.json"), 2 * hour);
+    backdate(&replaced, 2 * hour);
+    // In a run a live runner (this process) holds: left alone, however old.
+    let held = store.run(&"e".repeat(64));
+    write_claim(held.path(), std::process::id(), 1.0);
+    let held_tmp = held.path().join(".ttv-tmp-999999999-Held11");
+    std::fs::write(&held_tmp, b"x").unwrap();
+    backdate(&held_tmp, 2 * hour);
+
+    let swept = store.sweep_orphans();
+    assert!(!partial.exists() && !file.exists() && !index_tmp.exists(), "{swept:?}");
+    assert!(fresh.exists(), "a temp file being written stays");
+    assert!(held_tmp.exists(), "a held run's temp files stay");
+    assert_eq!(swept.bytes, 4096 + 13 + 13);
+    assert_eq!(swept.restored, vec![free.ckpt_dir().join("best")]);
+    assert!(free.ckpt_dir().join("best/trainer.json").is_file());
+}
+
+/// Two writers of one status: the runner holding the run and another runner listing it under a
+/// second experiment. The holder's later writes keep the other's label.
+#[test]
+fn status_writes_merge_the_labels_of_concurrent_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("registry")).unwrap();
+    let p = spec_file(dir.path(), TINY);
+    let plan = ttv::spec::plan(&p, &[]).unwrap().runs.remove(0);
+    let mut holder = RunRecord::begin(store.run(&plan.hash), &plan, "first", "cpu").unwrap();
+    store.add_experiment(&plan, "second").unwrap();
+    holder.note("written by the holder".into());
+    holder.save().unwrap();
+    holder.finish(RunState::Done, None).unwrap();
+    let stored = store.status(&plan.hash).unwrap();
+    assert_eq!(stored.experiments.keys().collect::<Vec<_>>(), ["first", "second"]);
+    assert_eq!(stored.state, RunState::Done, "the holder's own fields are its own");
+    assert_eq!(stored.notes, ["written by the holder"]);
+    // And the listing writer never writes back a stale copy of the holder's fields.
+    store.add_experiment(&plan, "third").unwrap();
+    let stored = store.status(&plan.hash).unwrap();
+    assert_eq!((stored.state, stored.experiments.len()), (RunState::Done, 3));
+}
+
+// ------------------------------------------------------------------------------------------
+// damaged checkpoints and the heartbeat, on the real binary
+
+/// `text` (the tiny spec: 3 epochs of 2 updates, a checkpoint per epoch) in a fresh folder, and
+/// its run.
+fn tiny_workspace(text: &str) -> (tempfile::TempDir, PathBuf, RunDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(&spec, text).unwrap();
+    let hash = ttv::spec::plan(&spec, &[]).unwrap().runs.remove(0).hash;
+    let run = Store::at(&dir.path().join("registry")).run(&hash);
+    (dir, spec, run)
+}
+
+fn run_tiny(dir: &Path, spec: &Path, fault: Option<&str>) -> std::process::Output {
+    run_tiny_with(dir, spec, fault, &[])
+}
+
+fn run_tiny_with(dir: &Path, spec: &Path, fault: Option<&str>, extra: &[&str]) -> std::process::Output {
+    let mut env = common::NO_WEIGHTS.to_vec();
+    env.extend(fault.map(|f| ("TTV_FAULT", f)));
+    let mut args = vec![spec.to_str().unwrap()];
+    args.extend(extra);
+    common::ttv_run(dir, &args, &env)
+}
+
+fn checkpoints(run: &RunDir) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(run.ckpt_dir()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+fn train_losses(run: &RunDir) -> usize {
+    MetricsLog::open(&run.metrics_path(), "x").unwrap().rows.iter().filter(|r| r.split == "train" && r.metric == "loss").count()
+}
+
+/// Killed after its second checkpoint, with the newest one truncated: the run resumes from the
+/// previous one and says so. Killed again after its last checkpoint, it resumes there keeping
+/// its notes and checkpoint size.
+#[test]
+fn a_damaged_newest_checkpoint_falls_back_to_the_previous_one() {
+    let (dir, spec, run) = tiny_workspace(common::TINY);
+    let out = run_tiny(dir.path(), &spec, Some("abort-after-checkpoint=4"));
+    assert!(!out.status.success(), "the fault aborts the process: {}", common::text(&out));
+    assert_eq!(checkpoints(&run), ["update-00000002", "update-00000004"], "the two newest are kept");
+    let model = run.ckpt_dir().join("update-00000004/model.safetensors");
+    let bytes = std::fs::read(&model).unwrap();
+    std::fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+
+    let out = run_tiny(dir.path(), &spec, Some("abort-after-checkpoint=6"));
+    assert!(!out.status.success(), "{}", common::text(&out));
+    let status = run.read_status().unwrap();
+    let fallback = format!("checkpoint {} is damaged (", run.ckpt_dir().join("update-00000004").display());
+    let note = status.notes.iter().find(|n| n.starts_with(&fallback)).unwrap_or_else(|| panic!("{:?}", status.notes));
+    assert!(note.contains("model.safetensors") && note.ends_with("update-00000002 instead"), "{note}");
+    assert_eq!(checkpoints(&run), ["update-00000004", "update-00000006"]);
+
+    // Resumed at its last checkpoint: nothing left to train, the summary and notes complete.
+    ttv::store::record::amend(&run, |s| s.add_note("a note of an earlier attempt".into())).unwrap();
+    let out = run_tiny(dir.path(), &spec, None);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let status = run.read_status().unwrap();
+    assert_eq!(status.state, RunState::Done, "{:?}", status.error);
+    for kept in ["a note of an earlier attempt", &fallback] {
+        assert!(status.notes.iter().any(|n| n.starts_with(kept)), "{kept:?} kept: {:?}", status.notes);
+    }
+    let size = std::fs::metadata(run.ckpt_dir().join("update-00000006/model.safetensors")).unwrap().len();
+    assert_eq!(status.summary.ckpt_bytes, Some(size), "the checkpoint size survives the resume");
+    assert_eq!(train_losses(&run), 6, "every update once");
+}
+
+/// With both checkpoints damaged, the run restarts from scratch with a note instead of failing;
+/// a run that failed on them before (as earlier versions failed it) does so under
+/// `--retry-failed`.
+#[test]
+fn with_no_loadable_checkpoint_the_run_restarts_from_scratch() {
+    let (dir, spec, run) = tiny_workspace(common::TINY);
+    let out = run_tiny(dir.path(), &spec, Some("abort-after-checkpoint=4"));
+    assert!(!out.status.success(), "{}", common::text(&out));
+    std::fs::write(run.ckpt_dir().join("update-00000004/model.safetensors"), b"garbage").unwrap();
+    std::fs::write(run.ckpt_dir().join("update-00000002/trainer.json"), b"{\"run\": ").unwrap();
+    ttv::store::record::amend(&run, |s| {
+        (s.state, s.error) = (RunState::Failed, Some("update-00000004/model.safetensors: unreadable".into()));
+        true
+    })
+    .unwrap();
+    let out = run_tiny(dir.path(), &spec, None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("skipped (failed)"), "{}", common::text(&out));
+
+    let out = run_tiny_with(dir.path(), &spec, None, &["--retry-failed"]);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let status = run.read_status().unwrap();
+    assert_eq!(status.state, RunState::Done, "{:?}", status.error);
+    let note = status.notes.iter().find(|n| n.starts_with("no checkpoint could be loaded")).expect("a note");
+    assert!(
+        note.contains("update-00000004") && note.contains("update-00000002") && note.ends_with("restarted from scratch"),
+        "{note}"
+    );
+    assert!(!status.notes.iter().any(|n| n.starts_with("resumed from")), "{:?}", status.notes);
+    assert_eq!(train_losses(&run), 6, "every update once");
+    assert_eq!(checkpoints(&run), ["update-00000004", "update-00000006"]);
+}
+
+/// A long evaluation (stalled 2 s by `TTV_FAULT=slow-eval`) writes no status, yet the claim's
+/// heartbeat goes on.
+#[test]
+fn the_heartbeat_beats_through_a_long_evaluation() {
+    use std::io::BufRead;
+    let (dir, spec, run) = tiny_workspace(&common::TINY.replace("epochs: 3", "epochs: 1"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ttv-run"))
+        .current_dir(dir.path())
+        .arg(&spec)
+        .env("TTV_REGISTRY", dir.path().join("registry"))
+        .envs(common::NO_WEIGHTS.iter().copied())
+        .env("TTV_FAULT", "slow-eval=1")
+        .env("TTV_HEARTBEAT_S", "0.1")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines().map_while(Result::ok);
+    assert!(lines.any(|l| l.contains("stalling the evaluation after epoch 1")), "no evaluation started");
+    let modified = || std::fs::metadata(run.claim_path()).and_then(|m| m.modified()).expect("the claim is held");
+    let status_beat = run.read_status().unwrap().heartbeat;
+    let before = modified();
+    std::thread::sleep(Duration::from_millis(600));
+    let after = modified();
+    assert!(after > before, "the claim was touched during the evaluation");
+    assert_eq!(run.read_status().unwrap().heartbeat, status_beat, "no status was written meanwhile");
+    lines.for_each(drop);
+    assert!(child.wait().unwrap().success());
+    assert!(!run.claim_path().exists(), "released at the end");
+}
+
+/// A done run records the fingerprint of its manifest's files; when a listed file changes under
+/// it, `ttv-run` warns naming the run instead of reusing it silently.
+#[test]
+fn a_done_run_whose_listed_files_changed_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    std::fs::write(dir.path().join("a.gif"), b"first clip").unwrap();
+    std::fs::write(dir.path().join("clips.csv"), "path,caption\na.gif,a red ball\n").unwrap();
+    let text = TINY.replace("data: {", "data: {kind: folder, source: clips.csv, ");
+    let p = spec_file(dir.path(), &text);
+    let plan = ttv::spec::plan(&p, &[]).unwrap().runs.remove(0);
+    let opts = ttv::data::LoadOptions { cache_dir: None, base_dir: Some(dir.path().to_path_buf()) };
+    let recorded = ttv::store::inputs::fingerprint(&plan.spec.data, &opts).unwrap().expect("a folder has one");
+    let store = Store::open(&registry).unwrap();
+    let run = finished_run(&store, &plan.hash, "exp", &plan.label);
+    ttv::store::record::amend(&run, |s| {
+        s.data_fingerprint = Some(recorded.clone());
+        true
+    })
+    .unwrap();
+
+    let out = ttv_run(&[p.to_str().unwrap()], &registry);
+    assert!(out.status.success(), "{}", common::text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("skipped (done)"), "{}", common::text(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"), "{}", common::text(&out));
+
+    std::fs::write(dir.path().join("a.gif"), b"another clip").unwrap();
+    let out = ttv_run(&[p.to_str().unwrap()], &registry);
+    assert!(out.status.success(), "{}", common::text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let named = format!("warning: run {} is done, but the files of data.source = clips.csv changed", run.short());
+    assert!(stderr.contains(&named), "{stderr}");
 }

@@ -4,24 +4,12 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
-use clap::Args;
 
-use super::args::StoreArgs;
 use crate::spec::flatten::{differences, flatten, show};
 use crate::store::{RunDir, Store};
 
-#[derive(Args, Debug, Clone)]
-pub struct DiffArgs {
-    /// One run: its hash or a unique prefix (at least 4 hex digits), as `--dry-run` prints it.
-    pub a: String,
-    /// The other run.
-    pub b: String,
-    #[command(flatten)]
-    pub store: StoreArgs,
-}
-
-pub fn diff(args: &DiffArgs) -> Result<()> {
-    print!("{}", render(&args.store.store(), &args.a, &args.b)?);
+pub fn diff(store: &Store, a: &str, b: &str) -> Result<()> {
+    print!("{}", render(store, a, b)?);
     Ok(())
 }
 

@@ -55,18 +55,27 @@ impl GenerateRequest {
 }
 
 pub fn generate(store: &Store, request: &GenerateRequest, device: &Device) -> Result<Vec<Generated>> {
-    if request.prompts.is_empty() {
-        bail!("give at least one prompt");
+    if request.prompts.is_empty() || request.prompts.iter().any(|p| p.trim().is_empty()) {
+        bail!("give at least one prompt, none of them empty");
     }
     let run_dir = store.find(&request.run)?;
     let spec = run_dir.read_spec()?;
+    // More steps than the run trained with would run past what its schedule ever saw.
+    let max = spec.model.engine.max_steps as usize;
+    if let Some(steps) = request.steps
+        && !(1..=max).contains(&steps)
+    {
+        bail!("--steps {steps}: run {} trained with at most {max} reasoning steps; give 1 to {max}", run_dir.short());
+    }
+    if let Some(t) = request.threshold
+        && !(t > 0.0 && t <= 1.0)
+    {
+        bail!("--threshold {t}: must be in (0, 1]");
+    }
     let path = checkpoint_dir(&run_dir, &request.checkpoint)?;
     let model: TextToVideo = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, device);
     let mut model = checkpoint::load_model(&path, model)?;
     if let Some(steps) = request.steps {
-        if steps == 0 {
-            bail!("--steps must be at least 1");
-        }
         model.max_steps = steps;
     }
     if let Some(threshold) = request.threshold {

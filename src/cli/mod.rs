@@ -1,13 +1,20 @@
 //! The commands of the binaries (each a function the thin `main` calls) and the text they share.
 
 pub mod args;
+pub mod bench;
+pub mod completions;
 pub mod diff;
 pub mod fid;
+pub mod flags;
 pub mod generate;
 pub mod preview;
+pub mod progress;
+pub mod report;
 pub mod run;
+pub mod runs;
 pub mod schema;
 pub mod score;
+pub mod status;
 
 use std::fmt::Write;
 
@@ -31,6 +38,32 @@ pub fn plan_table(exp: &Experiment, store: &Store) -> String {
         let _ = writeln!(out, "{}  {:<width$}  {:>6}  {:>12}  {}", r.short(), r.label, r.seed, params, state.as_str());
     }
     out
+}
+
+/// The `--dry-run --json` plan: one object per run with its experiment, full hash, variant label,
+/// variant id (index.parquet's `variant`) and swept settings, seed, stored state, and whether `ttv-run` without `--dry-run` would train
+/// it (`todo`).
+pub fn plan_json(experiments: &[Experiment], store: &Store, retry_failed: bool) -> serde_json::Value {
+    let runs = experiments.iter().flat_map(|exp| {
+        exp.runs.iter().map(|r| {
+            let state = store.state(&r.hash);
+            let todo = state.to_do(retry_failed);
+            let settings: serde_json::Map<String, serde_json::Value> =
+                r.settings.iter().map(|s| (s.path.clone(), s.value.clone())).collect();
+            serde_json::json!({
+                "experiment": exp.name,
+                "hash": r.hash,
+                "short": r.short(),
+                "variant": r.label,
+                "variant_id": crate::spec::variant_id(&r.spec),
+                "settings": settings,
+                "seed": r.seed,
+                "state": state.as_str(),
+                "todo": todo,
+            })
+        })
+    });
+    serde_json::Value::Array(runs.collect())
 }
 
 /// 20369668 -> "20,369,668".

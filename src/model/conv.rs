@@ -7,7 +7,8 @@
 //! every kernel tap of the padded input with `select` (one index per output position and axis),
 //! lays the taps out as columns and multiplies by the weight matrix: only gather, reshape and
 //! matmul, which every backend does fast and autodiff differentiates exactly. A transposed
-//! convolution is the mirror image: one matmul, then the taps overlap-added into place.
+//! convolution is the mirror image: one matmul, then the taps overlap-added into place. The
+//! products and biases run on row chunks ([`rows`]), so their gradients reduce in parallel.
 //!
 //! burn-flex (the CPU default) is the exception: its own convolutions are tiled im2col + gemm
 //! run in parallel, about 3x faster than these on the codec's shapes, forward and backward
@@ -19,7 +20,7 @@ use burn::nn::{PaddingConfig2d, PaddingConfig3d};
 use burn::prelude::*;
 use burn::tensor::IndexingUpdateOp;
 
-use super::constants;
+use super::{constants, rows};
 
 pub use crate::spec::types::CpuConv;
 
@@ -82,7 +83,7 @@ fn gemm_conv_transpose3d(conv: &ConvTranspose3d, x: Tensor<5>) -> Tensor<5> {
     let [st, sh, sw] = conv.stride;
     let full = [(it, kt, st), (ih, kh, sh), (iw, kw, sw)].map(|(i, k, s)| (i - 1) * s + k);
     let weight = conv.weight.val().reshape([c_in, c_out * kt * kh * kw]);
-    let columns = x.permute([0, 2, 3, 4, 1]).reshape([batch * it * ih * iw, c_in]).matmul(weight);
+    let columns = rows::matmul(x.permute([0, 2, 3, 4, 1]).reshape([batch * it * ih * iw, c_in]), weight);
     // Overlap-add time: rows (b, ih, iw, c_out, kh, kw), columns (it, kt) -> full_t.
     let y = columns
         .reshape([batch, it, ih * iw, c_out, kt, kh * kw])
@@ -107,7 +108,7 @@ fn gemm_conv_transpose3d(conv: &ConvTranspose3d, x: Tensor<5>) -> Tensor<5> {
         y = y.narrow(axis + 2, p, size - 2 * p + extra);
     }
     match &conv.bias {
-        Some(bias) => y + bias.val().reshape([1, c_out, 1, 1, 1]),
+        Some(bias) => rows::add_channels(y, bias.val()),
         None => y,
     }
 }
@@ -157,9 +158,9 @@ fn convolve_padded(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, str
 /// `columns` `[positions, taps]` times `weight` `[c_out, taps]`, plus bias, back to
 /// channels-first `[b, c_out, t, h, w]` from the positions' `[b, t, h, w, c_out]`.
 fn finish(columns: Tensor<2>, weight: Tensor<2>, bias: Option<Tensor<1>>, out: [usize; 5]) -> Tensor<5> {
-    let product = columns.matmul(weight.transpose());
+    let product = rows::matmul(columns, weight.transpose());
     let product = match bias {
-        Some(bias) => product + bias.unsqueeze_dim(0),
+        Some(bias) => rows::add(product, bias),
         None => product,
     };
     product.reshape(out).permute([0, 4, 1, 2, 3])

@@ -11,7 +11,7 @@
 //! - [`registry`]: validated model config (spec/validate.rs) -> model, parameter counts per component.
 //! - [`flops`]: analytic forward FLOPs per sample, per component.
 //!
-//! Building blocks: [`attention`], [`rope`], [`swiglu`], [`norm`], [`block`], [`conv`]; the
+//! Building blocks: [`attention`], [`rope`], [`swiglu`], [`norm`], [`block`], [`conv`], [`rows`]; the
 //! constant tensors they upload once per device: [`constants`].
 
 pub mod attention;
@@ -26,6 +26,7 @@ pub mod hrm;
 pub mod norm;
 pub mod registry;
 pub mod rope;
+pub mod rows;
 pub mod swiglu;
 pub mod text_encoder;
 pub mod tokenizer;

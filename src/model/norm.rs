@@ -29,7 +29,7 @@ impl RmsNorm {
         let rms = x.clone().powf_scalar(2.0).mean_dim(D - 1).add_scalar(self.eps).sqrt();
         let y = x / rms;
         match &self.gain {
-            Some(gain) => y * gain.val().unsqueeze::<D>(),
+            Some(gain) => super::rows::mul(y, gain.val()),
             None => y,
         }
     }

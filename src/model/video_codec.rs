@@ -20,6 +20,7 @@ use burn::prelude::*;
 use burn::tensor::activation::gelu;
 
 use super::conv::{conv_transpose3d, conv3d};
+use super::rows;
 use crate::spec::types::{CpuConv, Family};
 
 /// Strides of the paper tokenizer's four blocks, (time, height, width).
@@ -80,7 +81,7 @@ fn conv_t3d(c: [usize; 2], kernel: [usize; 3], stride: [usize; 3], pad: usize, d
 
 /// LayerNorm over the channel axis of `[batch, channels, t, h, w]`.
 fn channel_norm(norm: &LayerNorm, x: Tensor<5>) -> Tensor<5> {
-    norm.forward(x.permute([0, 2, 3, 4, 1])).permute([0, 4, 1, 2, 3])
+    rows::layer_norm(norm, x.permute([0, 2, 3, 4, 1])).permute([0, 4, 1, 2, 3])
 }
 
 /// `[batch, channels, t, h, w]` -> `[batch, t*h*w, channels]`, time slowest.
@@ -247,7 +248,7 @@ impl VideoTokenizer {
             Self::Reference(m) => {
                 let x = gelu(conv3d(&m.conv1, video, m.cpu_conv));
                 let x = gelu(conv3d(&m.conv2, x, m.cpu_conv));
-                m.norm.forward(flatten_tokens(conv3d(&m.conv3, x, m.cpu_conv)))
+                rows::layer_norm(&m.norm, flatten_tokens(conv3d(&m.conv3, x, m.cpu_conv)))
             }
         }
     }
@@ -263,7 +264,7 @@ impl VideoDetokenizer {
                 conv3d(&m.to_rgb, x, m.cpu_conv).tanh()
             }
             Self::Reference(m) => {
-                let x = unflatten_tokens(m.proj.forward(tokens), [m.grid_t, m.grid_h, m.grid_w]);
+                let x = unflatten_tokens(rows::linear(&m.proj, tokens), [m.grid_t, m.grid_h, m.grid_w]);
                 let x = gelu(conv_transpose3d(&m.conv1, x, m.cpu_conv));
                 let x = gelu(conv_transpose3d(&m.conv2, x, m.cpu_conv));
                 conv_transpose3d(&m.conv3, x, m.cpu_conv).tanh()

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::spec::flatten::{Fields, variant_fields};
 use crate::store::index;
 use crate::store::status::{Status, hostname, now, pid_alive};
-use crate::store::{RunDir, RunState, Store};
+use crate::store::{Damage, Inspection, RunDir, RunState, Store};
 
 /// One run as the report sees it.
 #[derive(Debug, Clone)]
@@ -118,23 +118,28 @@ impl Run {
     }
 }
 
-/// Every experiment's runs (all experiments, or those in `wanted`); none when the registry
-/// holds no run directory at all. The runs are indexed in memory from every run on disk (what
-/// `index.parquet` holds): a report never writes to the store it reads (a result set, a
-/// read-only store).
-pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<BTreeMap<String, Vec<Run>>>> {
+/// Each experiment's runs, by experiment name.
+pub type Experiments = BTreeMap<String, Vec<Run>>;
+
+/// Every experiment's runs (all experiments, or those in `wanted`), and every damaged run of
+/// the store (one whose status reads is listed `damaged`, its damage as the reason; one whose
+/// status does not is only in the list); none when the registry holds no run directory at all.
+/// The runs are indexed in memory from every run on disk (what `index.parquet` holds): a report
+/// never writes to the store it reads (a result set, a read-only store).
+pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<(Experiments, Vec<Damage>)>> {
     let store = Store::at(registry);
     if !store.runs_dir().exists() {
         return Ok(None);
     }
+    let (entries, damaged) = index::entries_checked(&store);
     let mut out: BTreeMap<String, Vec<Run>> = BTreeMap::new();
-    for entry in index::entries(&store) {
+    for entry in entries {
         let listed: Vec<(String, String)> = if entry.status.experiments.is_empty() {
             vec![(String::new(), String::new())]
         } else {
             entry.status.experiments.iter().map(|(e, l)| (e.clone(), l.clone())).collect()
         };
-        let run = run(&store, &entry)?;
+        let run = run(&store, &entry);
         for (exp, label) in listed {
             if wanted.is_empty() || wanted.contains(&exp) {
                 out.entry(exp).or_default().push(Run { label, ..run.clone() });
@@ -144,17 +149,19 @@ pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<BTreeMap
     for w in wanted {
         anyhow::ensure!(out.contains_key(w), "no runs of experiment `{w}` in the registry {}", registry.display());
     }
-    Ok(Some(out))
+    Ok(Some((out, damaged)))
 }
 
 /// One run with its metrics, under no experiment's label yet.
-fn run(store: &Store, entry: &index::Entry) -> Result<Run> {
+fn run(store: &Store, entry: &index::Entry) -> Run {
     let status = &entry.status;
     let hash = status.hash.clone();
     let dir = store.run(&hash);
     let results = status.summary.columns().into_iter().filter(|(_, v)| v.is_finite()).collect();
-    let (state, reason) = state_and_reason(store, &hash, Some(status));
-    let rows = dir.metrics(&hash).with_context(|| format!("reading {}", dir.metrics_path().display()))?.rows;
+    let seen = store.inspect(&hash);
+    let (state, reason) = state_and_reason(&seen);
+    // Unreadable metrics are in the damage the state reports; the run shows without curves.
+    let rows = dir.metrics(&hash).map(|log| log.rows).unwrap_or_default();
     let mut eval = BTreeMap::new();
     let mut last_step: BTreeMap<(String, u32), u64> = BTreeMap::new();
     let mut train: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
@@ -174,7 +181,7 @@ fn run(store: &Store, entry: &index::Entry) -> Result<Run> {
     for series in train.values_mut() {
         series.sort_by_key(|p| p.0);
     }
-    Ok(Run {
+    Run {
         short: dir.short(),
         hash,
         label: String::new(),
@@ -192,7 +199,7 @@ fn run(store: &Store, entry: &index::Entry) -> Result<Run> {
         eval,
         train,
         dir: dir.path().to_path_buf(),
-    })
+    }
 }
 
 /// Whether the status names a runner on this host whose process has ended.
@@ -203,8 +210,9 @@ fn runner_gone(status: &Status) -> bool {
 /// The state a reader should see, and why a run is not done. The store waits out the heartbeat
 /// before taking a claim over; a reader on the runner's own host can already tell a runner whose
 /// pid is gone, and shows its run `interrupted` (the next `ttv-run` resumes it).
-fn state_and_reason(store: &Store, hash: &str, status: Option<&Status>) -> (RunState, Option<String>) {
-    let state = match store.state(hash) {
+fn state_and_reason(seen: &Inspection) -> (RunState, Option<String>) {
+    let status = seen.status.as_ref();
+    let state = match seen.state {
         RunState::Running if status.is_some_and(runner_gone) => RunState::Interrupted,
         state => state,
     };
@@ -212,7 +220,7 @@ fn state_and_reason(store: &Store, hash: &str, status: Option<&Status>) -> (RunS
         RunState::Done => None,
         RunState::Failed => Some(status.and_then(|s| s.error.clone()).unwrap_or_else(|| "no error recorded".into())),
         RunState::Running => status.map(|s| {
-            let age = now() - s.heartbeat;
+            let age = now() - seen.heartbeat.unwrap_or(s.heartbeat);
             format!("in progress: pid {} on {}, last heartbeat {age:.0} s ago", s.pid, s.host)
         }),
         RunState::Interrupted => Some(
@@ -220,6 +228,10 @@ fn state_and_reason(store: &Store, hash: &str, status: Option<&Status>) -> (RunS
         ),
         RunState::Stopped => Some("stopped by its time budget before the end of its schedule (`training.time_budget`)".into()),
         RunState::New => Some("not trained yet".into()),
+        RunState::Damaged => Some(format!(
+            "{}; `ttv-run --retry-failed` reruns it",
+            seen.damage.as_ref().map_or_else(|| "damaged".to_string(), ToString::to_string)
+        )),
     };
     (state, reason)
 }

@@ -47,35 +47,46 @@ pub struct Rendered {
     pub pages: Vec<PathBuf>,
     /// The `--format` export (printed by the binary).
     pub text: String,
+    /// Damaged runs of the store, one line each (printed by the binary); the report shows the
+    /// rest.
+    pub damaged: Vec<String>,
 }
 
 pub fn render(opts: &ReportOptions) -> Result<Rendered> {
-    let experiments = match load::experiments(&opts.registry, &opts.experiments)? {
+    let (experiments, damaged) = match load::experiments(&opts.registry, &opts.experiments)? {
         Some(e) => e,
         None if !opts.experiments.is_empty() => anyhow::bail!("the registry {} holds no runs", opts.registry.display()),
         None => Default::default(),
     };
+    let damaged: Vec<String> = damaged.iter().map(ToString::to_string).collect();
     if let Some(format) = opts.format {
         let mut text = String::new();
         for (name, runs) in &experiments {
             let (variants, params) = variants::group(runs);
             text.push_str(&export::render(name, &tables::comparison(&variants, &params), format));
         }
-        return Ok(Rendered { text, ..Default::default() });
+        return Ok(Rendered { text, damaged, ..Default::default() });
     }
     let mut pages = Vec::new();
     for (name, runs) in &experiments {
         pages.push(page::write(name, runs, &opts.out.join(name))?);
     }
     let index = opts.out.join("index.html");
-    write_atomic(&index, index_page(&opts.registry, &experiments).as_bytes())?;
-    Ok(Rendered { index: Some(index), pages, text: String::new() })
+    write_atomic(&index, index_page(&opts.registry, &experiments, &damaged).as_bytes())?;
+    Ok(Rendered { index: Some(index), pages, text: String::new(), damaged })
 }
 
-/// `reports/index.html`: every experiment with its runs' states, or a note that there are none.
-fn index_page(registry: &Path, experiments: &BTreeMap<String, Vec<Run>>) -> String {
+/// `reports/index.html`: every experiment with its runs' states, or a note that there are none;
+/// the store's damaged runs below.
+fn index_page(registry: &Path, experiments: &BTreeMap<String, Vec<Run>>, damaged: &[String]) -> String {
     let body = maud::html! {
         h1 { "ttv experiments" }
+        @if !damaged.is_empty() {
+            div id="damaged" {
+                p { "Damaged runs (left out where their status cannot be read; " code { "ttv-run --retry-failed" } " reruns them):" }
+                ul { @for d in damaged { li { code { (d) } } } }
+            }
+        }
         @if experiments.is_empty() {
             p id="empty" {
                 "The registry " code { (registry.display()) } " holds no runs yet. Run "

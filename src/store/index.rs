@@ -8,9 +8,9 @@ use std::path::Path;
 use polars::prelude::*;
 use serde_json::Value;
 
-use super::Store;
 use super::atomic::write_atomic_with;
-use super::status::Status;
+use super::status::{RunState, Status};
+use super::{Damage, Store, path_error};
 use crate::spec::RunSpec;
 use crate::spec::flatten::{Kind, SEED, flatten, kinds};
 
@@ -35,21 +35,49 @@ impl Entry {
     }
 }
 
-/// Every run's status in `store`, sorted by hash, with the state a reader should see ([`Store::state`]:
-/// `running` only while its runner lives); unreadable entries are skipped.
+/// The status of every undamaged run in `store`, sorted by hash, with the state a reader should
+/// see ([`Store::inspect`]: `running` only while its runner lives). Damaged runs are left out
+/// (reported by [`scan_checked`]), so that commands amending runs never trip over one.
 pub fn scan(store: &Store) -> Vec<Status> {
-    let mut out: Vec<Status> = store.runs().iter().filter_map(|dir| dir.read_status().ok()).collect();
-    for status in &mut out {
-        status.state = store.state(&status.hash);
+    let (statuses, damaged) = scan_checked(store);
+    statuses.into_iter().filter(|s| !damaged.iter().any(|d| s.hash.starts_with(&d.run))).collect()
+}
+
+/// [`scan`], and every damaged run found: a damaged run never stops the scan. A run whose
+/// status reads but whose metrics do not is listed `damaged`, the damage as its error.
+pub fn scan_checked(store: &Store) -> (Vec<Status>, Vec<Damage>) {
+    let mut out = Vec::new();
+    let mut damaged = Vec::new();
+    for dir in store.runs() {
+        let seen = store.inspect(&dir.short());
+        if let Some(mut status) = seen.status {
+            status.state = seen.state;
+            if seen.state == RunState::Damaged {
+                status.error = seen.damage.as_ref().map(ToString::to_string);
+            }
+            out.push(status);
+        }
+        damaged.extend(seen.damage);
     }
     out.sort_by(|a, b| a.hash.cmp(&b.hash));
-    out
+    (out, damaged)
 }
 
 /// [`scan`] with each run's resolved spec (`spec.yaml`; an older file lacking a field reads it
 /// at its default).
 pub fn entries(store: &Store) -> Vec<Entry> {
-    scan(store).into_iter().map(|status| Entry { spec: store.run(&status.hash).read_spec().ok(), status }).collect()
+    scan(store).into_iter().map(|status| entry(store, status)).collect()
+}
+
+/// [`scan_checked`] with each run's resolved spec: a damaged run whose status reads is an entry
+/// in state `damaged`; every damage found is returned beside them.
+pub fn entries_checked(store: &Store) -> (Vec<Entry>, Vec<Damage>) {
+    let (statuses, damaged) = scan_checked(store);
+    (statuses.into_iter().map(|status| entry(store, status)).collect(), damaged)
+}
+
+fn entry(store: &Store, status: Status) -> Entry {
+    Entry { spec: store.run(&status.hash).read_spec().ok(), status }
 }
 
 /// Unix seconds as a timestamp column (microseconds, UTC). It carries no time zone: this
@@ -124,14 +152,19 @@ pub fn frame(entries: &[Entry]) -> PolarsResult<DataFrame> {
 }
 
 /// Rebuild `index` from the runs of `store` under an exclusive lock (released when the lock
-/// file is dropped).
-pub fn rebuild(store: &Store, index: &Path) -> std::io::Result<()> {
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(index.with_extension("lock"))?;
-    lock.lock()?;
-    let mut df = frame(&entries(store)).map_err(std::io::Error::other)?;
-    write_atomic_with(index, |f| ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(std::io::Error::other))
+/// file is dropped); the damaged runs found on the way.
+pub fn rebuild(store: &Store, index: &Path) -> std::io::Result<Vec<Damage>> {
+    let lock_path = index.with_extension("lock");
+    let at = path_error::at(&lock_path);
+    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(at)?;
+    lock.lock().map_err(path_error::at(&lock_path))?;
+    let (entries, damaged) = entries_checked(store);
+    let mut df = frame(&entries).map_err(|e| path_error::io(index, std::io::Error::other(e)))?;
+    write_atomic_with(index, |f| ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(std::io::Error::other))?;
+    Ok(damaged)
 }
 
-pub fn read(index: &Path) -> PolarsResult<DataFrame> {
-    ParquetReader::new(std::fs::File::open(index)?).finish()
+/// The stored index; an error names the file.
+pub fn read(index: &Path) -> anyhow::Result<DataFrame> {
+    super::metrics::read_frame(index)
 }

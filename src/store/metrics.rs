@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result};
 use polars::prelude::*;
 
 use super::atomic::write_atomic_with;
@@ -29,10 +30,16 @@ pub struct MetricsLog {
 }
 
 impl MetricsLog {
-    /// Open the log of run `run` at `path`, reading what an earlier attempt saved.
-    pub fn open(path: &Path, run: &str) -> PolarsResult<Self> {
-        let rows = if path.exists() { read_rows(path)? } else { Vec::new() };
+    /// Open the log of run `run` at `path`, reading what an earlier attempt saved; an error
+    /// names the file.
+    pub fn open(path: &Path, run: &str) -> Result<Self> {
+        let rows = if path.exists() { read_rows(path).with_context(|| path.display().to_string())? } else { Vec::new() };
         Ok(Self { path: path.to_path_buf(), run: run.to_string(), rows })
+    }
+
+    /// An empty log to be saved at `path` (a restart from scratch).
+    pub fn empty(path: &Path, run: &str) -> Self {
+        Self { path: path.to_path_buf(), run: run.to_string(), rows: Vec::new() }
     }
 
     pub fn push(&mut self, epoch: u32, step: u64, split: &str, metric: &str, value: f64, wall_s: f64) {
@@ -50,10 +57,10 @@ impl MetricsLog {
         self.rows.iter().filter(|r| r.split == "eval" && Some(r.epoch) == last).map(|r| (r.metric.clone(), r.value)).collect()
     }
 
-    pub fn save(&self) -> PolarsResult<()> {
-        let mut df = to_frame(&self.run, &self.rows)?;
-        write_atomic_with(&self.path, |f| ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(std::io::Error::other))
-            .map_err(PolarsError::from)
+    pub fn save(&self) -> Result<()> {
+        let mut df = to_frame(&self.run, &self.rows).with_context(|| self.path.display().to_string())?;
+        write_atomic_with(&self.path, |f| ParquetWriter::new(f).finish(&mut df).map(|_| ()).map_err(std::io::Error::other))?;
+        Ok(())
     }
 }
 
@@ -69,11 +76,13 @@ pub fn to_frame(run: &str, rows: &[MetricRow]) -> PolarsResult<DataFrame> {
     )
 }
 
-pub fn read_frame(path: &Path) -> PolarsResult<DataFrame> {
-    ParquetReader::new(std::fs::File::open(path)?).finish()
+/// The frame of a Parquet file; an error names the file.
+pub fn read_frame(path: &Path) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+    ParquetReader::new(file).finish().with_context(|| path.display().to_string())
 }
 
-fn read_rows(path: &Path) -> PolarsResult<Vec<MetricRow>> {
+fn read_rows(path: &Path) -> Result<Vec<MetricRow>> {
     let df = read_frame(path)?;
     let epoch = df.column("epoch")?.u32()?.clone();
     let step = df.column("step")?.u64()?.clone();
@@ -111,5 +120,14 @@ mod tests {
         assert_eq!(again.rows.len(), 1);
         let df = read_frame(&p).unwrap();
         assert_eq!(df.column("run").unwrap().str().unwrap().get(0), Some("abc"));
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("metrics.parquet");
+        std::fs::write(&p, b"PAR1 not parquet").unwrap();
+        let err = format!("{:#}", MetricsLog::open(&p, "abc").unwrap_err());
+        assert!(err.starts_with(&format!("{}: ", p.display())), "{err}");
     }
 }

@@ -1,9 +1,13 @@
 //! The one writer of `status.json`. A runner begins an attempt with [`RunRecord::begin`] and
 //! lends the record to the trainer (heartbeats, notes, the summary); [`RunRecord::finish`]
-//! writes the end state. Commands that amend a stored run (`ttv-run fid`, `ttv-run score`, a
-//! second experiment listing it) open its record with [`RunRecord::open`].
+//! writes the end state. Commands that amend a stored run (`ttv-run fid`, `ttv-run score`) open
+//! its record with [`RunRecord::open`]; a second experiment listing a run changes it in place
+//! ([`amend`]). Every write reads the stored status again and keeps the experiment labels other
+//! processes added, under the run's `status.lock`, so that two writers never lose each other's
+//! labels.
 
 use super::atomic::write_atomic;
+use super::path_error;
 use super::run_dir::RunDir;
 use super::status::{RunState, Status, Summary, git_info, hostname, now, versions};
 use crate::spec::RunPlan;
@@ -35,10 +39,12 @@ impl RunRecord {
             git: None,
             versions: Default::default(),
             device: String::new(),
+            job: None,
             experiments: Default::default(),
             seed: plan.seed,
             summary: Summary::default(),
             notes: Vec::new(),
+            data_fingerprint: None,
         });
         status.state = RunState::Running;
         status.pid = std::process::id();
@@ -49,6 +55,7 @@ impl RunRecord {
         status.git = git_info();
         status.versions = versions();
         status.device = device.to_string();
+        status.job = crate::launch::slurm::current_job();
         status.experiments.insert(experiment.to_string(), plan.label.clone());
         let mut record = Self { dir, status };
         record.save()?;
@@ -82,14 +89,14 @@ impl RunRecord {
         new
     }
 
+    /// Record the fingerprint of the input files this attempt trains on ([`super::inputs`]).
+    pub fn set_data_fingerprint(&mut self, fingerprint: Option<String>) {
+        self.status.data_fingerprint = fingerprint;
+    }
+
     /// Add `note` unless the run already says it; whether it was added.
     pub fn note(&mut self, note: String) -> bool {
         self.status.add_note(note)
-    }
-
-    /// Keep only the notes `keep` accepts.
-    pub fn keep_notes(&mut self, keep: impl Fn(&str) -> bool) {
-        self.status.notes.retain(|n| keep(n));
     }
 
     /// Drop the notes `drop` accepts.
@@ -117,9 +124,39 @@ impl RunRecord {
         self.save()
     }
 
-    /// Write the record (atomically): the only serialisation of `status.json`.
+    /// Write the record (atomically). Under the run's status lock, the labels of experiments
+    /// that list the run as stored now (another runner may have added one) are merged in first.
     pub fn save(&mut self) -> std::io::Result<()> {
+        std::fs::create_dir_all(self.dir.path()).map_err(path_error::at(self.dir.path()))?;
+        let _lock = lock(&self.dir)?;
+        if let Ok(stored) = self.dir.read_status() {
+            for (experiment, label) in stored.experiments {
+                self.status.experiments.entry(experiment).or_insert(label);
+            }
+        }
         let bytes = serde_json::to_vec_pretty(&self.status).expect("status serialises");
         write_atomic(&self.dir.status_path(), &bytes)
     }
+}
+
+/// Change the stored status of the run in `dir` in place: read, `change`, write, all under the
+/// status lock (a reader's copy written back later would undo what another writer did
+/// meanwhile). Writes only when `change` says it changed something; whether it did.
+pub fn amend(dir: &RunDir, change: impl FnOnce(&mut Status) -> bool) -> std::io::Result<bool> {
+    let _lock = lock(dir)?;
+    let mut status = dir.read_status()?;
+    if !change(&mut status) {
+        return Ok(false);
+    }
+    let bytes = serde_json::to_vec_pretty(&status).expect("status serialises");
+    write_atomic(&dir.status_path(), &bytes)?;
+    Ok(true)
+}
+
+/// The run's status lock, held until the returned file is dropped.
+fn lock(dir: &RunDir) -> std::io::Result<std::fs::File> {
+    let path = dir.status_lock_path();
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(path_error::at(&path))?;
+    file.lock().map_err(path_error::at(&path))?;
+    Ok(file)
 }

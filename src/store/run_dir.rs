@@ -9,6 +9,8 @@
 //! eval/epoch_<E>.safetensors  the clips generated at evaluation E, uint8
 //! samples/                    data_preview.gif (+ .txt), epoch_<E>/<i>.gif + prompts.txt
 //! claim, takeover             the runner holding the run, and the lock for taking it over
+//! status.lock                 held while the status is read, merged and written
+//! <file>.damaged              a damaged file set aside when the run is rerun
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use anyhow::{Context, Result};
 
 use super::atomic::write_atomic;
 use super::metrics::MetricsLog;
+use super::path_error;
 use super::status::Status;
 use crate::spec::RunPlan;
 use crate::spec::types::RunSpec;
@@ -109,6 +112,23 @@ impl RunDir {
         self.path.join("takeover")
     }
 
+    /// The lock under which the status is read, merged and written ([`super::record`]).
+    pub fn status_lock_path(&self) -> PathBuf {
+        self.path.join("status.lock")
+    }
+
+    /// Move the damaged `file` aside to `<file>.damaged` (replacing an older one), so that a
+    /// rerun starts without it and the bytes stay for a look; the new name.
+    pub fn set_aside(&self, file: &Path) -> std::io::Result<PathBuf> {
+        let mut name = file.file_name().unwrap_or_default().to_os_string();
+        name.push(".damaged");
+        let to = file.with_file_name(name);
+        match std::fs::rename(file, &to) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(path_error::io(file, e)),
+            _ => Ok(to),
+        }
+    }
+
     /// Write the resolved spec of `plan` (atomically), headed by its hash and format version.
     pub fn write_spec(&self, plan: &RunPlan) -> std::io::Result<()> {
         let header = format!("# ttv resolved run spec\n# hash: {}\n# format: {}\n", plan.hash, crate::spec::FORMAT_VERSION);
@@ -128,12 +148,15 @@ impl RunDir {
         std::fs::read_to_string(self.spec_path()).ok()
     }
 
+    /// The stored status; an error names the file and keeps the kind (`NotFound`: no status yet).
     pub fn read_status(&self) -> std::io::Result<Status> {
-        Status::parse(&std::fs::read(self.status_path())?)
+        let path = self.status_path();
+        let bytes = std::fs::read(&path).map_err(path_error::at(&path))?;
+        Status::parse(&bytes).map_err(path_error::at(&path))
     }
 
-    /// The run's metrics log (empty if none was saved yet).
-    pub fn metrics(&self, run: &str) -> polars::prelude::PolarsResult<MetricsLog> {
+    /// The run's metrics log (empty if none was saved yet); an error names the file.
+    pub fn metrics(&self, run: &str) -> Result<MetricsLog> {
         MetricsLog::open(&self.metrics_path(), run)
     }
 }

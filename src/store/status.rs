@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a run is in its life. `running`, `done`, `stopped` and `failed` are stored; `new` and
-/// `interrupted` are what the store shows for a run with no status, or a `running` one whose
-/// holder is gone ([`super::Store::state`]).
+/// Where a run is in its life. `running`, `done`, `stopped` and `failed` are stored; `new`,
+/// `interrupted` and `damaged` are what the store shows for a run with no status, a `running`
+/// one whose holder is gone, or one whose files cannot be read ([`super::Store::inspect`]).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
@@ -23,9 +23,22 @@ pub enum RunState {
     Failed,
     /// Its runner ended without recording an end; resumed from its last checkpoint.
     Interrupted,
+    /// Its status cannot be read, or it ended and its metrics cannot be read: never shown as
+    /// done; rerun (from scratch where its metrics are lost) only with `--retry-failed`.
+    Damaged,
 }
 
 impl RunState {
+    /// Whether a runner trains a run in this state: new, stopped and interrupted ones, and
+    /// failed or damaged ones when asked (`--retry-failed`); never a done run or a held one.
+    pub fn to_do(self, retry_failed: bool) -> bool {
+        match self {
+            RunState::New | RunState::Stopped | RunState::Interrupted => true,
+            RunState::Failed | RunState::Damaged => retry_failed,
+            RunState::Done | RunState::Running => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::New => "new",
@@ -34,6 +47,7 @@ impl RunState {
             RunState::Stopped => "stopped",
             RunState::Failed => "failed",
             RunState::Interrupted => "interrupted",
+            RunState::Damaged => "damaged",
         }
     }
 }
@@ -149,6 +163,9 @@ pub struct Status {
     /// Tool versions: ttv, burn.
     pub versions: BTreeMap<String, String>,
     pub device: String,
+    /// The Slurm job (`<array job>_<task>`) of the latest attempt, when Slurm ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
     /// Experiments that list this run, with the variant label each gives it.
     pub experiments: BTreeMap<String, String>,
     pub seed: u64,
@@ -156,6 +173,10 @@ pub struct Status {
     /// Things a reader of the results must know: a metric left pending and why, a stop on the
     /// time budget, an out-of-memory split.
     pub notes: Vec<String>,
+    /// The fingerprint of the input files the run trained on ([`super::inputs`]); none for
+    /// generated data and for runs stored before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_fingerprint: Option<String>,
 }
 
 /// `status.json` as any version of the store wrote it: a `summary`, or the older untyped
@@ -173,6 +194,8 @@ struct StoredStatus {
     git: Option<GitInfo>,
     versions: BTreeMap<String, String>,
     device: String,
+    #[serde(default)]
+    job: Option<String>,
     experiments: BTreeMap<String, String>,
     seed: u64,
     #[serde(default)]
@@ -181,6 +204,8 @@ struct StoredStatus {
     results: Option<BTreeMap<String, f64>>,
     #[serde(default)]
     notes: Vec<String>,
+    #[serde(default)]
+    data_fingerprint: Option<String>,
 }
 
 impl From<StoredStatus> for Status {
@@ -203,10 +228,12 @@ impl From<StoredStatus> for Status {
             git: s.git,
             versions: s.versions,
             device: s.device,
+            job: s.job,
             experiments: s.experiments,
             seed: s.seed,
             summary,
             notes: s.notes,
+            data_fingerprint: s.data_fingerprint,
         }
     }
 }

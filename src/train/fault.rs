@@ -6,6 +6,8 @@
 //!   the checkpoint at update N is written.
 //! - `nan-at-update=N`: update N's loss reads as NaN.
 //! - `oom-at-update=N`: the first micro-batch of update N fails once as out of device memory.
+//! - `slow-eval=N`: the evaluation after epoch N takes 2 s longer (a long evaluation, for the
+//!   heartbeat).
 
 use super::step::StepStats;
 
@@ -14,6 +16,7 @@ pub struct Faults {
     pub abort_after_checkpoint: Option<u64>,
     pub nan_at_update: Option<u64>,
     pub oom_at_update: Option<u64>,
+    pub slow_eval: Option<u64>,
 }
 
 impl Faults {
@@ -30,6 +33,7 @@ impl Faults {
                 "abort-after-checkpoint" => faults.abort_after_checkpoint = n,
                 "nan-at-update" => faults.nan_at_update = n,
                 "oom-at-update" => faults.oom_at_update = n,
+                "slow-eval" => faults.slow_eval = n,
                 _ => {}
             }
         }
@@ -46,6 +50,14 @@ impl Faults {
     /// Update `update`'s statistics, with a NaN loss if one is injected there.
     pub fn after_step(&self, update: u64, stats: StepStats) -> StepStats {
         if self.nan_at_update == Some(update) { StepStats { loss: f64::NAN, ..stats } } else { stats }
+    }
+
+    /// Stall the evaluation after `epoch` if asked to.
+    pub fn during_eval(&self, epoch: u32) {
+        if self.slow_eval == Some(epoch as u64) {
+            eprintln!("TTV_FAULT: stalling the evaluation after epoch {epoch} for 2 s");
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        }
     }
 
     /// Abort the process (no cleanup, like `kill -9`) if asked to after the checkpoint at `update`.

@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use burn::prelude::*;
 use indicatif::ProgressBar;
 
@@ -60,7 +60,7 @@ pub struct RunContext<'a> {
     pub load: LoadOptions,
     /// The run's status, lent by the runner: heartbeats, notes and the summary go through it.
     pub record: &'a mut RunRecord,
-    /// AdamWizer updates of this run (hidden when not on a terminal).
+    /// Optimizer updates of this run; its message says which phase the run is in.
     pub progress: ProgressBar,
 }
 
@@ -93,24 +93,37 @@ fn over_budget(training: &TrainingSpec, spent: f64, update_s: f64, eval_s: f64) 
 }
 
 /// Train, evaluate and measure the run in `ctx` on `device`, resuming from its newest
-/// checkpoint; `done` when the schedule is complete, `stopped` on the time budget. Errors
-/// (a diverged loss among them) fail the run.
+/// checkpoint that loads (the notes of earlier attempts stay); `done` when the schedule is
+/// complete, `stopped` on the time budget. Errors (a diverged loss among them) fail the run.
 pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
     let device = &device.clone().inner();
     let spec = &ctx.plan.spec;
     let run_dir = ctx.record.dir().clone();
-    let resumable = checkpoint::newest(&run_dir.ckpt_dir());
-    if let Some((_, saved)) = &resumable
+    // Metrics lost while checkpoints remain (damaged, or set aside as damaged): resuming would
+    // leave a hole in the history, so the run restarts from scratch.
+    let metrics = match run_dir.metrics(&ctx.plan.hash) {
+        Ok(log) if !log.rows.is_empty() || checkpoint::newest(&run_dir.ckpt_dir()).is_none() => log,
+        read => {
+            let why = match read {
+                Ok(_) if run_dir.metrics_path().exists() => format!("{} holds no rows", run_dir.metrics_path().display()),
+                Ok(_) => format!("{} is missing", run_dir.metrics_path().display()),
+                Err(e) => format!("{e:#}"),
+            };
+            ctx.record.note(format!("the metrics of earlier attempts are lost ({why}): restarted from scratch"));
+            checkpoint::clear(&run_dir.ckpt_dir())?;
+            MetricsLog::empty(&run_dir.metrics_path(), &ctx.plan.hash)
+        }
+    };
+    if let Some((_, saved)) = checkpoint::newest(&run_dir.ckpt_dir())
         && over_budget(&spec.training, saved.train_s, saved.update_s, saved.eval_s)
     {
         // Stopped by this budget before: its last evaluation, checkpoint and notes stand.
         return Ok(RunState::Stopped);
     }
-    // Notes are this attempt's, except where earlier attempts resumed from: a run that spans
-    // several stopped processes says so.
-    let resumed = resumable.is_some();
-    ctx.record.keep_notes(|n| resumed && n.starts_with(RESUMED_FROM));
+    // Unreadable inputs are the loader's to report, with its own message.
+    ctx.record.set_data_fingerprint(crate::store::inputs::fingerprint(&spec.data, &ctx.load).ok().flatten());
 
+    ctx.progress.set_message("loading data");
     let data = crate::data::load(&spec.data, &ctx.load)?;
     crate::data::write_preview(&data.train, 16, &run_dir.data_preview())?;
     ctx.record.summary().data_skipped = Some(data.skipped() as u64);
@@ -123,7 +136,6 @@ pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
     let model: TextToVideo = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, &autodiff);
     let optimizer = AdamW::new(&spec.training.optimizer, &model, 0, device);
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
-    let metrics = run_dir.metrics(&ctx.plan.hash)?;
     let fid = fid::FidJudge::new(&spec.eval);
     let state = TrainerState {
         run: ctx.plan.hash.clone(),
@@ -151,7 +163,7 @@ pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
         oom_splits: 0,
         graphs: crate::backend::records_graphs(device).then(HashMap::new),
     };
-    let (model, optimizer) = trainer.resume(model, optimizer, resumable)?;
+    let (model, optimizer) = trainer.resume(model, optimizer)?;
     trainer.run(model, optimizer)
 }
 
@@ -164,27 +176,26 @@ impl Trainer<'_, '_> {
         self.earlier_s + self.started.elapsed().as_secs_f64()
     }
 
-    /// Continue from checkpoint `from`, or start afresh (dropping metrics an earlier attempt
-    /// logged past its last checkpoint).
-    fn resume(
-        &mut self,
-        model: TextToVideo,
-        optimizer: AdamW,
-        from: Option<(std::path::PathBuf, TrainerState)>,
-    ) -> Result<(TextToVideo, AdamW)> {
-        let Some((path, saved)) = from else {
+    /// Continue from the newest checkpoint that loads, or start afresh (dropping metrics an
+    /// earlier attempt logged past its last checkpoint); the notes say which and why.
+    fn resume(&mut self, model: TextToVideo, mut optimizer: AdamW) -> Result<(TextToVideo, AdamW)> {
+        let resumed = checkpoint::resume(&self.run_dir.ckpt_dir(), model, &mut optimizer)?;
+        for note in resumed.notes {
+            self.ctx.record.note(note);
+        }
+        let Some((path, saved, bytes)) = resumed.from else {
             self.metrics.rows.clear();
-            return Ok((model, optimizer));
+            self.ctx.record.save()?;
+            return Ok((resumed.model, optimizer));
         };
-        let model = checkpoint::load_model(&path, model)?;
-        let optimizer = checkpoint::load_optimizer(&path, &model, optimizer, saved.updates)?;
         self.metrics.truncate_after(saved.updates);
         self.earlier_s = saved.train_s;
+        self.ckpt_bytes = bytes;
         self.ctx.record.note(format!("{RESUMED_FROM} {} (update {})", path.display(), saved.updates));
         // Stored now, so that a later attempt still knows of this one if it is stopped too.
         self.ctx.record.save()?;
         self.state = saved;
-        Ok((model, optimizer))
+        Ok((resumed.model, optimizer))
     }
 
     fn run(mut self, mut model: TextToVideo, mut optimizer: AdamW) -> Result<RunState> {
@@ -195,6 +206,7 @@ impl Trainer<'_, '_> {
         let schedule = Schedule::new(&t.schedule, t.optimizer.lr, updates_per_epoch * t.epochs as u64);
         self.ctx.progress.set_length(schedule.total);
         self.ctx.progress.set_position(self.state.updates);
+        self.ctx.progress.set_message(format!("epoch {}/{} first update", self.state.epoch.min(t.epochs), t.epochs));
 
         for epoch in self.state.epoch..=t.epochs {
             let skip = if epoch == self.state.epoch { self.state.batch } else { 0 };
@@ -320,15 +332,13 @@ impl Trainer<'_, '_> {
             }
         }
         self.ctx.progress.set_position(update);
-        let message = format!("epoch {epoch}/{} loss {:.4}", self.spec().training.epochs, stats.loss);
-        progress_line(&format!("update {update}/{} {message}", self.ctx.progress.length().unwrap_or(0)), wall);
-        self.ctx.progress.set_message(message);
+        self.ctx.progress.set_message(format!("epoch {epoch}/{} loss {:.4}", self.spec().training.epochs, stats.loss));
     }
 
     /// Eval metrics, FID/KID, prompt GIFs for `epoch`; a new best FID gets its own checkpoint.
     fn evaluate(&mut self, model: &TextToVideo, optimizer: &AdamW, epoch: u32) -> Result<()> {
         let began = Instant::now();
-        progress_line(&format!("evaluating after epoch {epoch}"), self.elapsed());
+        self.ctx.progress.set_message(format!("epoch {epoch}/{} evaluating", self.spec().training.epochs));
         // Training's activations are gone: give their pages back before evaluation takes its own.
         self.device.memory_cleanup();
         let spec = self.ctx.plan.spec.clone();
@@ -336,6 +346,7 @@ impl Trainer<'_, '_> {
         let device = self.device.clone();
         let subset = eval::eval_subset(&self.data.eval, spec.eval.samples);
         let result: EvalResult = eval::evaluate(&valid, &self.tokenizer, &subset, self.ctx.plan.seed, &device)?;
+        self.faults.during_eval(epoch);
         let (update, wall) = (self.state.updates, self.elapsed());
         let mut push = |name: &str, value: f64| self.metrics.push(epoch, update, "eval", name, value, wall);
         push("recon_mse", result.recon_mse);
@@ -377,8 +388,10 @@ impl Trainer<'_, '_> {
     fn checkpoint(&mut self, model: &TextToVideo, optimizer: &AdamW, name: &str) -> Result<()> {
         self.state.train_s = self.elapsed();
         let dir = self.run_dir.ckpt_dir();
-        self.ckpt_bytes =
-            checkpoint::save(&dir, name, model, optimizer, &self.state).with_context(|| format!("writing checkpoint {name}"))?;
+        self.ckpt_bytes = checkpoint::save(&dir, name, model, optimizer, &self.state)?;
+        // What a resume would continue from: shown by `ttv-run status` while the run works.
+        let summary = self.ctx.record.summary();
+        (summary.updates, summary.ckpt_bytes) = (Some(self.state.updates), Some(self.ckpt_bytes));
         if name != checkpoint::BEST {
             checkpoint::prune(&dir, name)?;
             self.faults.after_checkpoint(self.state.updates);
@@ -413,7 +426,7 @@ impl Trainer<'_, '_> {
     /// generation latency at batch 1 and 64.
     fn summarise(&mut self, model: &TextToVideo) -> Result<()> {
         let train_s = self.elapsed();
-        progress_line("measuring generation latency (batch 1 and 64)", train_s);
+        self.ctx.progress.set_message("measuring generation latency (batch 1 and 64)");
         // Training's peak first; then generation's own, measured from a reset.
         let train_peak = measure::peak_rss_bytes();
         let phase_measured = measure::reset_peak_rss();
@@ -453,14 +466,4 @@ fn micro_batches(window: Vec<HostBatch>, epoch: u32, mut first_sample: u64) -> V
             micro
         })
         .collect()
-}
-
-/// With `TTV_PROGRESS=lines`, progress also goes to stderr as plain timestamped lines: the bars
-/// are hidden when stderr is not a terminal (a batch job, a remote GPU machine), and a long first
-/// step (kernels compiling) should still show where it is.
-fn progress_line(what: &str, wall_s: f64) {
-    static LINES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if *LINES.get_or_init(|| std::env::var("TTV_PROGRESS").is_ok_and(|v| v == "lines")) {
-        eprintln!("[{wall_s:8.1} s] {what}");
-    }
 }

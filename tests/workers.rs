@@ -1,0 +1,93 @@
+//! Worker processes on this host's devices (`--devices`, `--workers-per-device`), on the CPU:
+//! a sweep trains every run exactly once over two workers, and a worker killed mid-run is
+//! replaced by one that takes its run over and finishes it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{NO_WEIGHTS, TINY, Workspace, text};
+
+/// `status.json` of every run in the store.
+fn statuses(ws: &Workspace) -> Vec<serde_json::Value> {
+    let runs = ws.path().join("registry/runs");
+    let mut out: Vec<serde_json::Value> = std::fs::read_dir(&runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("status.json")).ok())
+        .filter_map(|b| serde_json::from_slice(&b).ok())
+        .collect();
+    out.sort_by_key(|s| s["seed"].as_u64());
+    out
+}
+
+fn ttv_run(ws: &Workspace, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ttv-run"));
+    cmd.current_dir(ws.path()).args(args).env("TTV_REGISTRY", ws.path().join("registry")).env_remove("TTV_FAULT");
+    cmd.envs(NO_WEIGHTS.iter().copied());
+    cmd
+}
+
+/// Whether the run of `status` has written a checkpoint.
+fn checkpointed(ws: &Workspace, status: &serde_json::Value) -> bool {
+    let short = &status["hash"].as_str().unwrap()[..12];
+    std::fs::read_dir(ws.path().join("registry/runs").join(short).join("ckpt")).is_ok_and(|mut d| d.next().is_some())
+}
+
+#[test]
+fn two_workers_train_every_run_of_a_sweep_once() {
+    let ws = Workspace::new();
+    ws.write("tiny.yaml", TINY);
+    let o =
+        ttv_run(&ws, &["tiny.yaml", "-s", "seeds=[0,1,2,3]", "--devices", "cpu", "--workers-per-device", "2"]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let runs = statuses(&ws);
+    assert_eq!(runs.len(), 4);
+    for s in &runs {
+        assert_eq!(s["state"], "done", "{s}");
+        assert_eq!(s["summary"]["updates"], 6, "{s}");
+        let short = &s["hash"].as_str().unwrap()[..12];
+        // Each run trained by one worker, and each worker's lines carry its name.
+        let trained: Vec<&str> = out.lines().filter(|l| l.contains(short) && l.trim_end().ends_with(": done")).collect();
+        assert_eq!(trained.len(), 1, "{short} trained {} times:\n{out}", trained.len());
+        assert!(trained[0].starts_with("cpu#0 |") || trained[0].starts_with("cpu#1 |"), "{}", trained[0]);
+    }
+    let pids: std::collections::HashSet<u64> = runs.iter().map(|s| s["pid"].as_u64().unwrap()).collect();
+    assert_eq!(pids.len(), 2, "two worker processes shared the runs: {pids:?}");
+}
+
+#[test]
+fn a_killed_worker_is_replaced_and_its_run_taken_over() {
+    let ws = Workspace::new();
+    ws.write("tiny.yaml", TINY);
+    let args = ["tiny.yaml", "-s", "seeds=[0,1]", "-s", "training.epochs=100", "-s", "eval.every=100"];
+    let parent = ttv_run(&ws, &[&args[..], &["--devices", "cpu", "--workers-per-device", "2"]].concat())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once a run has checkpointed, kill its worker outright.
+    let start = Instant::now();
+    let victim = loop {
+        let progressed = statuses(&ws).into_iter().find(|s| s["state"] == "running" && checkpointed(&ws, s));
+        if let Some(s) = progressed {
+            break s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no run checkpointed: {:?}", statuses(&ws));
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let pid = victim["pid"].as_u64().unwrap() as i32;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let o = parent.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("died"), "{}", text(&o));
+    let runs = statuses(&ws);
+    for s in &runs {
+        assert_eq!(s["state"], "done", "{s}");
+        assert_eq!(s["summary"]["updates"], 200, "{s}");
+    }
+    let taken_over = runs.iter().find(|s| s["hash"] == victim["hash"]).unwrap();
+    assert_ne!(taken_over["pid"].as_u64().unwrap() as i32, pid, "the run was finished by another process");
+}
