@@ -119,12 +119,15 @@ fn dry_run_json_lists_the_runs_to_do() {
     for (run, planned) in runs.iter().zip(&hashes) {
         assert_eq!(run["hash"], planned.hash.as_str());
         assert_eq!(run["variant"], planned.label.as_str());
+        assert_eq!(run["variant_id"], ttv::spec::variant_id(&planned.spec).as_str());
         assert_eq!(run["seed"], planned.seed);
         assert_eq!(run["experiment"], "tiny");
         assert_eq!(run["state"], "new");
         assert_eq!(run["todo"], true);
     }
     assert_eq!(runs[0]["settings"]["model.halting.threshold"], 0.3);
+    let ids: std::collections::BTreeSet<&str> = runs.iter().map(|r| r["variant_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 2, "the two seeds of a threshold are one variant");
     let out = ttv_run(d.path(), &[spec.to_str().unwrap(), "--json"], &[]);
     assert_eq!(out.status.code(), Some(2), "--json needs --dry-run: {}", text(&out));
 }
@@ -161,7 +164,8 @@ fn runs_ls_show_and_rm_on_a_tiny_store() {
     assert_eq!(lines.len(), 3, "{table}");
     for (line, short, seed) in [(lines[1], &first, "0"), (lines[2], &second, "1")] {
         let cells: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(&cells[..6], &[short.as_str(), "tiny", "base", seed, "done", "2"], "{table}");
+        // The label names the override (`-s training.epochs=1`) that sets the runs apart from the spec.
+        assert_eq!(&cells[..6], &[short.as_str(), "tiny", "epochs=1", seed, "done", "2"], "{table}");
     }
     // With the spec: its planned runs, a new one included.
     let ls = ttv_run(d.path(), &["runs", "ls", spec, "-s", "training.epochs=1", "-s", "seeds=[0,1,2]"], &[]);
@@ -175,7 +179,7 @@ fn runs_ls_show_and_rm_on_a_tiny_store() {
     assert!(show.status.success(), "{}", text(&show));
     let shown = stdout(&show);
     for want in
-        ["state       done", "experiment  tiny (base)", "recon_mse", "spec.yaml", "metrics.parquet", "ckpt/update-00000002"]
+        ["state       done", "experiment  tiny (epochs=1)", "recon_mse", "spec.yaml", "metrics.parquet", "ckpt/update-00000002"]
     {
         assert!(shown.contains(want), "{want}:\n{shown}");
     }

@@ -407,6 +407,29 @@ fn ttv_report(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ttv-report")).args(args).output().unwrap()
 }
 
+/// Two runs of one spec file with different `-s training.optimizer.lr` are two variants of one
+/// seed each, never one variant of two "seeds".
+#[test]
+fn runs_that_differ_in_an_override_are_never_pooled() {
+    let d = common::Workspace::new();
+    d.write("tiny.yaml", &common::TINY.replace("epochs: 3", "epochs: 1"));
+    for lr in ["0.001", "0.002"] {
+        let out = common::ttv_run(d.path(), &["tiny.yaml", "-s", &format!("training.optimizer.lr={lr}")], common::NO_WEIGHTS);
+        assert!(out.status.success(), "{}", common::text(&out));
+    }
+    let reg = d.path().join("registry");
+    let csv = ttv_report(&["--registry", reg.to_str().unwrap(), "--format", "csv"]);
+    assert!(csv.status.success(), "{}", String::from_utf8_lossy(&csv.stderr));
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let lines: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    let col = |name: &str| lines[0].iter().position(|c| *c == name).unwrap_or_else(|| panic!("no {name} in {csv}"));
+    // The file says lr 1e-3: that run is the base, the other is named by what sets it apart.
+    let mut variants: Vec<&str> = lines[1..].iter().map(|l| l[col("variant")]).collect();
+    variants.sort();
+    assert_eq!(variants, ["base", "lr=0.002"], "{csv}");
+    assert!(lines[1..].iter().all(|l| l[col("gen_mse_n")] == "1"), "one run each: {csv}");
+}
+
 #[test]
 fn exports_help_and_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -367,3 +367,118 @@ fn every_committed_spec_is_valid() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// labels: what sets a variant apart from the spec as written
+
+#[test]
+fn labels_name_overrides_and_swept_values_by_their_shortest_unambiguous_name() {
+    let d = Workspace::new();
+    let p = d.write("p.yaml", "training: {epochs: 40}\nsweep:\n  model.halting.threshold: [0.3, 0.5]\n");
+    let labels = |overrides: &[&str]| -> Vec<String> {
+        let ov: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        plan(&p, &ov).unwrap().runs.into_iter().map(|r| r.label).collect()
+    };
+    assert_eq!(labels(&[]), ["threshold=0.3", "threshold=0.5"], "a swept value is named even where it is the default");
+    assert_eq!(
+        labels(&["training.optimizer.lr=0.002", "training.epochs=41"]),
+        ["threshold=0.3, epochs=41, lr=0.002", "threshold=0.5, epochs=41, lr=0.002"]
+    );
+    assert_eq!(
+        labels(&["training.epochs=40"]),
+        ["threshold=0.3", "threshold=0.5"],
+        "an override equal to the file changes nothing"
+    );
+    let q = d.write("q.yaml", "model: {hidden: 64, heads: 4}\n");
+    let one = |ov: &str| plan(&q, &[ov.to_string()]).unwrap().runs.remove(0).label;
+    assert_eq!(one("model.engine.kind=flat"), "kind=flat");
+    assert_eq!(one("seeds=[5]"), "base", "the seed is no part of a variant");
+    let both = plan(&q, &["model.engine.kind=flat".into(), "model.halting.kind=none".into()]).unwrap();
+    assert_eq!(both.runs[0].label, "engine.kind=flat, halting.kind=none");
+}
+
+// ------------------------------------------------------------------------------------------
+// bounded input: sizes no machine could hold are refused before anything is allocated
+
+/// A spec with one oversize value, and the field its error must name (with the value, the file
+/// and the line).
+#[rustfmt::skip]
+const OVERSIZE: &[(&str, &str)] = &[
+    ("data: {frames: 100000}\n", "data.frames"),
+    ("data: {samples: 100000000000}\n", "data.samples"),
+    ("data: {samples: 1e11}\n", "data.samples"),
+    ("data: {height: 65536}\n", "data.height"),
+    ("data: {width: 65536}\n", "data.width"),
+    ("model: {text_encoder: {max_len: 4000000000}}\n", "model.text_encoder.max_len"),
+    ("model: {text_encoder: {vocab_size: 4000000000}}\n", "model.text_encoder.vocab_size"),
+    ("model: {engine: {max_steps: 4000000000}}\n", "model.engine.max_steps"),
+    ("model: {hidden: 100000}\n", "model.hidden"),
+    ("model: {expansion: 1e12}\n", "model.expansion"),
+    ("model: {engine: {h_layers: 100000}}\n", "model.engine.h_layers"),
+    ("training: {batch_size: 4000000000}\n", "training.batch_size"),
+    ("training: {optimizer: {lr: .inf}}\n", "training.optimizer.lr"),
+    ("training: {time_budget: 1e300}\n", "training.time_budget"),
+    ("eval: {samples: 100000000000}\n", "eval.samples"),
+    ("sweep:\n  model.hidden: [64, 100000]\n", "model.hidden"),
+    // Each field in range, the whole far beyond any machine's memory: blamed on the costliest.
+    ("model: {hidden: 16384, text_encoder: {layers: 256}, engine: {h_layers: 256, l_layers: 256}}\n", "model.hidden"),
+];
+
+#[test]
+fn every_oversize_value_is_refused_naming_file_line_and_field() {
+    let mut failures = Vec::new();
+    for (text, field) in OVERSIZE {
+        let d = Workspace::new();
+        let p = d.write(X, text);
+        let ov: Vec<String> = Vec::new();
+        let got = match plan(&p, &ov) {
+            Ok(_) => vec!["accepted".to_string()],
+            Err(e) => e.0.iter().map(|e| e.to_string().replace(&d.path().display().to_string(), "DIR")).collect(),
+        };
+        let named = got.iter().any(|e| e.starts_with("DIR/x.yaml:") && e.contains(&format!(": {field} = ")));
+        let rule = got.iter().any(|e| ["must be", "invalid type", "MemAvailable"].iter().any(|r| e.contains(r)));
+        if !(named && rule) {
+            failures.push(format!("{text:?}: want {field}, got {got:#?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_cap_states_its_rule() {
+    let d = Workspace::new();
+    let p = d.write(X, "model:\n  hidden: 100000\n");
+    assert_eq!(
+        error_texts(&d, &p, &[]),
+        [
+            "DIR/x.yaml:2: model.hidden = 100000: must be <= 16384: a cap far above the paper's 256, so that no typo can exhaust memory"
+        ]
+    );
+    let q = d.write("y.yaml", "model: {hidden: 16384, text_encoder: {layers: 256}}\n");
+    let e = error_texts(&d, &q, &[]);
+    assert!(e.len() == 1 && e[0].contains("parameters x 16 bytes") && e[0].contains("costs the most"), "{e:#?}");
+}
+
+#[test]
+fn a_sweep_over_the_run_limit_is_refused_before_it_is_expanded() {
+    let d = Workspace::new();
+    // 100^5 = 10^10 runs: counted, never built.
+    let axes = ["training.epochs", "training.batch_size", "data.seed", "training.schedule.warmup_steps", "eval.every"];
+    let values: Vec<String> = (1..=100).map(|i| i.to_string()).collect();
+    let sweep: String = axes.iter().map(|a| format!("  {a}: [{}]\n", values.join(", "))).collect();
+    let p = d.write(X, &format!("seeds: [0]\nsweep:\n{sweep}"));
+    let started = std::time::Instant::now();
+    let out = common::ttv_run(d.path(), &["x.yaml", "--dry-run"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr).replace(&d.path().display().to_string(), "DIR");
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out));
+    assert!(started.elapsed().as_secs_f64() < 10.0, "took {:?}", started.elapsed());
+    assert!(err.contains("x.yaml:"), "{err}");
+    assert!(
+        err.contains("the spec asks for 10000000000 runs (10000000000 variants x 1 seeds), over the limit of 10000"),
+        "{err}"
+    );
+    // Within the limit it expands.
+    let q = d.write("q.yaml", "seeds: [0, 1]\nsweep:\n  training.epochs: [1, 2, 3]\n  data.seed: [1, 2]\n");
+    assert_eq!(hashes(&q, &[]).len(), 12);
+    let _ = p;
+}

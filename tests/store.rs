@@ -403,6 +403,117 @@ fn the_index_shows_a_run_whose_runner_died_as_interrupted() {
 }
 
 // ------------------------------------------------------------------------------------------
+// index.parquet columns and `ttv-run runs diff`
+
+/// A run stored by hand: `status` (its hash set to `hash`) and, when given, its resolved spec.
+fn stored_run(store: &Store, hash: &str, spec: Option<&str>) {
+    let run = store.run(hash);
+    std::fs::create_dir_all(run.path()).unwrap();
+    let mut status = Status::parse(OLD_STATUS.as_bytes()).unwrap();
+    status.hash = hash.to_string();
+    std::fs::write(run.status_path(), serde_json::to_vec(&status).unwrap()).unwrap();
+    if let Some(spec) = spec {
+        std::fs::write(run.spec_path(), spec).unwrap();
+    }
+}
+
+/// An old store (a spec written before `position_embedding` existed, a status with the untyped
+/// results map, a run whose spec is missing) indexes into typed columns.
+#[test]
+fn the_index_has_typed_spec_columns_timestamps_and_the_commit() {
+    use polars::prelude::{DataType, TimeUnit};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let old_spec = include_str!("common/fixtures/dbfd82939247.spec.yaml");
+    let hash = old_spec.lines().find_map(|l| l.strip_prefix("# hash: ")).unwrap();
+    stored_run(&store, hash, Some(old_spec));
+    let no_spec = Status::parse(OLD_STATUS.as_bytes()).unwrap().hash;
+    stored_run(&store, &no_spec, None);
+    store.rebuild_index().unwrap();
+    let df = ttv::store::index::read(&store.index_path()).unwrap();
+    assert_eq!(df.height(), 2);
+    // Rows in hash order: the run without a spec (5a2c...) first.
+    let (i, j) = (1, 0);
+    assert_eq!(df.column("hash").unwrap().str().unwrap().get(i), Some(hash));
+
+    let dtype = |c: &str| df.column(c).unwrap_or_else(|e| panic!("{c}: {e}")).dtype().clone();
+    // UTC, written without a zone (registry/README.md).
+    let utc = DataType::Datetime(TimeUnit::Microseconds, None);
+    assert_eq!((dtype("started"), dtype("finished")), (utc.clone(), utc));
+    let started = df.column("started").unwrap().datetime().unwrap().physical().get(i).unwrap();
+    assert_eq!(started, (1795509908.4115138f64 * 1e6).round() as i64);
+    assert_eq!(df.column("commit").unwrap().str().unwrap().get(i), Some("6d227d9e213a225b811e4f4104e24e56146736fb"));
+    assert_eq!(df.column("dirty").unwrap().bool().unwrap().get(i), Some(true));
+
+    let spec: ttv::spec::RunSpec = serde_norway::from_str(old_spec).unwrap();
+    let variants = df.column("variant").unwrap().str().unwrap();
+    assert_eq!(variants.get(i), Some(ttv::spec::variant_id(&spec).as_str()));
+    assert_eq!(variants.get(j), Some(format!("run:{}", &no_spec[..12]).as_str()), "no spec: a variant of its own");
+
+    for (column, want) in [
+        ("cfg.model.hidden", DataType::Int64),
+        ("cfg.data.samples", DataType::Int64),
+        ("cfg.eval.samples", DataType::Int64),
+        ("cfg.model.halting.threshold", DataType::Float64),
+        ("cfg.training.time_budget", DataType::Float64),
+        ("cfg.data.shapes.random_size", DataType::Boolean),
+        ("cfg.model.video_codec.position_embedding", DataType::Boolean),
+        ("cfg.model.engine.kind", DataType::String),
+        ("cfg.eval.prompts", DataType::String),
+        ("cfg.training.optimizer.betas", DataType::String),
+    ] {
+        assert_eq!(dtype(column), want, "{column}");
+    }
+    let cfg: Vec<String> = df.get_column_names().iter().filter(|c| c.starts_with("cfg.")).map(|c| c.to_string()).collect();
+    assert_eq!(cfg.len(), ttv::spec::flatten::kinds().len() - 1, "every field but the seed: {cfg:?}");
+    assert!(!cfg.contains(&"cfg.seed".to_string()));
+    let int = |c: &str| df.column(c).unwrap().i64().unwrap().get(i);
+    assert_eq!((int("cfg.model.hidden"), int("cfg.data.samples")), (Some(256), Some(50)));
+    assert_eq!(df.column("cfg.model.hidden").unwrap().i64().unwrap().get(j), None, "unreadable spec: null");
+    assert_eq!(df.column("cfg.model.halting.threshold").unwrap().f64().unwrap().get(i), Some(spec.model.halting.threshold));
+    assert_eq!(df.column("cfg.model.video_codec.position_embedding").unwrap().bool().unwrap().get(i), Some(false));
+    assert_eq!(df.column("cfg.model.engine.kind").unwrap().str().unwrap().get(i), Some("hrm"));
+    assert_eq!(df.column("cfg.training.optimizer.betas").unwrap().str().unwrap().get(i), Some("[0.9,0.999]"));
+    assert_eq!(df.column("cfg.training.time_budget").unwrap().f64().unwrap().get(i), None);
+    // The results keep their columns.
+    assert_eq!(df.column("recon_mse").unwrap().f64().unwrap().get(i), Some(0.27781226485967636));
+}
+
+#[test]
+fn runs_diff_prints_the_spec_fields_two_runs_differ_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry");
+    let store = Store::open(&registry).unwrap();
+    let p = spec_file(dir.path(), TINY);
+    let planned = |overrides: &[&str]| {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        ttv::spec::plan(&p, &overrides).unwrap().runs.remove(0)
+    };
+    let a = planned(&["training.optimizer.lr=0.001"]);
+    let b = planned(&["training.optimizer.lr=0.002", "training.epochs=41", "seeds=[3]"]);
+    for r in [&a, &b] {
+        std::fs::create_dir_all(store.run(&r.hash).path()).unwrap();
+        store.run(&r.hash).write_spec(r).unwrap();
+    }
+    let out = ttv_run(&["runs", "diff", &a.hash[..8], &b.hash[..8]], &registry);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(text.lines().next(), Some(format!("runs {} and {}: 3 fields differ", a.short(), b.short()).as_str()), "{text}");
+    assert_eq!(rows[1], ["field", a.short(), b.short()]);
+    assert_eq!(
+        rows[2..],
+        [vec!["training.epochs", "1", "41"], vec!["training.optimizer.lr", "0.001", "0.002"], vec!["seed", "0", "3"]]
+    );
+
+    let same = ttv_run(&["runs", "diff", &a.hash[..8], &a.hash[..12]], &registry);
+    assert!(String::from_utf8_lossy(&same.stdout).contains("no spec field differs"));
+    let unknown = ttv_run(&["runs", "diff", "ffff", &a.hash[..8]], &registry);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no run ffff"), "{}", String::from_utf8_lossy(&unknown.stderr));
+}
+
+// ------------------------------------------------------------------------------------------
 // a store that heals
 
 /// Set `path`'s modification time `age` into the past.

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             }
             RunsCommand::Show { hash, store } => ttv::cli::runs::show(&store.store(), &hash).map(|text| print!("{text}")),
             RunsCommand::Rm { hashes, store } => ttv::cli::runs::rm(&store.store(), &hashes),
+            RunsCommand::Diff { a, b, store } => ttv::cli::diff::diff(&store.store(), &a, &b),
         },
         Some(Command::Status { specs, overrides, store }) => {
             return ttv::cli::status::status(&specs, &overrides.set, &store.store());

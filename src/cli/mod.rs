@@ -3,6 +3,7 @@
 pub mod args;
 pub mod bench;
 pub mod completions;
+pub mod diff;
 pub mod fid;
 pub mod flags;
 pub mod generate;
@@ -15,7 +16,6 @@ pub mod schema;
 pub mod score;
 pub mod status;
 
-use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::spec::Experiment;
@@ -28,25 +28,20 @@ pub fn plan_table(exp: &Experiment, store: &Store) -> String {
     let width = exp.runs.iter().map(|r| r.label.len()).max().unwrap_or(0).max(7);
     let _ = writeln!(out, "experiment {}: {} runs", exp.name, exp.runs.len());
     let _ = writeln!(out, "{:<12}  {:<width$}  {:>6}  {:>12}  state", "hash", "variant", "seed", "params");
-    // Counting instantiates the model, so do it once per distinct architecture.
-    let mut counted: HashMap<String, String> = HashMap::new();
     for r in &exp.runs {
-        let key = serde_json::to_string(&(&r.spec.model, &r.spec.data)).unwrap_or_default();
-        let params = counted
-            .entry(key)
-            .or_insert_with(|| match r.spec.model_config().map(|c| crate::model::param_counts(&c)) {
-                Ok(counts) => counts.iter().find(|(name, _)| name == "total").map(|(_, n)| group(*n)).unwrap_or_default(),
-                Err(_) => "invalid".into(),
-            })
-            .clone();
+        // Counted from the spec: planning never builds a model.
+        let params = match r.spec.model_config() {
+            Ok(config) => group(crate::spec::budget::param_count(&config) as usize),
+            Err(_) => "invalid".into(),
+        };
         let state = store.state(&r.hash);
         let _ = writeln!(out, "{}  {:<width$}  {:>6}  {:>12}  {}", r.short(), r.label, r.seed, params, state.as_str());
     }
     out
 }
 
-/// The `--dry-run --json` plan: one object per run with its experiment, full hash, variant label
-/// and swept settings, seed, stored state, and whether `ttv-run` without `--dry-run` would train
+/// The `--dry-run --json` plan: one object per run with its experiment, full hash, variant label,
+/// variant id (index.parquet's `variant`) and swept settings, seed, stored state, and whether `ttv-run` without `--dry-run` would train
 /// it (`todo`).
 pub fn plan_json(experiments: &[Experiment], store: &Store, retry_failed: bool) -> serde_json::Value {
     let runs = experiments.iter().flat_map(|exp| {
@@ -60,6 +55,7 @@ pub fn plan_json(experiments: &[Experiment], store: &Store, retry_failed: bool) 
                 "hash": r.hash,
                 "short": r.short(),
                 "variant": r.label,
+                "variant_id": crate::spec::variant_id(&r.spec),
                 "settings": settings,
                 "seed": r.seed,
                 "state": state.as_str(),

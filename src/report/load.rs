@@ -1,13 +1,14 @@
-//! Reading the run store for a report: the index (the frame `index.parquet` holds, built in
-//! memory) lists every (experiment, run) with its key results; each run's metrics, status notes
-//! and sample GIFs ([`RunDir`]) fill in the curves, the per-epoch tables and the GIFs.
+//! Reading the run store for a report: the index's entries (each run's status and resolved spec,
+//! read in memory) list every (experiment, run) with its key results; each run's metrics,
+//! status notes and sample GIFs ([`RunDir`]) fill in the curves, the per-epoch tables and the GIFs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use polars::prelude::*;
+use anyhow::Result;
 
+use crate::spec::flatten::{Fields, variant_fields};
+use crate::store::index;
 use crate::store::status::{Status, hostname, now, pid_alive};
 use crate::store::{Damage, Inspection, RunDir, RunState, Store};
 
@@ -17,8 +18,12 @@ pub struct Run {
     pub hash: String,
     /// The run directory's name (the hash's first 12 hex digits).
     pub short: String,
-    /// The variant label, e.g. `threshold=0.4`.
+    /// The label its experiment gives it, e.g. `threshold=0.4`.
     pub label: String,
+    /// Its variant ([`index::Entry::variant`]): runs are pooled by this, never by label.
+    pub variant: String,
+    /// Its resolved spec but the seed, flattened; none when `spec.yaml` is unreadable.
+    pub fields: Option<Fields>,
     pub seed: u64,
     /// The lifecycle state's name ([`RunState::as_str`]).
     pub state: String,
@@ -119,20 +124,26 @@ pub type Experiments = BTreeMap<String, Vec<Run>>;
 /// Every experiment's runs (all experiments, or those in `wanted`), and every damaged run of
 /// the store (one whose status reads is listed `damaged`, its damage as the reason; one whose
 /// status does not is only in the list); none when the registry holds no run directory at all.
-/// The index is built in memory from every run on disk: a report never writes to the store it
-/// reads (a result set, a read-only store).
+/// The runs are indexed in memory from every run on disk (what `index.parquet` holds): a report
+/// never writes to the store it reads (a result set, a read-only store).
 pub fn experiments(registry: &Path, wanted: &[String]) -> Result<Option<(Experiments, Vec<Damage>)>> {
     let store = Store::at(registry);
     if !store.runs_dir().exists() {
         return Ok(None);
     }
-    let (statuses, damaged) = crate::store::index::scan_checked(&store);
-    let df = crate::store::index::frame(&statuses).with_context(|| format!("indexing the runs of {}", registry.display()))?;
+    let (entries, damaged) = index::entries_checked(&store);
     let mut out: BTreeMap<String, Vec<Run>> = BTreeMap::new();
-    for run in runs(&store, &df)? {
-        let (exp, run) = run;
-        if wanted.is_empty() || wanted.contains(&exp) {
-            out.entry(exp).or_default().push(run);
+    for entry in entries {
+        let listed: Vec<(String, String)> = if entry.status.experiments.is_empty() {
+            vec![(String::new(), String::new())]
+        } else {
+            entry.status.experiments.iter().map(|(e, l)| (e.clone(), l.clone())).collect()
+        };
+        let run = run(&store, &entry);
+        for (exp, label) in listed {
+            if wanted.is_empty() || wanted.contains(&exp) {
+                out.entry(exp).or_default().push(Run { label, ..run.clone() });
+            }
         }
     }
     for w in wanted {
@@ -159,73 +170,54 @@ pub fn descriptions(dir: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// Index columns that describe a run rather than a result.
-const META: [&str; 11] =
-    ["hash", "experiment", "label", "seed", "status", "error", "device", "started", "finished", "notes", "fid_pending"];
-
-fn runs(store: &Store, df: &DataFrame) -> Result<Vec<(String, Run)>> {
-    let s = |name: &str| -> Result<StringChunked> { Ok(df.column(name)?.str()?.clone()) };
-    let f = |name: &str| -> Result<Float64Chunked> { Ok(df.column(name)?.cast(&DataType::Float64)?.f64()?.clone()) };
-    let (hash, exp, label, device) = (s("hash")?, s("experiment")?, s("label")?, s("device")?);
-    let seed = df.column("seed")?.cast(&DataType::UInt64)?.u64()?.clone();
-    let (started, finished) = (f("started")?, f("finished")?);
-    let result_cols: Vec<(String, Float64Chunked)> = df
-        .columns()
-        .iter()
-        .filter(|c| !META.contains(&c.name().as_str()) && c.dtype().is_primitive_numeric())
-        .map(|c| Ok((c.name().to_string(), c.cast(&DataType::Float64)?.f64()?.clone())))
-        .collect::<PolarsResult<_>>()?;
-    let mut out = Vec::with_capacity(df.height());
-    for i in 0..df.height() {
-        let hash = hash.get(i).unwrap_or_default().to_string();
-        let dir = store.run(&hash);
-        let results =
-            result_cols.iter().filter_map(|(k, c)| c.get(i).filter(|v| v.is_finite()).map(|v| (k.clone(), v))).collect();
-        let seen = store.inspect(&hash);
-        let status = seen.status.as_ref();
-        let notes = status.map(|s| s.notes.clone()).unwrap_or_default();
-        let (state, reason) = state_and_reason(&seen);
-        // Unreadable metrics are in the damage the state reports; the run shows without curves.
-        let rows = dir.metrics(&hash).map(|log| log.rows).unwrap_or_default();
-        let mut eval = BTreeMap::new();
-        let mut last_step: BTreeMap<(String, u32), u64> = BTreeMap::new();
-        let mut train: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
-        for r in rows {
-            match r.split.as_str() {
-                "eval" => {
-                    let key = (r.metric.clone(), r.epoch);
-                    if last_step.get(&key).is_none_or(|s| *s <= r.step) {
-                        last_step.insert(key.clone(), r.step);
-                        eval.insert(key, r.value);
-                    }
+/// One run with its metrics, under no experiment's label yet.
+fn run(store: &Store, entry: &index::Entry) -> Run {
+    let status = &entry.status;
+    let hash = status.hash.clone();
+    let dir = store.run(&hash);
+    let results = status.summary.columns().into_iter().filter(|(_, v)| v.is_finite()).collect();
+    let seen = store.inspect(&hash);
+    let (state, reason) = state_and_reason(&seen);
+    // Unreadable metrics are in the damage the state reports; the run shows without curves.
+    let rows = dir.metrics(&hash).map(|log| log.rows).unwrap_or_default();
+    let mut eval = BTreeMap::new();
+    let mut last_step: BTreeMap<(String, u32), u64> = BTreeMap::new();
+    let mut train: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
+    for r in rows {
+        match r.split.as_str() {
+            "eval" => {
+                let key = (r.metric.clone(), r.epoch);
+                if last_step.get(&key).is_none_or(|s| *s <= r.step) {
+                    last_step.insert(key.clone(), r.step);
+                    eval.insert(key, r.value);
                 }
-                "train" => train.entry(r.metric).or_default().push((r.step, r.value)),
-                _ => {}
             }
+            "train" => train.entry(r.metric).or_default().push((r.step, r.value)),
+            _ => {}
         }
-        for series in train.values_mut() {
-            series.sort_by_key(|p| p.0);
-        }
-        let run = Run {
-            short: dir.short(),
-            hash,
-            label: label.get(i).unwrap_or_default().to_string(),
-            seed: seed.get(i).unwrap_or_default(),
-            state: state.as_str().to_string(),
-            reason,
-            notes,
-            device: device.get(i).unwrap_or_default().to_string(),
-            started: started.get(i),
-            finished: finished.get(i),
-            results,
-            fid_pending: status.is_some_and(|s| s.summary.fid_pending),
-            eval,
-            train,
-            dir: dir.path().to_path_buf(),
-        };
-        out.push((exp.get(i).unwrap_or_default().to_string(), run));
     }
-    Ok(out)
+    for series in train.values_mut() {
+        series.sort_by_key(|p| p.0);
+    }
+    Run {
+        short: dir.short(),
+        hash,
+        label: String::new(),
+        variant: entry.variant(),
+        fields: entry.spec.as_ref().map(variant_fields),
+        seed: status.seed,
+        state: state.as_str().to_string(),
+        reason,
+        notes: status.notes.clone(),
+        device: status.device.clone(),
+        started: Some(status.started),
+        finished: status.finished,
+        results,
+        fid_pending: status.summary.fid_pending,
+        eval,
+        train,
+        dir: dir.path().to_path_buf(),
+    }
 }
 
 /// Whether the status names a runner on this host whose process has ended.

@@ -340,6 +340,8 @@ mod tests {
         let eval = (1..=3).map(|e| (("alignment".to_string(), e), 0.2 * e as f64 + start / 100.0)).collect();
         Run {
             hash: format!("{label}-{seed}"),
+            variant: label.into(),
+            fields: None,
             short: format!("{label}-{seed}"),
             label: label.into(),
             seed,

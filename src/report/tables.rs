@@ -302,6 +302,8 @@ mod tests {
         Run {
             hash: label.into(),
             short: label.into(),
+            variant: label.into(),
+            fields: None,
             label: label.into(),
             seed: 0,
             state: "done".into(),

@@ -1,10 +1,13 @@
-//! Runs grouped into variants (same label, different seeds), and the swept parameters that tell
-//! variants apart: the only spec differences a comparison needs as columns.
+//! Runs grouped into variants (the same resolved spec, different seeds), and the settings that
+//! tell variants apart: the spec differences a comparison needs as columns.
+
+use serde_json::Value;
 
 use super::load::Run;
 use super::stats::{Agg, Stat};
+use crate::spec::flatten::{BASE, differences, label as label_of, short_names};
 
-/// One variant of an experiment: its label, the swept settings it parses into, its runs.
+/// One variant of an experiment: its label, the settings it parses into, its runs (one per seed).
 #[derive(Debug, Clone)]
 pub struct Variant<'a> {
     pub label: String,
@@ -48,16 +51,17 @@ impl<'a> Variant<'a> {
     }
 }
 
-/// `threshold=0.4,model.engine.kind=flat` -> pairs; a comma inside a value (`betas=[0.9,0.99]`)
-/// stays in the value because the next piece is not `key=...`.
+/// `threshold=0.4, model.engine.kind=flat` -> pairs (older stores wrote `,` without the space);
+/// a comma inside a value (`betas=[0.9,0.99]`) stays in the value because the next piece is not
+/// `key=...`.
 pub fn parse_label(label: &str) -> Vec<(String, String)> {
-    if label == "base" || label.is_empty() {
+    if label == BASE || label.is_empty() {
         return Vec::new();
     }
     let is_key = |k: &str| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
     let mut out: Vec<(String, String)> = Vec::new();
     for piece in label.split(',') {
-        match piece.split_once('=') {
+        match piece.trim_start().split_once('=') {
             Some((k, v)) if is_key(k) => out.push((k.to_string(), v.to_string())),
             _ => match out.last_mut() {
                 Some(last) => {
@@ -71,15 +75,24 @@ pub fn parse_label(label: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The variants of an experiment, ordered by their swept values (numbers numerically).
+/// The variants of an experiment, ordered by their settings (numbers numerically), and the
+/// settings' names. Runs are pooled only when their resolved specs agree in everything but the
+/// seed ([`Run::variant`]); a label two variants share is told apart by the fields they differ in.
 pub fn group(runs: &[Run]) -> (Vec<Variant<'_>>, Vec<String>) {
-    let mut variants: Vec<Variant> = Vec::new();
+    let mut by_spec: Vec<(&str, Vec<&Run>)> = Vec::new();
     for r in runs {
-        match variants.iter_mut().find(|v| v.label == r.label) {
-            Some(v) => v.runs.push(r),
-            None => variants.push(Variant { label: r.label.clone(), settings: parse_label(&r.label), runs: vec![r] }),
+        match by_spec.iter_mut().find(|(v, _)| *v == r.variant) {
+            Some((_, members)) => members.push(r),
+            None => by_spec.push((&r.variant, vec![r])),
         }
     }
+    let labels: Vec<String> = by_spec.iter().map(|(_, members)| common_label(members)).collect();
+    let labels = distinct(&by_spec, labels);
+    let mut variants: Vec<Variant> = by_spec
+        .into_iter()
+        .zip(labels)
+        .map(|((_, runs), label)| Variant { settings: parse_label(&label), label, runs })
+        .collect();
     let mut params: Vec<String> = Vec::new();
     for v in &variants {
         for (k, _) in &v.settings {
@@ -101,6 +114,51 @@ pub fn group(runs: &[Run]) -> (Vec<Variant<'_>>, Vec<String>) {
         v.runs.sort_by_key(|r| r.seed);
     }
     (variants, params)
+}
+
+/// The label most of a variant's runs carry (they differ when its base was edited between
+/// runs); the lowest seed's on a tie.
+fn common_label(runs: &[&Run]) -> String {
+    let mut sorted: Vec<&Run> = runs.to_vec();
+    sorted.sort_by_key(|r| r.seed);
+    let count = |l: &str| runs.iter().filter(|r| r.label == l).count();
+    sorted.iter().max_by_key(|r| (count(&r.label), std::cmp::Reverse(r.seed))).map(|r| r.label.clone()).unwrap_or_default()
+}
+
+/// Labels with every clash resolved: variants that share a label get the fields their specs
+/// differ in added to it (`base` is replaced by them); a variant whose spec is unreadable gets
+/// its run's hash.
+fn distinct(variants: &[(&str, Vec<&Run>)], labels: Vec<String>) -> Vec<String> {
+    let mut out = labels.clone();
+    for (i, label) in labels.iter().enumerate() {
+        let clash: Vec<usize> = (0..labels.len()).filter(|&j| labels[j] == *label).collect();
+        if clash.len() < 2 {
+            continue;
+        }
+        let fields = |j: usize| variants[j].1.iter().find_map(|r| r.fields.as_ref());
+        let mine = fields(i);
+        // Paths where some other clashing variant's spec differs from this one's.
+        let mut paths: Vec<String> = Vec::new();
+        for &j in clash.iter().filter(|&&j| j != i) {
+            if let (Some(a), Some(b)) = (mine, fields(j)) {
+                for d in differences(a, b) {
+                    if !paths.contains(&d.path) {
+                        paths.push(d.path);
+                    }
+                }
+            }
+        }
+        let names = short_names(paths.iter().map(String::as_str));
+        let extra = match mine {
+            Some(f) if !paths.is_empty() => {
+                let null = Value::Null;
+                label_of(paths.iter().map(|p| (names.get(p).map_or(p.as_str(), String::as_str), f.get(p).unwrap_or(&null))))
+            }
+            _ => format!("run={}", variants[i].1[0].short),
+        };
+        out[i] = if label == BASE || label.is_empty() { extra } else { format!("{label}, {extra}") };
+    }
+    out
 }
 
 /// Set values first (numbers by value, then text), unset last.

@@ -24,6 +24,25 @@ const ADDED_LATER: &[(&[&str], &str)] = &[
 
 /// The canonical JSON text of a run spec.
 pub fn canonical_json(run: &RunSpec) -> String {
+    canonical_value(run).to_string()
+}
+
+/// A variant's identity (12 hex digits): the hash of the canonical JSON without the seed. The
+/// seeds of one variant share it; runs that differ in anything else never do, so it is what
+/// results are pooled by.
+pub fn variant_id(run: &RunSpec) -> String {
+    let mut value = canonical_value(run);
+    if let Value::Object(map) = &mut value {
+        map.shift_remove(super::flatten::SEED);
+    }
+    let mut h = Sha256::new();
+    h.update(FORMAT_VERSION.as_bytes());
+    h.update(b"\nvariant\n");
+    h.update(value.to_string().as_bytes());
+    h.finalize().iter().take(SHORT_LEN / 2).map(|b| format!("{b:02x}")).collect()
+}
+
+fn canonical_value(run: &RunSpec) -> Value {
     let mut value = serde_json::to_value(run).expect("run spec serialises");
     for (path, as_before) in ADDED_LATER {
         let as_before: Value = serde_json::from_str(as_before).expect("ADDED_LATER holds JSON");
@@ -35,7 +54,7 @@ pub fn canonical_json(run: &RunSpec) -> String {
             map.remove(*field);
         }
     }
-    sorted(value).to_string()
+    sorted(value)
 }
 
 /// The full 64-hex-digit identity of a run.

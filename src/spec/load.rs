@@ -32,6 +32,9 @@ pub struct LoadedSpec {
     /// The merged document, as written (no defaults filled).
     pub merged: Value,
     pub spec: SpecFile,
+    /// The spec as its files write it, without the `-s` overrides: the base a variant's label
+    /// is relative to (the overridden spec where the files alone do not parse).
+    pub written: SpecFile,
 }
 
 impl LoadedSpec {
@@ -72,6 +75,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedSpec, SpecErrors>
     let mut sources = Vec::new();
     let mut merged = load_chain(path, &mut Vec::new(), &mut sources)?;
     sources.reverse(); // load_chain pushes bases first
+    let written = merged.clone();
 
     // Later overrides win, so they come first among the sources.
     let mut from_cli = Vec::new();
@@ -92,11 +96,13 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<LoadedSpec, SpecErrors>
         .and_then(Value::as_str)
         .map(String::from)
         .unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
-    let mut loaded = LoadedSpec { path: path.to_path_buf(), name, sources, merged, spec: SpecFile::default() };
+    let mut loaded =
+        LoadedSpec { path: path.to_path_buf(), name, sources, merged, spec: SpecFile::default(), written: SpecFile::default() };
     if let Err(message) = check_name(&loaded.name) {
         return Err(SpecErrors(vec![loaded.error_at(&["name".to_string()], message)]));
     }
     loaded.spec = parse_typed(&loaded, &loaded.merged)?;
+    loaded.written = deserialize_at(&written).unwrap_or_else(|_| loaded.spec.clone());
     Ok(loaded)
 }
 

@@ -3,7 +3,9 @@
 //! `load` reads a YAML file with its `extends:` chain and `-s` overrides; `expand` turns it into
 //! runs, each validated and identified by the hash of its resolved spec.
 
+pub mod budget;
 pub mod error;
+pub mod flatten;
 pub mod hash;
 pub mod load;
 pub mod locate;
@@ -12,11 +14,11 @@ pub mod types;
 pub mod validate;
 
 pub use error::{SpecError, SpecErrors};
-pub use hash::{FORMAT_VERSION, canonical_json, run_hash};
+pub use hash::{FORMAT_VERSION, canonical_json, run_hash, variant_id};
 pub use load::{LoadedSpec, load};
 pub use sweep::{Experiment, RunPlan, expand, keep_only};
 pub use types::*;
-pub use validate::{ModelConfig, Problems, validate};
+pub use validate::{ModelConfig, Problems, validate, validate_within};
 
 /// Load and expand in one go.
 pub fn plan(path: &std::path::Path, overrides: &[String]) -> Result<Experiment, SpecErrors> {

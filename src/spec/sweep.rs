@@ -10,7 +10,7 @@ use super::error::{SpecError, SpecErrors, nearest};
 use super::hash::{SHORT_LEN, run_hash};
 use super::load::{LoadedSpec, deserialize_at, get_path, set_path, show};
 use super::types::RunSpec;
-use super::validate::validate;
+use super::validate::{MAX_RUNS, validate};
 
 /// Where a swept value was declared: `sweep`, `zip` or `include`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,8 @@ pub struct Setting {
 pub struct RunPlan {
     /// Full 64-hex-digit identity.
     pub hash: String,
-    /// The variant's swept values, e.g. `threshold=0.3`; `base` when nothing is swept.
+    /// The variant's name: its swept values and whatever else differs from the spec as its
+    /// files write it (`-s` overrides), e.g. `threshold=0.3, lr=0.002`; `base` for none.
     pub label: String,
     pub seed: u64,
     pub settings: Vec<Setting>,
@@ -54,7 +55,7 @@ pub struct Experiment {
     /// The spec file's folder: relative data paths are relative to it.
     pub base_dir: std::path::PathBuf,
     pub runs: Vec<RunPlan>,
-    /// Dotted paths that vary between variants (the report's columns).
+    /// Dotted paths the variants' labels name (swept, or set apart from the base), sorted.
     pub swept: Vec<String>,
 }
 
@@ -97,11 +98,11 @@ pub fn expand(loaded: &LoadedSpec) -> Result<Experiment, SpecErrors> {
     }
 
     // The base document with every default filled: a sweep path exists iff it is a key here.
-    let base = json!({
+    let base_doc = json!({
         "data": spec.data, "model": spec.model, "training": spec.training, "eval": spec.eval,
     });
     let check_path = |section: &str, path: &str, errors: &mut Vec<SpecError>| {
-        if let Some(msg) = path_problem(&base, path) {
+        if let Some(msg) = path_problem(&base_doc, path) {
             errors.push(at(&[section, path], &msg));
         }
     };
@@ -129,19 +130,26 @@ pub fn expand(loaded: &LoadedSpec) -> Result<Experiment, SpecErrors> {
         return Err(SpecErrors(errors));
     }
 
+    if let Some(e) = run_count_problem(loaded) {
+        return Err(e.into());
+    }
+
     let points = variant_points(spec);
-    let swept = {
-        let mut s: Vec<String> = points.iter().flatten().map(|s| s.path.clone()).collect();
-        s.sort();
-        s.dedup();
-        s
-    };
-    let mut runs: Vec<RunPlan> = Vec::new();
-    let mut hashes = HashSet::new();
+    let base = super::flatten::variant_fields(&RunSpec {
+        data: loaded.written.data.clone(),
+        model: loaded.written.model.clone(),
+        training: loaded.written.training.clone(),
+        eval: loaded.written.eval.clone(),
+        seed: 0,
+    });
+    // Each variant's runs and what its label names: its swept settings as written, then every
+    // other field where it differs from the base (the `-s` overrides among them).
+    let mut variants: Vec<Variant> = Vec::new();
     for settings in &points {
-        let label = label(settings);
+        let mut named: Option<Vec<(String, Value)>> = None;
+        let mut seeded = Vec::new();
         for &seed in &spec.seeds {
-            let mut doc = base.clone();
+            let mut doc = base_doc.clone();
             for s in settings {
                 set_path(&mut doc, &dotted(&s.path), s.value.clone());
             }
@@ -159,19 +167,95 @@ pub fn expand(loaded: &LoadedSpec) -> Result<Experiment, SpecErrors> {
                     errors.push(blame(&dotted(path), msg));
                 }
             }
-            let hash = run_hash(&run);
-            if hashes.insert(hash.clone()) {
-                runs.push(RunPlan { hash, label: label.clone(), seed, settings: settings.clone(), spec: run });
-            }
+            named.get_or_insert_with(|| label_settings(settings, &base, &run));
+            seeded.push((seed, run));
         }
+        variants.push(Variant { named: named.unwrap_or_default(), seeded, settings });
     }
     if !errors.is_empty() {
         let mut seen = HashSet::new();
         errors.retain(|e| seen.insert(e.to_string()));
         return Err(SpecErrors(errors));
     }
+    let names = super::flatten::short_names(variants.iter().flat_map(|v| v.named.iter().map(|(p, _)| p.as_str())));
+    let mut swept: Vec<String> = names.keys().cloned().collect();
+    swept.sort();
+    let mut runs: Vec<RunPlan> = Vec::new();
+    let mut hashes = HashSet::new();
+    for Variant { named, seeded, settings } in variants {
+        let label = super::flatten::label(named.iter().map(|(p, v)| (names[p].as_str(), v)));
+        for (seed, run) in seeded {
+            let hash = run_hash(&run);
+            if hashes.insert(hash.clone()) {
+                runs.push(RunPlan { hash, label: label.clone(), seed, settings: settings.to_vec(), spec: run });
+            }
+        }
+    }
     let base_dir = loaded.path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     Ok(Experiment { name: loaded.name.clone(), base_dir, runs, swept })
+}
+
+/// One variant while a spec is expanded: what its label names, its runs by seed, its settings.
+struct Variant<'a> {
+    named: Vec<(String, Value)>,
+    seeded: Vec<(u64, RunSpec)>,
+    settings: &'a [Setting],
+}
+
+/// What a variant's label names, in order: its swept settings (values as written), then every
+/// field of `run` that differs from `base` and no setting covers.
+fn label_settings(settings: &[Setting], base: &super::flatten::Fields, run: &RunSpec) -> Vec<(String, Value)> {
+    let mut named: Vec<(String, Value)> = settings.iter().map(|s| (s.path.clone(), s.value.clone())).collect();
+    let covered = |path: &str| settings.iter().any(|s| path == s.path || path.starts_with(&format!("{}.", s.path)));
+    for d in super::flatten::differences(base, &super::flatten::variant_fields(run)) {
+        if let Some(value) = d.b
+            && !covered(&d.path)
+        {
+            named.push((d.path, value));
+        }
+    }
+    named
+}
+
+/// A count that may have saturated.
+fn count(n: u128) -> String {
+    if n == u128::MAX { "more than 10^38".into() } else { n.to_string() }
+}
+
+/// The runs a spec asks for, counted from its axes before any is built: a sweep over the limit
+/// ([`MAX_RUNS`]) is refused, blamed on its longest axis.
+fn run_count_problem(loaded: &LoadedSpec) -> Option<SpecError> {
+    let spec = &loaded.spec;
+    let grid = spec.sweep.values().fold(1u128, |n, v| n.saturating_mul(v.len() as u128));
+    let rows = spec.zip.values().next().map_or(1, |v| v.len() as u128);
+    let gridded = !spec.sweep.is_empty() || !spec.zip.is_empty();
+    let variants = if gridded || spec.include.is_empty() { grid.saturating_mul(rows) } else { 0 };
+    let variants = variants.saturating_add(spec.include.len() as u128);
+    let total = variants.saturating_mul(spec.seeds.len() as u128);
+    if total <= MAX_RUNS as u128 {
+        return None;
+    }
+    let mut axes: Vec<(Vec<String>, usize, String)> =
+        spec.sweep.iter().map(|(p, v)| (vec!["sweep".into(), p.clone()], v.len(), format!("sweep.{p}"))).collect();
+    if let Some((p, v)) = spec.zip.iter().next() {
+        axes.push((vec!["zip".into(), p.clone()], v.len(), format!("zip.{p}")));
+    }
+    axes.push((vec!["include".into()], spec.include.len(), "include".into()));
+    axes.push((vec!["seeds".into()], spec.seeds.len(), "seeds".into()));
+    let (path, _, field) = axes.into_iter().max_by_key(|a| a.1).expect("seeds is an axis");
+    let (file, line) = loaded.origin(&path);
+    Some(SpecError::new(
+        file,
+        line,
+        Some(field),
+        format!(
+            "the spec asks for {} runs ({} variants x {} seeds), over the limit of {MAX_RUNS} runs per spec: split it \
+             into several specs (they can share a base through `extends:`)",
+            count(total),
+            count(variants),
+            spec.seeds.len()
+        ),
+    ))
 }
 
 fn dotted(path: &str) -> Vec<String> {
@@ -217,23 +301,6 @@ fn variant_points(spec: &super::types::SpecFile) -> Vec<Vec<Setting>> {
         points.push(settings);
     }
     points
-}
-
-/// `threshold=0.3,kind=mlp`: the last path segment, or the whole path where that is ambiguous.
-pub fn label(settings: &[Setting]) -> String {
-    if settings.is_empty() {
-        return "base".to_string();
-    }
-    let last = |p: &str| p.rsplit('.').next().unwrap_or(p).to_string();
-    settings
-        .iter()
-        .map(|s| {
-            let short = last(&s.path);
-            let ambiguous = settings.iter().filter(|o| last(&o.path) == short).count() > 1;
-            format!("{}={}", if ambiguous { s.path.clone() } else { short }, show(&s.value))
-        })
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// Why `path` is not a settable field of a run, with the closest valid key.

@@ -161,7 +161,7 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// List, inspect and remove the runs of the store.
+    /// List, inspect, compare and remove the runs of the store.
     Runs {
         #[command(subcommand)]
         command: RunsCommand,
@@ -207,6 +207,18 @@ pub enum RunsCommand {
         /// Hashes or prefixes, each naming exactly one run.
         #[arg(required = true, value_name = "HASH", value_parser = hash_prefix)]
         hashes: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The resolved spec fields two runs differ in, by dotted path: why their results are not one
+    /// variant.
+    Diff {
+        /// One run: its hash or a prefix naming exactly one run.
+        #[arg(value_name = "A", value_parser = hash_prefix)]
+        a: String,
+        /// The other run.
+        #[arg(value_name = "B", value_parser = hash_prefix)]
+        b: String,
         #[command(flatten)]
         store: StoreArgs,
     },
