@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{NO_WEIGHTS, TINY, Workspace, text, ttv_run};
+use common::{NO_WEIGHTS, TINY, Workspace, checkpointed, statuses, text, ttv_run};
 
 /// A running test cluster, stopped when dropped.
 struct Cluster {
@@ -79,19 +79,6 @@ impl Drop for Cluster {
     }
 }
 
-/// `status.json` of every run in the store.
-fn statuses(ws: &Workspace) -> Vec<serde_json::Value> {
-    let runs = ws.path().join("registry/runs");
-    let mut out: Vec<serde_json::Value> = std::fs::read_dir(&runs)
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("status.json")).ok())
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .collect();
-    out.sort_by_key(|s| s["seed"].as_u64());
-    out
-}
-
 #[test]
 fn slurm_sweeps_run_once_and_cancelled_tasks_resume() {
     let ws = Workspace::new();
@@ -136,11 +123,7 @@ fn slurm_sweeps_run_once_and_cancelled_tasks_resume() {
         String::from_utf8_lossy(&o.stdout).split("Slurm job ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
     let seed7 = |ws: &Workspace| statuses(ws).into_iter().find(|s| s["seed"] == 7);
     let start = Instant::now();
-    let checkpointed = |s: &serde_json::Value| {
-        let dir = ws.path().join("registry/runs").join(&s["hash"].as_str().unwrap()[..12]).join("ckpt");
-        std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
-    };
-    while !seed7(&ws).is_some_and(|s| s["state"] == "running" && checkpointed(&s)) {
+    while !seed7(&ws).is_some_and(|s| s["state"] == "running" && checkpointed(&ws, &s)) {
         assert!(start.elapsed() < Duration::from_secs(60), "the long run never checkpointed: {:?}", seed7(&ws));
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -6,33 +6,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{NO_WEIGHTS, TINY, Workspace, text};
-
-/// `status.json` of every run in the store.
-fn statuses(ws: &Workspace) -> Vec<serde_json::Value> {
-    let runs = ws.path().join("registry/runs");
-    let mut out: Vec<serde_json::Value> = std::fs::read_dir(&runs)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("status.json")).ok())
-        .filter_map(|b| serde_json::from_slice(&b).ok())
-        .collect();
-    out.sort_by_key(|s| s["seed"].as_u64());
-    out
-}
+use common::{NO_WEIGHTS, TINY, Workspace, checkpointed, statuses, text};
 
 fn ttv_run(ws: &Workspace, args: &[&str]) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ttv-run"));
     cmd.current_dir(ws.path()).args(args).env("TTV_REGISTRY", ws.path().join("registry")).env_remove("TTV_FAULT");
     cmd.envs(NO_WEIGHTS.iter().copied());
     cmd
-}
-
-/// Whether the run of `status` has written a checkpoint.
-fn checkpointed(ws: &Workspace, status: &serde_json::Value) -> bool {
-    let short = &status["hash"].as_str().unwrap()[..12];
-    std::fs::read_dir(ws.path().join("registry/runs").join(short).join("ckpt")).is_ok_and(|mut d| d.next().is_some())
 }
 
 #[test]

@@ -73,3 +73,24 @@ pub fn ttv_run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 pub fn text(o: &Output) -> String {
     format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
+
+/// `status.json` of every run in `ws`'s store (`registry/`), in seed order; runs without a
+/// readable status are left out.
+pub fn statuses(ws: &Workspace) -> Vec<serde_json::Value> {
+    let runs = ws.path().join("registry/runs");
+    let mut out: Vec<serde_json::Value> = std::fs::read_dir(&runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("status.json")).ok())
+        .filter_map(|b| serde_json::from_slice(&b).ok())
+        .collect();
+    out.sort_by_key(|s| s["seed"].as_u64());
+    out
+}
+
+/// Whether the run whose status is `status` has written a checkpoint in `ws`'s store.
+pub fn checkpointed(ws: &Workspace, status: &serde_json::Value) -> bool {
+    let short = &status["hash"].as_str().unwrap()[..12];
+    std::fs::read_dir(ws.path().join("registry/runs").join(short).join("ckpt")).is_ok_and(|mut d| d.next().is_some())
+}
