@@ -103,6 +103,37 @@ impl Device {
     }
 }
 
+impl Device {
+    /// The `n` devices of a data-parallel run that starts on this one: consecutive GPUs, or the
+    /// CPU `n` times (its replicas share the cores).
+    pub fn replicas(self, n: usize) -> Result<Vec<Device>> {
+        match self {
+            Device::Cpu => Ok(vec![Device::Cpu; n]),
+            Device::Cuda(_) if n == 1 => Ok(vec![self]),
+            Device::Cuda(first) => {
+                let count = gpu_count()?;
+                anyhow::ensure!(
+                    first + n <= count,
+                    "training.devices = {n} from cuda:{first} needs GPUs up to cuda:{}, but nvidia-smi lists {count}",
+                    first + n - 1
+                );
+                Ok((first..first + n).map(Device::Cuda).collect())
+            }
+        }
+    }
+}
+
+/// The GPUs `nvidia-smi` lists.
+pub fn gpu_count() -> Result<usize> {
+    let out = std::process::Command::new("nvidia-smi")
+        .arg("-L")
+        .output()
+        .map_err(|e| anyhow::anyhow!("nvidia-smi could not be started: {e}"))?;
+    let n = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("GPU ")).count();
+    anyhow::ensure!(out.status.success() && n > 0, "nvidia-smi lists no GPU");
+    Ok(n)
+}
+
 /// A human name for the device: the backend and, on CUDA, the GPU's model.
 pub fn describe(device: Device) -> String {
     match device {

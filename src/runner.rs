@@ -170,7 +170,7 @@ fn run_one(
         Err(reason) => (RunState::Failed, Some(reason)),
         Ok(()) => {
             let mut ctx = RunContext { plan, load: load_options(store, exp), record: &mut record, progress };
-            let ended = catch_unwind(AssertUnwindSafe(|| crate::train::train(&mut ctx, &opts.device.open()?)));
+            let ended = catch_unwind(AssertUnwindSafe(|| crate::train::train(&mut ctx, opts.device)));
             match ended {
                 Ok(Ok(state)) => (state, None),
                 Ok(Err(e)) => (RunState::Failed, Some(format!("{e:#}"))),

@@ -185,6 +185,43 @@ fn gradient_accumulation_of_2x4_equals_a_batch_of_8() {
 }
 
 #[test]
+fn data_parallel_training_matches_one_device_and_resumes_exactly() {
+    // The train and grad_norm trajectory of every update (6), and the final eval.
+    let trained = |devices: &str, fault: &str| {
+        let (dir, path) = workspace(TINY);
+        let set = format!("training.devices={devices}");
+        let out = ttv_run(dir.path(), &[path.to_str().unwrap(), "-s", &set], &[("TTV_FAULT", fault)]);
+        if !fault.is_empty() {
+            assert!(!out.status.success(), "the fault aborts the process: {}", text(&out));
+            let out = ttv_run(dir.path(), &[path.to_str().unwrap(), "-s", &set], &[]);
+            assert!(out.status.success(), "{}", text(&out));
+        }
+        assert!(out.status.success() || !fault.is_empty(), "{}", text(&out));
+        let (run_dir, status) = the_run(dir.path());
+        assert_eq!(status.state, RunState::Done, "{}", text(&out));
+        (values(&run_dir), dir)
+    };
+    let (one, _a) = trained("1", "");
+    let (two, _b) = trained("2", "");
+    // Shares of 4 samples over 3 devices are uneven (2, 1, 1): the weighting must follow them.
+    let (three, _c) = trained("3", "");
+    for (name, other) in [("2 devices", &two), ("3 devices", &three)] {
+        for (split, metric_name) in [("train", "loss"), ("train", "grad_norm"), ("eval", "gen_mse")] {
+            let (a, b) = (metric(&one, split, metric_name), metric(other, split, metric_name));
+            assert_eq!(a.len(), b.len(), "{name}: {split}/{metric_name}");
+            assert!(a.len() >= 3, "{split}/{metric_name}: {a:?}");
+            for (x, y) in a.iter().zip(&b) {
+                // fp32 sums in another order (shares instead of one batch), over 6 updates.
+                let rel = (x - y).abs() / x.abs().max(1e-12);
+                assert!(rel < 1e-4, "{name}: {split}/{metric_name} {a:?} vs {b:?}");
+            }
+        }
+    }
+    let (resumed, _d) = trained("2", "abort-after-checkpoint=2");
+    assert_eq!(resumed, two, "a data-parallel run resumed from its checkpoint == uninterrupted, exactly");
+}
+
+#[test]
 fn a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
     let (dir, spec) = workspace(TINY);
     let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[("TTV_FAULT", "nan-at-update=3")]);

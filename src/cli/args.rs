@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::backend::Device;
+use crate::launch::workers::WorkersWanted;
 use crate::store::Store;
 
 /// The run store a command reads or writes.
@@ -80,7 +81,9 @@ pub struct LaunchArgs {
     /// `cuda:all` or `cpu`; each worker trains the next run nobody holds.
     #[arg(long, value_name = "LIST", value_parser = device_list, conflicts_with = "device")]
     pub devices: Option<DeviceList>,
-    /// Workers per device (default 1): small models train several runs on one GPU at once.
+    /// Workers per device: small models train several runs on one GPU at once. Default: as many
+    /// as the GPU's free memory holds (by the largest run's estimated footprint), at most 8; 1
+    /// on the CPU.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub workers_per_device: Option<u64>,
 }
@@ -94,15 +97,16 @@ fn device_list(s: &str) -> Result<DeviceList, String> {
 }
 
 impl LaunchArgs {
-    /// The devices and workers per device when the runs are spread over worker processes
-    /// (`--devices`, `--workers-per-device`); `None` for one process.
-    pub fn workers(&self, device: Device) -> Result<Option<(Vec<Device>, usize)>, String> {
-        let per_device = self.workers_per_device.unwrap_or(1) as usize;
+    /// The devices and workers per device (none: chosen from memory) when the runs are spread
+    /// over worker processes (`--devices`, `--workers-per-device`); `None` for one process.
+    pub fn workers(&self, device: Device) -> Result<Option<WorkersWanted>, String> {
+        let per_device = self.workers_per_device.map(|k| k as usize);
         let devices = self.devices.clone().map_or_else(|| vec![device], |d| d.0);
         if self.launcher == Launcher::Slurm && (self.devices.is_some() || self.workers_per_device.is_some()) {
             return Err("--devices and --workers-per-device are for the local launcher: Slurm places each run".into());
         }
-        Ok((devices.len() * per_device > 1 || self.devices.is_some()).then_some((devices, per_device)))
+        let several = devices.len() > 1 || per_device.is_some_and(|k| k > 1);
+        Ok((several || self.devices.is_some()).then_some(WorkersWanted { devices, per_device }))
     }
 
     /// The Slurm options for runs on `device`, or the flags that only Slurm takes when the

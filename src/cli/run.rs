@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::backend::Device;
 use crate::launch::Invocation;
 use crate::launch::slurm::{self, SlurmOptions};
+use crate::launch::workers::WorkersWanted;
 use crate::runner::{Outcome, RunOptions, execute};
 use crate::spec::{self, RunPlan};
 use crate::store::RunState;
@@ -25,8 +26,9 @@ pub struct RunRequest<'a> {
     pub stale_after: f64,
     /// Submit to Slurm instead of training here.
     pub slurm: Option<SlurmOptions>,
-    /// Spread the runs over worker processes: the devices and workers per device.
-    pub workers: Option<(Vec<Device>, usize)>,
+    /// Spread the runs over worker processes: the devices and workers per device (none: as
+    /// many as memory holds).
+    pub workers: Option<WorkersWanted>,
 }
 
 /// Exit 2 when a spec is invalid (then nothing runs and nothing is written), 130 when stopped
@@ -34,7 +36,7 @@ pub struct RunRequest<'a> {
 /// (the others still ran) or the store could not be written, 0 otherwise.
 pub fn run(req: &RunRequest) -> ExitCode {
     let Some(experiments) = plan_all(req.specs, req.set, req.only) else { return ExitCode::from(2) };
-    let devices = req.workers.as_ref().map_or(vec![req.device], |(devices, _)| devices.clone());
+    let devices = req.workers.as_ref().map_or(vec![req.device], |w| w.devices.clone());
     if !req.dry_run
         && let Some(e) = devices.iter().find_map(|d| crate::backend::available(*d).err())
     {
@@ -44,15 +46,26 @@ pub fn run(req: &RunRequest) -> ExitCode {
     if let Some(opts) = &req.slurm {
         return submit(req, &experiments, opts);
     }
-    if let Some((devices, per_device)) = &req.workers
+    if let Some(wanted) = &req.workers
         && !req.dry_run
     {
         if let Err(e) = crate::signals::install() {
             eprintln!("warning: Ctrl-C will not stop runs cleanly: {e}");
         }
+        let runs: Vec<&crate::spec::types::RunSpec> = experiments.iter().flat_map(|e| e.runs.iter().map(|r| &r.spec)).collect();
+        let placement = match crate::launch::workers::place(&wanted.devices, wanted.per_device, &runs) {
+            Ok(placement) => placement,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::from(2);
+            }
+        };
+        if let Some(why) = &placement.why {
+            eprintln!("{why}");
+        }
         let mut call = Invocation::new(req.specs, req.set, req.registry, req.device);
         (call.retry_failed, call.only, call.stale_after) = (req.retry_failed, req.only.to_vec(), req.stale_after);
-        return crate::launch::workers::run(&call, devices, *per_device);
+        return crate::launch::workers::run(&call, &placement.devices, placement.per_device);
     }
     if req.dry_run {
         let store = Store::at(req.registry);
@@ -140,6 +153,10 @@ fn submit(req: &RunRequest, experiments: &[spec::Experiment], opts: &SlurmOption
         let device = if matches!(req.device, Device::Cuda(_)) { Device::Cuda(0) } else { Device::Cpu };
         let mut call = Invocation::new(std::slice::from_ref(path), req.set, req.registry, device);
         (call.retry_failed, call.stale_after) = (req.retry_failed, req.stale_after);
+        // A data-parallel run's task gets the GPUs it trains on.
+        let wanted = exp.runs.iter().map(|r| r.spec.training.devices).max().unwrap_or(1);
+        let gpus_per_run = if device == Device::Cpu { opts.gpus_per_run } else { opts.gpus_per_run.max(wanted) };
+        let opts = &SlurmOptions { gpus_per_run, ..opts.clone() };
         let runs = slurm::pending(exp, &store, req.retry_failed);
         if req.dry_run {
             if runs.is_empty() {

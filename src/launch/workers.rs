@@ -16,6 +16,8 @@ use anyhow::{Context, Result, bail};
 
 use super::Invocation;
 use crate::backend::Device;
+use crate::spec::budget::{Footprint, bytes};
+use crate::spec::types::RunSpec;
 
 /// Replacements per worker slot: a worker that keeps dying is not restarted forever.
 const MAX_RESTARTS: u32 = 2;
@@ -23,7 +25,7 @@ const MAX_RESTARTS: u32 = 2;
 /// `--devices`: `cpu`, `cuda:all`, or a comma-separated list (`cuda:0,cuda:1`).
 pub fn parse_devices(list: &str) -> Result<Vec<Device>, String> {
     if list == "cuda:all" {
-        let n = gpu_count().map_err(|e| format!("cuda:all: {e}"))?;
+        let n = crate::backend::gpu_count().map_err(|e| format!("cuda:all: {e}"))?;
         return Ok((0..n).map(Device::Cuda).collect());
     }
     let devices: Vec<Device> = list.split(',').map(|d| d.trim().parse()).collect::<Result<_, _>>()?;
@@ -34,14 +36,79 @@ pub fn parse_devices(list: &str) -> Result<Vec<Device>, String> {
     Ok(devices)
 }
 
-/// The GPUs `nvidia-smi` lists.
-fn gpu_count() -> Result<usize> {
-    let out = Command::new("nvidia-smi").arg("-L").output().context("nvidia-smi could not be started")?;
-    let n = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("GPU ")).count();
-    if !out.status.success() || n == 0 {
-        bail!("nvidia-smi lists no GPU");
+/// What `--devices` and `--workers-per-device` ask for: the devices, and the workers on each
+/// (none: as many as memory holds, [`place`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkersWanted {
+    pub devices: Vec<Device>,
+    pub per_device: Option<usize>,
+}
+
+/// Workers per GPU at most when their number is chosen from memory.
+const MAX_AUTO_WORKERS: usize = 8;
+/// What a training process holds on a GPU beyond the footprint's estimate: CubeCL's memory pool
+/// keeps freed pages for reuse (a reference-family run at batch 64 estimated at ~4.5 GB held
+/// 14.2 GB on the H200, benches/README.md), plus the CUDA context and compiled kernels.
+const POOL_FACTOR: f64 = 3.0;
+const CONTEXT_BYTES: f64 = 0.6e9;
+
+/// Where the workers go: the first device of each worker's group and how many per device,
+/// with the reason when the number was chosen here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    pub devices: Vec<Device>,
+    pub per_device: usize,
+    pub why: Option<String>,
+}
+
+/// Place workers for `runs` on `devices`. A data-parallel run (`training.devices: N`) takes N
+/// consecutive GPUs from its worker's device, so the list is cut into groups of N and each
+/// group gets workers on its first GPU. Without `per_device`, each GPU gets as many workers as
+/// its free memory holds by the largest run's estimated footprint (at most 8), the CPU one.
+pub fn place(devices: &[Device], per_device: Option<usize>, runs: &[&RunSpec]) -> Result<Placement> {
+    let group = runs.iter().map(|r| r.training.devices as usize).max().unwrap_or(1);
+    if group > 1 && runs.iter().any(|r| r.training.devices as usize != group) {
+        bail!("the runs ask for different numbers of devices (training.devices): launch them separately");
     }
-    Ok(n)
+    // CPU replicas share the one CPU device.
+    let group = if devices.iter().all(|d| *d == Device::Cpu) { 1 } else { group };
+    let mut firsts = Vec::new();
+    for chunk in devices.chunks(group) {
+        let consecutive = chunk.windows(2).all(|w| matches!((w[0], w[1]), (Device::Cuda(a), Device::Cuda(b)) if b == a + 1));
+        if chunk.len() < group || !consecutive {
+            let list = chunk.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
+            bail!("runs with training.devices = {group} need groups of {group} consecutive GPUs; `{list}` is not one");
+        }
+        firsts.push(chunk[0]);
+    }
+    if let Some(k) = per_device {
+        return Ok(Placement { devices: firsts, per_device: k, why: None });
+    }
+    let gpus: Vec<usize> = firsts.iter().filter_map(|d| if let Device::Cuda(i) = d { Some(*i) } else { None }).collect();
+    let need = runs.iter().map(|r| Footprint::of(r).total()).fold(0.0, f64::max) * POOL_FACTOR + CONTEXT_BYTES;
+    let free = gpus.iter().map(|i| free_memory(*i)).collect::<Result<Vec<u64>>>()?.into_iter().min();
+    let Some(free) = free else { return Ok(Placement { devices: firsts, per_device: 1, why: None }) };
+    let fits = ((free as f64 / need).floor() as usize).clamp(1, MAX_AUTO_WORKERS);
+    // No worker without a run to take.
+    let per_device = fits.min(runs.len().div_ceil(firsts.len()).max(1));
+    let why = format!(
+        "{per_device} worker(s) per device: {} free on the fullest GPU, a run needs about {} (--workers-per-device sets it)",
+        bytes(free as f64),
+        bytes(need)
+    );
+    Ok(Placement { devices: firsts, per_device, why: Some(why) })
+}
+
+/// Free memory of GPU `index` in bytes, as `nvidia-smi` reports it.
+fn free_memory(index: usize) -> Result<u64> {
+    let out = Command::new("nvidia-smi")
+        .args(["--query-gpu=memory.free", "--format=csv,noheader,nounits", "-i", &index.to_string()])
+        .output()
+        .context("nvidia-smi could not be started")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mib: u64 =
+        text.trim().parse().with_context(|| format!("nvidia-smi gave no free memory for cuda:{index}: `{}`", text.trim()))?;
+    Ok(mib << 20)
 }
 
 struct Worker {
@@ -151,5 +218,31 @@ mod tests {
         assert_eq!(parse_devices("cpu").unwrap(), [Device::Cpu]);
         assert!(parse_devices("cuda:0,cuda:0").unwrap_err().contains("listed twice"));
         assert!(parse_devices("gpu0").unwrap_err().contains("unknown device"));
+    }
+
+    #[test]
+    fn data_parallel_runs_take_groups_of_consecutive_gpus() {
+        use crate::spec::types::{DataSpec, EvalSpec, ModelSpec, TrainingSpec};
+        let single = RunSpec {
+            data: DataSpec::default(),
+            model: ModelSpec::default(),
+            training: TrainingSpec::default(),
+            eval: EvalSpec::default(),
+            seed: 0,
+        };
+        let mut run = single.clone();
+        run.training.devices = 2;
+        let runs = [&run];
+        let gpus: Vec<Device> = (0..4).map(Device::Cuda).collect();
+        let placed = place(&gpus, Some(3), &runs).unwrap();
+        assert_eq!(placed, Placement { devices: vec![Device::Cuda(0), Device::Cuda(2)], per_device: 3, why: None });
+        let err = place(&[Device::Cuda(0), Device::Cuda(2)], Some(1), &runs).unwrap_err().to_string();
+        assert!(err.contains("consecutive") && err.contains("cuda:0,cuda:2"), "{err}");
+        let err = place(&gpus[..3], Some(1), &runs).unwrap_err().to_string();
+        assert!(err.contains("cuda:2"), "{err}");
+        let err = place(&gpus, Some(1), &[&run, &single]).unwrap_err().to_string();
+        assert!(err.contains("different numbers of devices"), "{err}");
+        // The CPU: its replicas share the cores; workers default to one.
+        assert_eq!(place(&[Device::Cpu], None, &[&run]).unwrap().per_device, 1);
     }
 }

@@ -20,6 +20,7 @@ const ADDED_LATER: &[(&[&str], &str)] = &[
     (&["model", "video_codec", "position_embedding"], "false"),
     (&["model", "video_codec", "cpu_conv"], "\"native\""),
     (&["training", "gradient_checkpointing"], "false"),
+    (&["training", "devices"], "1"),
 ];
 
 /// The canonical JSON text of a run spec.

@@ -348,7 +348,9 @@ pub enum Precision {
 #[serde(deny_unknown_fields, default)]
 pub struct TrainingSpec {
     pub epochs: u32,
-    /// Physical batch size per step.
+    /// Samples per micro-batch, over all devices: with `devices: N` each device takes a contiguous
+    /// share of every micro-batch, so the update's batch (batch_size x grad_accum) does not
+    /// depend on the number of devices.
     pub batch_size: u32,
     /// Micro-batches accumulated per optimizer update (effective batch = batch_size x grad_accum).
     pub grad_accum: u32,
@@ -366,6 +368,10 @@ pub struct TrainingSpec {
     /// Recompute the cheap (memory-bound) activations in the backward pass instead of keeping
     /// them from the forward: less memory for some more compute, the same gradients.
     pub gradient_checkpointing: bool,
+    /// Devices one run trains on, data-parallel: N replicas of the model on N consecutive devices
+    /// from the run's `--device` (`cuda:2` with 2 devices uses cuda:2 and cuda:3), their
+    /// gradients summed before one update. On the CPU the replicas share its cores (for tests).
+    pub devices: u32,
 }
 
 impl Default for TrainingSpec {
@@ -382,6 +388,7 @@ impl Default for TrainingSpec {
             checkpoint_every: 1,
             precision: Precision::Fp32,
             gradient_checkpointing: false,
+            devices: 1,
         }
     }
 }

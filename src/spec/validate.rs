@@ -151,6 +151,8 @@ pub const MAX_STEPS: u32 = 1000;
 pub const MAX_EPOCHS: u32 = 1_000_000;
 /// Clips per batch and micro-batches per update (the paper: 2 and 8).
 pub const MAX_BATCH: u32 = 65_536;
+/// Devices of one data-parallel run: more GPUs than one host holds.
+pub const MAX_DEVICES: u32 = 64;
 /// Prompts rendered at each evaluation (the paper: 5).
 pub const MAX_PROMPTS: usize = 1024;
 /// Runs one spec may expand into (sweep points x seeds), counted before any is built.
@@ -266,6 +268,13 @@ fn check_training(run: &RunSpec, p: &mut Problems) {
     p.check(t.batch_size >= 1, "training.batch_size", "must be >= 1");
     p.cap("training.batch_size", t.batch_size.into(), MAX_BATCH.into(), "the paper's 2");
     p.check(t.grad_accum >= 1, "training.grad_accum", "must be >= 1");
+    p.check(t.devices >= 1, "training.devices", "must be >= 1");
+    p.cap("training.devices", t.devices.into(), MAX_DEVICES.into(), "the 8 GPUs of a large host");
+    p.check(
+        t.devices <= t.batch_size,
+        "training.devices",
+        "must be <= training.batch_size (each device takes a share of every micro-batch)",
+    );
     p.cap("training.grad_accum", t.grad_accum.into(), MAX_BATCH.into(), "the paper's 8");
     p.check(t.optimizer.lr > 0.0, "training.optimizer.lr", "must be > 0");
     p.cap("training.optimizer.lr", t.optimizer.lr, MAX_LR, "the paper's 0.0001");

@@ -4,6 +4,7 @@
 //!
 //! - [`step`]: one optimizer update (forward, backward, clip, AdamW step) over a window of
 //!   micro-batches; [`graph`]: the same update recorded as a CUDA graph and replayed;
+//!   [`data_parallel`]: the same update with its micro-batches split over several devices;
 //!   [`loss`]: the objective of one micro-batch (pixel MSE + halting BCE).
 //! - [`adamw`]: AdamW with its state on the device, updated in place; [`clip`]: clipping by
 //!   the global gradient norm.
@@ -18,6 +19,7 @@ pub mod adamw;
 pub mod checkpoint;
 pub mod clip;
 pub mod clip_scores;
+pub mod data_parallel;
 pub mod eval;
 pub mod fault;
 pub mod fid;
@@ -40,6 +42,7 @@ use indicatif::ProgressBar;
 
 use self::adamw::AdamW;
 use self::checkpoint::TrainerState;
+use self::data_parallel::Replicas;
 use self::eval::EvalResult;
 use self::fault::Faults;
 use self::graph::CapturedStep;
@@ -84,6 +87,8 @@ struct Trainer<'a, 'c> {
     oom_splits: u64,
     /// Recorded updates per batch size, where the device records CUDA graphs.
     graphs: Option<HashMap<usize, CapturedStep>>,
+    /// The other devices of a data-parallel run (`training.devices` > 1).
+    replicas: Option<Replicas>,
 }
 
 /// Whether `training`'s time budget leaves no room, after `spent` seconds, for one more update,
@@ -95,8 +100,9 @@ fn over_budget(training: &TrainingSpec, spent: f64, update_s: f64, eval_s: f64) 
 /// Train, evaluate and measure the run in `ctx` on `device`, resuming from its newest
 /// checkpoint that loads (the notes of earlier attempts stay); `done` when the schedule is
 /// complete, `stopped` on the time budget. Errors (a diverged loss among them) fail the run.
-pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
-    let device = &device.clone().inner();
+pub fn train(ctx: &mut RunContext, on: crate::backend::Device) -> Result<RunState> {
+    let devices = on.replicas(ctx.plan.spec.training.devices as usize)?;
+    let device = &on.open()?;
     let spec = &ctx.plan.spec;
     let run_dir = ctx.record.dir().clone();
     // Metrics lost while checkpoints remain (damaged, or set aside as damaged): resuming would
@@ -129,11 +135,11 @@ pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
     ctx.record.summary().data_skipped = Some(data.skipped() as u64);
 
     device.seed(ctx.plan.seed);
-    let autodiff = match spec.training.gradient_checkpointing {
+    let autodiff = |device: &Device| match spec.training.gradient_checkpointing {
         true => device.clone().autodiff().gradient_checkpointing(),
         false => device.clone().autodiff(),
     };
-    let model: TextToVideo = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, &autodiff);
+    let model: TextToVideo = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, &autodiff(device));
     let optimizer = AdamW::new(&spec.training.optimizer, &model, 0, device);
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
     let fid = fid::FidJudge::new(&spec.eval);
@@ -162,8 +168,18 @@ pub fn train(ctx: &mut RunContext, device: &Device) -> Result<RunState> {
         ckpt_bytes: 0,
         oom_splits: 0,
         graphs: crate::backend::records_graphs(device).then(HashMap::new),
+        replicas: None,
     };
     let (model, optimizer) = trainer.resume(model, optimizer)?;
+    if let [_, others @ ..] = devices.as_slice()
+        && !others.is_empty()
+    {
+        let others = others.iter().map(|d| d.open().map(|d| autodiff(&d))).collect::<Result<Vec<_>>>()?;
+        trainer.replicas = Some(Replicas::new(&model, others));
+        if trainer.graphs.take().is_some() {
+            trainer.ctx.record.note(format!("data-parallel updates over {} devices run eagerly", devices.len()));
+        }
+    }
     trainer.run(model, optimizer)
 }
 
@@ -248,9 +264,9 @@ impl Trainer<'_, '_> {
     }
 
     /// One optimizer update: replayed from its recorded graph where the device records them
-    /// ([`CapturedStep`]), else eagerly ([`Stepper::step`]) with out-of-memory splitting and the
-    /// injected faults around it; logs the update's statistics. A loss that is not finite is an
-    /// error.
+    /// ([`CapturedStep`]), over the devices of a data-parallel run ([`Replicas`]), else eagerly
+    /// ([`Stepper::step`]) with out-of-memory splitting and the injected faults around it; logs
+    /// the update's statistics. A loss that is not finite is an error.
     fn update(
         &mut self,
         mut model: TextToVideo,
@@ -270,6 +286,10 @@ impl Trainer<'_, '_> {
         };
         let mut inject_oom = self.faults.oom_at(update);
         let mut splits = 0;
+        if let Some(replicas) = &mut self.replicas {
+            let (model, stats) = replicas.step(&stepper, model, &mut optimizer, window, lr)?;
+            return self.after_update(update, epoch, lr, stats).map(|()| (model, optimizer));
+        }
         let mut replayed = None;
         if let (Some(graphs), [micro], false) = (&mut self.graphs, window.as_slice(), inject_oom) {
             let inputs = stepper.inputs(micro)?;
@@ -310,6 +330,11 @@ impl Trainer<'_, '_> {
             }
         };
         self.oom_splits += splits;
+        self.after_update(update, epoch, lr, stats).map(|()| (model, optimizer))
+    }
+
+    /// Count and log update `update`; a loss that is not finite is an error.
+    fn after_update(&mut self, update: u64, epoch: u32, lr: f64, stats: StepStats) -> Result<()> {
         self.state.updates = update;
         let stats = self.faults.after_step(update, stats);
         if !stats.loss.is_finite() {
@@ -317,7 +342,7 @@ impl Trainer<'_, '_> {
             bail!("loss became {} at epoch {epoch}, update {update}; the last good checkpoint is kept", stats.loss);
         }
         self.log_update(epoch, update, lr, &stats);
-        Ok((model, optimizer))
+        Ok(())
     }
 
     fn log_update(&mut self, epoch: u32, update: u64, lr: f64, stats: &StepStats) {

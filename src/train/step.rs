@@ -31,9 +31,24 @@ pub struct MicroBatch {
 impl MicroBatch {
     /// The first half and the second.
     fn halves(&self) -> (MicroBatch, MicroBatch) {
-        let (a, b) = self.host.split(self.host.len() / 2);
-        let second = self.first_sample + a.len() as u64;
-        (MicroBatch { host: a, ..self.clone() }, MicroBatch { host: b, first_sample: second, ..self.clone() })
+        let [a, b] = self.shards(2).try_into().expect("two shards");
+        (a, b)
+    }
+
+    /// `n` contiguous parts whose sizes differ by one at most (the first ones larger); parts
+    /// are empty when the micro-batch has fewer than `n` samples.
+    pub fn shards(&self, n: usize) -> Vec<MicroBatch> {
+        let (len, mut rest, mut first_sample) = (self.host.len(), self.host.clone(), self.first_sample);
+        (0..n)
+            .map(|i| {
+                let size = len / n + usize::from(i < len % n);
+                let (part, after) = rest.split(size);
+                rest = after;
+                let micro = MicroBatch { host: part, epoch: self.epoch, first_sample, update_samples: self.update_samples };
+                first_sample += size as u64;
+                micro
+            })
+            .collect()
     }
 }
 
