@@ -242,6 +242,8 @@ const REFUSED: &[Refused] = &[
     // where an error points: the base file, the command line, the sweep line
     (&[("child.yaml", "extends: base.yaml\nmodel: {hidden: 64}\n"), ("base.yaml", "training:\n  epochs: 3\n  batch_size: 0\n")],
         "child.yaml", &[], Is("DIR/base.yaml:3: training.batch_size = 0: must be >= 1")),
+    (&[(X, "training:\n  batch_size: 2\n  devices: 4\n")], X, &[],
+        Is("DIR/x.yaml:3: training.devices = 4: must be <= training.batch_size (each device takes a share of every micro-batch)")),
     (&[(X, "model: {hidden: 64}\n")], X, &["model.halting.threshold=2"],
         Is("command line (-s model.halting.threshold=2): model.halting.threshold = 2: must be in [0, 1]")),
     (&[(X, "model: {hidden: 64}\n")], X, &["model.hidden"], Starts("", &["expected -s dotted.path=value"])),

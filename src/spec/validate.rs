@@ -271,7 +271,7 @@ fn check_training(run: &RunSpec, p: &mut Problems) {
     p.check(t.devices >= 1, "training.devices", "must be >= 1");
     p.cap("training.devices", t.devices.into(), MAX_DEVICES.into(), "the 8 GPUs of a large host");
     p.check(
-        t.devices <= t.batch_size,
+        t.batch_size == 0 || t.devices <= t.batch_size,
         "training.devices",
         "must be <= training.batch_size (each device takes a share of every micro-batch)",
     );
