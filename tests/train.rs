@@ -222,6 +222,29 @@ fn data_parallel_training_matches_one_device_and_resumes_exactly() {
 }
 
 #[test]
+fn thresholds_reevaluate_a_trained_run_without_retraining() {
+    let (dir, path) = workspace(TINY);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = ttv_run(dir.path(), &["thresholds", "--values", "0.2,0.5,1"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("avg_steps"), "{}", text(&out));
+    let (run_dir, _) = the_run(dir.path());
+    let rows = ttv::store::thresholds::read(&run_dir.join("thresholds.parquet")).unwrap();
+    let at = |t: f64, m: &str| rows.iter().find(|r| r.threshold == t && r.metric == m).map(|r| r.value).unwrap();
+    // At the run's own threshold (0.5) the final checkpoint gives what its last evaluation stored.
+    let stored = values(&run_dir);
+    let last = |m: &str| *metric(&stored, "eval", m).last().unwrap();
+    for m in ["gen_mse", "avg_steps", "halt_acc"] {
+        assert!((at(0.5, m) - last(m)).abs() < 1e-9, "{m}: {} vs {}", at(0.5, m), last(m));
+    }
+    // Halting needs p > threshold: a higher threshold never stops earlier, and 1 never stops.
+    assert!(at(0.2, "avg_steps") <= at(0.5, "avg_steps") && at(0.5, "avg_steps") <= at(1.0, "avg_steps"));
+    assert_eq!(at(1.0, "avg_steps"), 2.0, "max_steps of the tiny model");
+    assert!(rows.iter().all(|r| r.step == 6), "the final checkpoint's update");
+}
+
+#[test]
 fn a_nan_loss_fails_the_run_and_keeps_the_last_good_checkpoint() {
     let (dir, spec) = workspace(TINY);
     let out = ttv_run(dir.path(), &[spec.to_str().unwrap()], &[("TTV_FAULT", "nan-at-update=3")]);

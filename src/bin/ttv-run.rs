@@ -27,6 +27,13 @@ fn main() -> ExitCode {
         Some(Command::Fid { store, device, experiment, last }) => (device.device.open())
             .and_then(|device| ttv::cli::fid::score_pending(&store.store(), &experiment, last, &device))
             .map(|scored| ttv::cli::fid::print(&store.registry, &scored)),
+        Some(Command::Thresholds { store, device, experiment, run, values, checkpoint }) => {
+            let values = if values.is_empty() { ttv::cli::thresholds::DEFAULT_THRESHOLDS.to_vec() } else { values };
+            let selection = Selection { experiments: &experiment, runs: &run };
+            (device.device.open()).and_then(|device| {
+                ttv::cli::thresholds::sweep_and_print(&store.store(), &selection, &values, &checkpoint, &device)
+            })
+        }
         Some(Command::Score { store, experiment, run }) => {
             ttv::cli::score::score_and_print(&store.store(), &Selection { experiments: &experiment, runs: &run })
         }

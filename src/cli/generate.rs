@@ -34,7 +34,7 @@ pub struct Generated {
 }
 
 /// The checkpoint `which` (`final` or `best`) of a run.
-fn checkpoint_dir(run_dir: &RunDir, which: &str) -> Result<PathBuf> {
+pub fn checkpoint_dir(run_dir: &RunDir, which: &str) -> Result<PathBuf> {
     let ckpt = run_dir.ckpt_dir();
     let found = match which {
         "best" => Some(ckpt.join(checkpoint::BEST)).filter(|p| checkpoint::read_state(p).is_some()),

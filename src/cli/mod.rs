@@ -15,6 +15,7 @@ pub mod runs;
 pub mod schema;
 pub mod score;
 pub mod status;
+pub mod thresholds;
 
 use std::fmt::Write;
 

@@ -14,6 +14,7 @@ pub mod path_error;
 pub mod record;
 pub mod run_dir;
 pub mod status;
+pub mod thresholds;
 
 use std::path::{Path, PathBuf};
 

@@ -59,6 +59,11 @@ impl RunDir {
         self.path.join("metrics.parquet")
     }
 
+    /// The run evaluated again at other halting thresholds (`ttv-run thresholds`).
+    pub fn thresholds_path(&self) -> PathBuf {
+        self.path.join("thresholds.parquet")
+    }
+
     pub fn ckpt_dir(&self) -> PathBuf {
         self.path.join("ckpt")
     }

@@ -142,6 +142,28 @@ pub enum Command {
         #[arg(long, value_name = "HASH", value_parser = hash_prefix)]
         run: Vec<String>,
     },
+    /// Evaluate trained runs again at several halting thresholds, without retraining (the
+    /// threshold acts only at generation): avg_steps against gen_mse, halting accuracy,
+    /// alignment and temporal coherence on the eval split, stored in each run's
+    /// thresholds.parquet and printed as a table per run.
+    Thresholds {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// Only the runs of this experiment (its `name:`); repeatable. All runs by default.
+        #[arg(long, value_name = "NAME")]
+        experiment: Vec<String>,
+        /// Only the runs whose hash starts with this; repeatable.
+        #[arg(long, value_name = "HASH", value_parser = hash_prefix)]
+        run: Vec<String>,
+        /// Thresholds in (0, 1], comma-separated (default: 0.3 to 0.9 by 0.1).
+        #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = threshold)]
+        values: Vec<f64>,
+        /// Which checkpoint: `final` (newest) or `best` (lowest eval FID).
+        #[arg(long, default_value = "final", value_parser = ["final", "best"])]
+        checkpoint: String,
+    },
     /// Write the JSON Schema of spec files (for editors) to a file, or check it is current.
     Schema {
         /// Output file.
