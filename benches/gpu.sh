@@ -3,7 +3,8 @@
 # (ttv-run, ttv-bench, xz-packed) are in gpu/. Usage: benches/gpu.sh <what>...  with what in
 # anchors, perf-reference, perf-paper, graphs, mem64-reference, mem64-paper, profile-reference,
 # profile-paper, paper, parity, sweep, experiments (SPECS="experiments/a.yaml ..."), long (one spec
-# across several invocations on one machine). benches/README.md describes each.
+# across several invocations on one machine), trained (SPECS with workers sharing GPU 0, then the
+# halting-threshold sweep on their checkpoints). benches/README.md describes each.
 # Results go under $OUT (tables as .txt, JSON, the runs' store as a tarball, CubeCL's compile
 # and autotune logs), every returned file under 16 MiB.
 #
@@ -88,6 +89,15 @@ for what in "$@"; do
       rm -f "$reg"/runs/*/claim   # the previous invocation's runner was stopped at its limit: its claims are dead
       ( time timeout "$limit" "$BIN"/ttv-run $SPECS --device cuda --registry "$reg" $(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done) ) 2>&1 | grep -v '^\[' | tail -25 | tee "$OUT/long.txt"
       tar czf - -C "$PWD/longrun" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." ;;
+    trained)   # the runs of $SPECS (ONLY="hash ..." picks some) with WORKERS (default 3) workers sharing GPU 0, then
+               # `ttv-run thresholds` (THRESHOLDS="0.3,0.5,..." or its default) on their final checkpoints; the store
+               # back as registry.tgz.* without checkpoints
+      reg=$OUT/registry; mkdir -p "$reg"
+      only=$(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done)
+      ( time timeout "$limit" "$BIN"/ttv-run $SPECS --devices cuda:0 --workers-per-device "${WORKERS:-3}" --registry "$reg" $only ) 2>&1 | grep -v '^\[' | tail -60 > "$OUT/trained.txt"
+      ( time timeout 150 "$BIN"/ttv-run thresholds --registry "$reg" --device cuda ${THRESHOLDS:+--values $THRESHOLDS} $(for h in ${ONLY:-}; do printf -- '--run %s ' "$h"; done) ) >> "$OUT/trained.txt" 2>&1
+      tail -30 "$OUT/trained.txt"
+      tar czf - -C "$OUT" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." && rm -rf "$OUT/registry" ;;
     sweep)   # a 12-run sweep of paper.yaml (seeds 0-11) on GPU 0: one process, then WORKERS (default 4)
              # worker processes; wall time and peak memory of each, the two stores back as sweep.tgz
       seeds="seeds=[0,1,2,3,4,5,6,7,8,9,10,11]"
