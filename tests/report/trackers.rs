@@ -212,7 +212,7 @@ fn tensorboard_reads_every_metric_image_and_hparam() {
         assert_eq!(got["hparams"]["model.halting.threshold"].as_f64(), Some(threshold));
         assert_eq!(got["hparams"]["seed"].as_f64(), Some(run.seed as f64));
         assert_eq!(got["hparams"]["training.epochs"].as_f64(), Some(3.0));
-        assert_eq!(got["group"], run.variant.as_str());
+        assert_eq!(got["group"], format!("{} ({})", run.label, run.variant).as_str());
         let status = match run.state.as_str() {
             "done" => 1,
             "failed" => 2,

@@ -152,7 +152,7 @@ fn hparams(tag: &str, field: u32, data: &Msg) -> Msg {
 }
 
 /// `SessionStartInfo`: the spec's fields as hyperparameters; the seeds of a variant form one
-/// session group.
+/// session group, named by the variant's label and id (the HParams table's trial id).
 fn session_start(t: &Tracked) -> Msg {
     let mut info = Msg::new();
     for (path, v) in &t.config {
@@ -166,7 +166,8 @@ fn session_start(t: &Tracked) -> Msg {
         };
         info = info.message(1, &Msg::new().string(1, path).message(2, &value));
     }
-    let info = info.string(4, &t.run.variant).double(5, t.run.started.unwrap_or(0.0));
+    let group = format!("{} ({})", t.label(), t.run.variant);
+    let info = info.string(4, &group).double(5, t.run.started.unwrap_or(0.0));
     hparams("_hparams_/session_start_info", 3, &info)
 }
 
