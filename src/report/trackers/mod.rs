@@ -24,6 +24,9 @@ use crate::store::Store;
 use crate::store::metrics::MetricRow;
 use crate::store::status::GitInfo;
 
+/// The experiment name of runs that no experiment lists.
+pub const NO_EXPERIMENT: &str = "no-experiment";
+
 /// The tracker an export writes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Tracker {
@@ -142,6 +145,8 @@ pub fn export(opts: &ExportOptions) -> Result<Exported> {
         Tracker::Tensorboard => None,
     };
     for (experiment, runs) in selected {
+        // Runs that no spec lists (older stores) are exported under a name of their own.
+        let experiment = if experiment.is_empty() { NO_EXPERIMENT } else { experiment.as_str() };
         let description = descriptions.get(experiment).map(String::as_str);
         let mlflow_experiment = match &mut mlflow_store {
             Some(store) => Some(store.experiment(experiment, description)?),

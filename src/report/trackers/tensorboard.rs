@@ -34,7 +34,7 @@ const RGB: i64 = 3;
 
 /// The run's folder under `out`.
 pub fn run_folder(out: &Path, t: &Tracked) -> PathBuf {
-    out.join(folder_name(t.experiment, "no-experiment"))
+    out.join(folder_name(t.experiment, super::NO_EXPERIMENT))
         .join(folder_name(t.label(), "base"))
         .join(format!("seed{}-{}", t.run.seed, t.run.short))
 }
