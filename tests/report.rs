@@ -1,9 +1,12 @@
 //! `ttv-report` end to end: a small registry trained here by the real `ttv-run` (two variants x
 //! two seeds of a tiny spec on the CPU, plus failed and interrupted runs made with `TTV_FAULT`)
 //! rendered to HTML, the page parsed and its tables checked against the Parquet files; the
-//! exports and `--help`; and the page loaded in headless Chromium, which must load every image.
+//! exports and `--help`; the page loaded in headless Chromium, which must load every image; and
+//! the TensorBoard and MLflow exports read back by those tools (tests/report/trackers.rs).
 
 mod common;
+#[path = "report/trackers.rs"]
+mod trackers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! `ttv-report`: turn the run store into one page per experiment.
+//! `ttv-report`: turn the run store into one page per experiment, or export it to a tracker.
 
 use std::process::ExitCode;
 
@@ -6,12 +6,27 @@ use clap::{CommandFactory, Parser};
 
 use ttv::cli::flags::report::{Cli, Command};
 use ttv::report::ReportOptions;
+use ttv::report::trackers::ExportOptions;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Completions { shell }) = cli.command {
-        ttv::cli::completions::print(shell, Cli::command());
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Some(Command::Completions { shell }) => {
+            ttv::cli::completions::print(shell, Cli::command());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Export(args)) => {
+            let opts = ExportOptions {
+                registry: args.store.registry,
+                out: args.out,
+                experiments: args.experiments,
+                runs: args.runs,
+                tracker: args.format,
+                specs: Some(args.specs).filter(|d| d.is_dir()),
+            };
+            return ttv::cli::exit_code(ttv::cli::report::export(&opts));
+        }
+        None => {}
     }
     let specs = Some(cli.specs).filter(|d| d.is_dir());
     let opts =

@@ -1,7 +1,9 @@
-//! `ttv-report`: render the store's experiments and say where the pages went, or serve them.
+//! `ttv-report`: render the store's experiments and say where the pages went, serve them, or
+//! export the runs to a tracker.
 
 use anyhow::Result;
 
+use crate::report::trackers::{self, ExportOptions, Tracker};
 use crate::report::{ReportOptions, render, serve};
 
 /// Render `opts`; print the table (with `--format`) and the pages written; with `open`, open the
@@ -35,6 +37,31 @@ pub fn serve(opts: &ReportOptions, port: u16, open: bool) -> Result<()> {
             browse(&format!("http://{addr}/"));
         }
     })
+}
+
+/// Export `opts` to its tracker and say what was written and how to look at it.
+pub fn export(opts: &ExportOptions) -> Result<()> {
+    let out = trackers::export(opts)?;
+    for line in out.damaged.iter().chain(&out.warnings) {
+        eprintln!("warning: {line}");
+    }
+    let (tool, view) = match opts.tracker {
+        Tracker::Tensorboard => ("TensorBoard", format!("tensorboard --logdir {}", opts.out.display())),
+        Tracker::Mlflow => {
+            ("MLflow", format!("MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri {}", opts.out.display()))
+        }
+    };
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    eprintln!(
+        "wrote {} run{} of {} experiment{} for {tool} to {}",
+        out.runs.len(),
+        s(out.runs.len()),
+        out.experiments,
+        s(out.experiments),
+        opts.out.display()
+    );
+    eprintln!("view them: {view}");
+    Ok(())
 }
 
 fn browse(target: &str) {

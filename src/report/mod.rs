@@ -3,7 +3,8 @@
 //! relative links and no network, so the folder opens from a file:// URL or any static host.
 //!
 //! `load` reads the store, `variants` groups runs, `tables` / `plots` / `gifgrid` compute what
-//! the page shows, `html` / `page` / `export` write it.
+//! the page shows, `html` / `page` / `export` write it; `trackers` exports the runs to TensorBoard
+//! and MLflow (`ttv-report export`).
 
 pub mod chart;
 pub mod columns;
@@ -21,6 +22,7 @@ pub mod plots;
 pub mod serve;
 pub mod stats;
 pub mod tables;
+pub mod trackers;
 pub mod variants;
 
 use std::collections::{BTreeMap, BTreeSet};

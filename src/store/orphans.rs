@@ -96,6 +96,14 @@ pub fn sweep(store: &Store, min_age: Duration) -> Swept {
     swept
 }
 
+/// Remove the orphan temp files directly in `dir` (a folder outside the store written the
+/// store's way, e.g. an export) that are older than `min_age` and not held.
+pub fn sweep_folder(dir: &Path, min_age: Duration) -> Swept {
+    let mut swept = Swept::default();
+    sweep_dir(dir, min_age, false, &mut swept);
+    swept
+}
+
 /// Sweep `dir`, and below it when `deep` (the registry root is swept without `runs/`).
 fn sweep_dir(dir: &Path, min_age: Duration, deep: bool, swept: &mut Swept) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
