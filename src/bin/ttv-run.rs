@@ -24,9 +24,12 @@ fn main() -> ExitCode {
                 .and_then(|device| ttv::cli::generate::generate(&store.store(), &request, &device))
                 .map(|written| ttv::cli::generate::print(&written))
         }
-        Some(Command::Fid { store, device, experiment, last }) => (device.device.open())
-            .and_then(|device| ttv::cli::fid::score_pending(&store.store(), &experiment, last, &device))
-            .map(|scored| ttv::cli::fid::print(&store.registry, &scored)),
+        Some(Command::Fid { store, device, experiment, last, fvd }) => {
+            let options = ttv::cli::fid::Options { experiments: experiment, last_only: last, all_fvd: fvd };
+            (device.device.open())
+                .and_then(|device| ttv::cli::fid::score_pending(&store.store(), &options, &device))
+                .map(|scored| ttv::cli::fid::print(&store.registry, &options, &scored))
+        }
         Some(Command::Score { store, experiment, run }) => {
             ttv::cli::score::score_and_print(&store.store(), &Selection { experiments: &experiment, runs: &run })
         }
