@@ -7,6 +7,7 @@ use anyhow::Result;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::backend::describe;
+use crate::spec::types::Metric;
 use crate::spec::{Experiment, RunPlan};
 use crate::store::{RunRecord, RunState, Store};
 use crate::train::RunContext;
@@ -205,7 +206,9 @@ fn run_summary(store: &Store, plan: &RunPlan, state: RunState, error: Option<&st
             out += &format!("  note: {note}\n");
         }
     }
-    let pending = status.as_ref().is_some_and(|s| s.summary.fid_pending);
+    // The flag covers FVD too: FID shows as pending only where the run asked for FID or KID.
+    let asked_fid = plan.spec.eval.metrics.iter().any(|m| matches!(m, Metric::Fid | Metric::Kid));
+    let pending = asked_fid && status.as_ref().is_some_and(|s| s.summary.fid_pending);
     if let Ok(log) = dir.metrics(&plan.hash)
         && log.rows.iter().any(|r| r.split == "eval")
     {

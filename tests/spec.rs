@@ -323,6 +323,7 @@ const REFUSED: &[Refused] = &[
     (&[(X, "eval: {every: 0}\n")], X, &[], Is("DIR/x.yaml:1: eval.every = 0: must be >= 1")),
     (&[(X, "eval: {samples: 0}\n")], X, &[], Is("DIR/x.yaml:1: eval.samples = 0: must be >= 1 (or null for the whole eval split)")),
     (&[(X, "eval: {prompts: [' ']}\n")], X, &[], Starts("DIR/x.yaml:1: eval.prompts", &["prompts must not be empty"])),
+    (&[(X, "eval: {metrics: [fid, fvd]}\n")], X, &[], Starts("DIR/x.yaml:1: eval.metrics = [\"fid\",\"fvd\"]: fvd needs data.frames >= 9", &["the clips have 8"])),
 ];
 
 #[test]

@@ -328,6 +328,58 @@ fn fid_without_weights_is_pending_then_computed_by_ttv_run_fid() {
     assert_eq!(scored, vec![2], "only the newest evaluation");
     assert!(!status.summary.fid_pending && status.summary.eval.contains_key("fid"), "{:?}", status.summary);
     assert!(status.notes.iter().any(|n| n.contains("--last")), "{:?}", status.notes);
+
+    // `--fvd` would add FVD to finished runs, but I3D needs 9 frames: these 4-frame clips get none.
+    let out = ttv_run(dir.path(), &["fid", "--fvd"], &[("TTV_ASSETS", assets.to_str().unwrap())]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FVD not computed: its clips have 4 frames"), "{}", text(&out));
+    assert!(metric(&values(&run_dir), "eval", "fvd").is_empty());
+}
+
+/// FVD on the tiny model with 12-frame clips (I3D needs at least 9; the codec a multiple of 4),
+/// one epoch and 2 eval clips, so each FVD embeds 4 clips at 224x224 (about 3 s of CPU each):
+/// computed during evaluation where the I3D weights are; pending without them, then computed by
+/// `ttv-run fid` from the kept clips, to the same number.
+#[test]
+fn fvd_is_computed_during_evaluation_or_pending_then_by_ttv_run_fid() {
+    let assets = std::env::var("TTV_ASSETS").unwrap_or_else(|_| "../shared/assets".into());
+    let assets = std::fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join(&assets))
+        .expect("the I3D weights: set TTV_ASSETS to the shared assets folder");
+    let with_weights = [("TTV_ASSETS", assets.to_str().unwrap())];
+    let spec = TINY
+        .replace("epochs: 3", "epochs: 1")
+        .replace("frames: 4", "frames: 12")
+        .replace("metrics: [recon_mse", "metrics: [fvd, recon_mse");
+
+    let (dir, path) = workspace(&spec);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], &with_weights);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    let rows = values(&run_dir);
+    let fvd = metric(&rows, "eval", "fvd");
+    assert!(fvd.len() == 1 && fvd[0].is_finite() && fvd[0] > 0.0, "{fvd:?}");
+    assert_eq!(metric(&rows, "eval", "fvd_samples"), vec![2.0]);
+    assert!(metric(&rows, "eval", "fid").is_empty(), "FID was not asked for");
+    assert!(!status.summary.fid_pending && status.summary.eval["fvd"] == fvd[0], "{:?}", status.summary);
+    assert!(status.notes.iter().any(|n| n.starts_with("FVD on 2 real / 2 generated clips")), "{:?}", status.notes);
+
+    let (dir, path) = workspace(&spec);
+    let out = ttv_run(dir.path(), &[path.to_str().unwrap()], NO_WEIGHTS);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    assert!(status.summary.fid_pending);
+    assert!(status.notes.iter().any(|n| n.starts_with("FVD pending: I3D weights not found")), "{:?}", status.notes);
+    assert!(metric(&values(&run_dir), "eval", "fvd").is_empty(), "no made-up FVD");
+
+    let out = ttv_run(dir.path(), &["fid"], &with_weights);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FVD"), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    let later = metric(&values(&run_dir), "eval", "fvd");
+    assert!(later.len() == 1 && (later[0] - fvd[0]).abs() <= 1e-6 * fvd[0], "{later:?} vs {fvd:?} during evaluation");
+    assert!(!status.summary.fid_pending, "{:?}", status.summary);
+    assert!(!status.notes.iter().any(|n| n.starts_with("FVD pending")), "{:?}", status.notes);
+    assert!(status.notes.iter().any(|n| n.starts_with("FVD computed afterwards by `ttv-run fid`")), "{:?}", status.notes);
 }
 
 /// `family`'s model at test size: hidden 32, 4 heads, one text block, one block per level, two

@@ -24,9 +24,12 @@ fn main() -> ExitCode {
                 .and_then(|device| ttv::cli::generate::generate(&store.store(), &request, &device))
                 .map(|written| ttv::cli::generate::print(&written))
         }
-        Some(Command::Fid { store, device, experiment, last }) => (device.device.open())
-            .and_then(|device| ttv::cli::fid::score_pending(&store.store(), &experiment, last, &device))
-            .map(|scored| ttv::cli::fid::print(&store.registry, &scored)),
+        Some(Command::Fid { store, device, experiment, last, fvd }) => {
+            let options = ttv::cli::fid::Options { experiments: experiment, last_only: last, all_fvd: fvd };
+            (device.device.open())
+                .and_then(|device| ttv::cli::fid::score_pending(&store.store(), &options, &device))
+                .map(|scored| ttv::cli::fid::print(&store.registry, &options, &scored))
+        }
         Some(Command::Thresholds { store, device, experiment, run, values, checkpoint }) => {
             let values = if values.is_empty() { ttv::cli::thresholds::DEFAULT_THRESHOLDS.to_vec() } else { values };
             let selection = Selection { experiments: &experiment, runs: &run };

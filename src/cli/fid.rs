@@ -1,98 +1,220 @@
-//! `ttv-run fid`: score every evaluation whose FID was left pending (the run trained where the
-//! Inception weights were not), from the uint8 clips the run kept.
+//! `ttv-run fid`: score every evaluation whose FID, KID or FVD was left pending (the run trained
+//! where the network weights were not), from the uint8 clips the run kept; with `--fvd`, also
+//! the FVD of finished runs that never asked for it, so they gain it without retraining.
 
 use std::collections::BTreeSet;
 
 use anyhow::{Context, Result, anyhow};
 use burn::prelude::*;
 
-use crate::metrics::{FrameFeatures, load_fid_network};
-use crate::store::{RunRecord, Store};
-use crate::train::fid::{PENDING_NOTE, score_kept};
+use crate::metrics::i3d::MIN_FRAMES;
+use crate::metrics::{ClipsU8, Features, FidNetwork, FrameFeatures, FvdNetwork, load_fid_network, load_fvd_network};
+use crate::spec::types::Metric;
+use crate::store::metrics::MetricsLog;
+use crate::store::{RunDir, RunRecord, RunState, Store};
+use crate::train::fid::{self, Scores};
+use crate::train::fvd;
+
+/// What `ttv-run fid` does.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Only the runs of these experiments (all when empty).
+    pub experiments: Vec<String>,
+    /// Only each run's newest evaluation.
+    pub last_only: bool,
+    /// Also FVD for finished runs that lack it, whether or not they asked for it.
+    pub all_fvd: bool,
+}
 
 /// What `ttv-run fid` did to one run.
 #[derive(Debug, Clone)]
 pub struct Scored {
     pub run: String,
-    /// (epoch, FID, KID) per newly scored evaluation.
-    pub epochs: Vec<(u32, f64, f64)>,
+    /// The metric rows added per newly scored evaluation.
+    pub epochs: Vec<(u32, Vec<(String, f64)>)>,
+    /// Why FVD was not computed for this run, when `--fvd` asked for it.
+    pub fvd_skipped: Option<String>,
 }
 
-/// Score the pending evaluations of every run in `store` (of `experiments`, when not empty),
-/// update their metrics, status and the index. Runs without pending FID are left as they are.
-/// With `last_only`, only each run's newest evaluation is scored, and its status says so.
-pub fn score_pending(store: &Store, experiments: &[String], last_only: bool, device: &Device) -> Result<Vec<Scored>> {
-    let pending: Vec<String> = crate::store::index::scan(store)
-        .into_iter()
-        .filter(|s| s.summary.fid_pending && s.listed_by(experiments))
-        .map(|s| s.hash)
-        .collect();
-    if pending.is_empty() {
-        return Ok(Vec::new());
+/// The networks, each loaded when a run first needs it; a missing one fails the command.
+struct Networks<'a> {
+    device: &'a Device,
+    fid: Option<FidNetwork>,
+    fvd: Option<FvdNetwork>,
+}
+
+impl Networks<'_> {
+    fn fid(&mut self) -> Result<&FidNetwork> {
+        if self.fid.is_none() {
+            self.fid = Some(load_fid_network(self.device).map_err(|e| anyhow!("{e}"))?);
+        }
+        Ok(self.fid.as_ref().expect("loaded"))
     }
-    let network = load_fid_network(device).map_err(|e| anyhow!("{e}"))?;
+
+    fn fvd(&mut self) -> Result<&FvdNetwork> {
+        if self.fvd.is_none() {
+            self.fvd = Some(load_fvd_network(self.device).map_err(|e| anyhow!("{e}"))?);
+        }
+        Ok(self.fvd.as_ref().expect("loaded"))
+    }
+}
+
+/// Which network metrics one run gets.
+struct Wanted {
+    fid: bool,
+    fvd: bool,
+    /// The run asked for them: computing them clears its pending flag.
+    pending: bool,
+}
+
+/// Score the pending evaluations of every run in `store` (of `options.experiments`, when not
+/// empty) and, with `all_fvd`, the missing FVDs of every run no trainer holds; update their
+/// metrics, status and the index. With `last_only`, only each run's newest evaluation is
+/// scored, and its status says so.
+pub fn score_pending(store: &Store, options: &Options, device: &Device) -> Result<Vec<Scored>> {
+    let mut networks = Networks { device, fid: None, fvd: None };
     let mut done = Vec::new();
-    for hash in pending {
+    for status in crate::store::index::scan(store) {
+        let hash = status.hash.clone();
+        let pending = status.summary.fid_pending;
+        let ended =
+            || matches!(store.state(&hash), RunState::Done | RunState::Stopped | RunState::Failed | RunState::Interrupted);
+        if !status.listed_by(&options.experiments) || !(pending || (options.all_fvd && ended())) {
+            continue;
+        }
         let run_dir = store.run(&hash);
-        let mut metrics = run_dir.metrics(&hash)?;
-        let scored: BTreeSet<u32> =
-            metrics.rows.iter().filter(|r| r.split == "eval" && r.metric == "fid").map(|r| r.epoch).collect();
-        let mut evals: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).collect();
-        if last_only {
-            evals = evals.last().copied().into_iter().collect();
+        let asked = run_dir.read_spec().with_context(|| format!("run {}", &hash[..12]))?.eval.metrics;
+        let asked_fvd = asked.contains(&Metric::Fvd);
+        let wanted = Wanted {
+            // Runs stored before FVD existed flag FID alone.
+            fid: pending && (asked.iter().any(|m| matches!(m, Metric::Fid | Metric::Kid)) || !asked_fvd),
+            fvd: (pending && asked_fvd) || options.all_fvd,
+            pending,
+        };
+        let scored =
+            score_run(&run_dir, &hash, &wanted, options, &mut networks).with_context(|| format!("run {}", &hash[..12]))?;
+        if !scored.epochs.is_empty() || scored.fvd_skipped.is_some() || pending {
+            done.push(scored);
         }
-        let mut real: Option<FrameFeatures> = None;
-        let mut epochs = Vec::new();
-        let mut caveats = Vec::new();
-        for &epoch in evals.difference(&scored) {
-            if !run_dir.eval_generated(epoch).is_file() {
-                continue;
-            }
-            let scores = score_kept(&run_dir, epoch, &network, &mut real).with_context(|| format!("run {hash} epoch {epoch}"))?;
-            // The rows belong to the evaluation they score: same epoch, update and wall time.
-            let at = metrics
-                .rows
-                .iter()
-                .filter(|r| r.split == "eval" && r.epoch == epoch)
-                .max_by_key(|r| r.step)
-                .expect("an eval epoch");
-            let (step, wall) = (at.step, at.wall_s);
-            for (name, value) in &scores.values {
-                metrics.push(epoch, step, "eval", name, *value, wall);
-            }
-            let value = |k: &str| scores.values.iter().find(|(n, _)| n == k).map_or(f64::NAN, |v| v.1);
-            epochs.push((epoch, value("fid"), value("kid")));
-            caveats.extend(scores.notes);
-        }
-        metrics.save()?;
-        let finals = metrics.last_eval();
-        let complete = finals.iter().any(|(k, _)| k == "fid");
-        let mut record = RunRecord::open(run_dir)?;
-        record.summary().eval.extend(finals);
-        if complete {
-            record.summary().fid_pending = false;
-            record.drop_notes(|n| n.starts_with(PENDING_NOTE));
-            let how = if last_only { "`ttv-run fid --last`, for the newest evaluation only" } else { "`ttv-run fid`" };
-            record.note(format!("FID computed afterwards by {how} (no best-FID checkpoint was kept)"));
-            for c in caveats {
-                record.note(c);
-            }
-        }
-        record.save()?;
-        done.push(Scored { run: hash, epochs });
     }
-    store.rebuild_index()?;
+    if !done.is_empty() {
+        store.rebuild_index()?;
+    }
     Ok(done)
 }
 
-/// One line per scored evaluation.
-pub fn print(registry: &std::path::Path, scored: &[Scored]) {
+/// The evaluations of `metrics` that have no `metric` row yet (with `last_only`, the newest
+/// evaluation if it has none).
+fn unscored(metrics: &MetricsLog, metric: &str, last_only: bool) -> Vec<u32> {
+    let scored: BTreeSet<u32> =
+        metrics.rows.iter().filter(|r| r.split == "eval" && r.metric == metric).map(|r| r.epoch).collect();
+    let mut evals: BTreeSet<u32> = metrics.rows.iter().filter(|r| r.split == "eval").map(|r| r.epoch).collect();
+    if last_only {
+        evals = evals.last().copied().into_iter().collect();
+    }
+    evals.difference(&scored).copied().collect()
+}
+
+/// Push `scores` at evaluation `epoch`: the rows belong to the evaluation they score (same
+/// epoch, update and wall time).
+fn push(metrics: &mut MetricsLog, epoch: u32, scores: &Scores) {
+    let at = metrics.rows.iter().filter(|r| r.split == "eval" && r.epoch == epoch).max_by_key(|r| r.step).expect("an eval epoch");
+    let (step, wall) = (at.step, at.wall_s);
+    for (name, value) in &scores.values {
+        metrics.push(epoch, step, "eval", name, *value, wall);
+    }
+}
+
+fn score_run(run_dir: &RunDir, hash: &str, wanted: &Wanted, options: &Options, networks: &mut Networks) -> Result<Scored> {
+    let mut metrics = run_dir.metrics(hash)?;
+    let mut added: std::collections::BTreeMap<u32, Vec<(String, f64)>> = Default::default();
+    let mut caveats = Vec::new();
+    let mut computed = Vec::new();
+    if wanted.fid {
+        let mut real: Option<FrameFeatures> = None;
+        for epoch in unscored(&metrics, "fid", options.last_only) {
+            if !run_dir.eval_generated(epoch).is_file() {
+                continue;
+            }
+            let scores = fid::score_kept(run_dir, epoch, networks.fid()?, &mut real).with_context(|| format!("epoch {epoch}"))?;
+            push(&mut metrics, epoch, &scores);
+            added.entry(epoch).or_default().extend(scores.values);
+            caveats.extend(scores.notes);
+            computed.push("FID");
+        }
+    }
+    let mut fvd_skipped = None;
+    if wanted.fvd && run_dir.eval_target().is_file() {
+        let frames = ClipsU8::load(&run_dir.eval_target())?.frames;
+        if frames < MIN_FRAMES {
+            fvd_skipped = Some(format!("FVD not computed: its clips have {frames} frames, I3D needs at least {MIN_FRAMES}"));
+        } else {
+            let mut real: Option<Features> = None;
+            for epoch in unscored(&metrics, "fvd", options.last_only) {
+                if !run_dir.eval_generated(epoch).is_file() {
+                    continue;
+                }
+                let scores =
+                    fvd::score_kept(run_dir, epoch, networks.fvd()?, &mut real).with_context(|| format!("epoch {epoch}"))?;
+                push(&mut metrics, epoch, &scores);
+                added.entry(epoch).or_default().extend(scores.values);
+                caveats.extend(scores.notes);
+                computed.push("FVD");
+            }
+        }
+    }
+    computed.dedup();
+    let mut record = RunRecord::open(run_dir.clone())?;
+    if !added.is_empty() {
+        metrics.save()?;
+        let finals = metrics.last_eval();
+        record.summary().eval.extend(finals);
+    }
+    let eval = &record.summary().eval;
+    let has = |k: &str| eval.contains_key(k);
+    let complete = (!wanted.fid || has("fid")) && (!(wanted.pending && wanted.fvd) || has("fvd") || fvd_skipped.is_some());
+    if wanted.pending && complete {
+        record.summary().fid_pending = false;
+        record.drop_notes(|n| n.starts_with(fid::PENDING_NOTE) || n.starts_with(fvd::PENDING_NOTE));
+    }
+    if !computed.is_empty() {
+        let how = match (options.last_only, options.all_fvd) {
+            (true, _) => "`ttv-run fid --last`, for the newest evaluation only",
+            (false, true) => "`ttv-run fid --fvd`",
+            (false, false) => "`ttv-run fid`",
+        };
+        let best = if computed.contains(&"FID") { " (no best-FID checkpoint was kept)" } else { "" };
+        record.note(format!("{} computed afterwards by {how}{best}", computed.join(" and ")));
+        for c in caveats {
+            record.note(c);
+        }
+    }
+    if !added.is_empty() || (wanted.pending && complete) {
+        record.save()?;
+    }
+    Ok(Scored { run: hash.to_string(), epochs: added.into_iter().collect(), fvd_skipped })
+}
+
+/// One line per scored evaluation, and why a run got no FVD.
+pub fn print(registry: &std::path::Path, options: &Options, scored: &[Scored]) {
     if scored.is_empty() {
-        println!("no run in {} has FID pending", registry.display());
+        let extra = if options.all_fvd { " and no finished run lacks an FVD its clips allow" } else { "" };
+        println!("no run in {} has FID, KID or FVD pending{extra}", registry.display());
     }
     for s in scored {
-        for (epoch, fid, kid) in &s.epochs {
-            println!("{}  epoch {epoch:<3} FID {fid:.2}  KID {kid:.4}", &s.run[..12]);
+        let short = &s.run[..12.min(s.run.len())];
+        for (epoch, values) in &s.epochs {
+            let value = |k: &str| values.iter().find(|(n, _)| n == k).map(|v| v.1);
+            let mut line = format!("{short}  epoch {epoch:<3}");
+            for (key, title, digits) in [("fid", "FID", 2), ("kid", "KID", 4), ("fvd", "FVD", 2)] {
+                if let Some(v) = value(key) {
+                    line += &format!(" {title} {v:.digits$} ");
+                }
+            }
+            println!("{}", line.trim_end());
+        }
+        if let Some(why) = &s.fvd_skipped {
+            println!("{short}  {why}");
         }
     }
 }

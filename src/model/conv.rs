@@ -129,6 +129,29 @@ pub fn convolve(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride
     convolve_padded(pad3(x, padding.map(|p| (p, p))), weight, bias, stride)
 }
 
+/// Cross-correlation of `x` with `weight` (as [`convolve`]) after zero-padding each of the three
+/// axes by its own (before, after), e.g. TensorFlow's SAME, which puts an odd cell after: on
+/// burn-flex its own convolution unless `algorithm` asks for `gemm`, the gather + matmul elsewhere.
+pub fn convolve_with_pads(
+    x: Tensor<5>,
+    weight: Tensor<5>,
+    bias: Option<Tensor<1>>,
+    stride: [usize; 3],
+    pads: [(usize, usize); 3],
+    algorithm: CpuConv,
+) -> Tensor<5> {
+    if native(&x.device(), algorithm) {
+        // Its convolution takes only symmetric padding.
+        let (x, padding) = match pads.iter().all(|(a, b)| a == b) {
+            true => (x, pads.map(|p| p.0)),
+            false => (pad3(x, pads), [0; 3]),
+        };
+        burn::tensor::module::conv3d(x, weight, bias, burn::tensor::ops::ConvOptions::new(stride, padding, [1; 3], 1))
+    } else {
+        convolve_padded(pad3(x, pads), weight, bias, stride)
+    }
+}
+
 fn convolve_padded(x: Tensor<5>, weight: Tensor<5>, bias: Option<Tensor<1>>, stride: [usize; 3]) -> Tensor<5> {
     let [batch, c_in, t, h, w] = x.dims();
     let [c_out, c_in_w, kt, kh, kw] = weight.dims();
@@ -190,7 +213,7 @@ fn taps<const D: usize, const E: usize>(
 }
 
 /// Zero-pad the three trailing axes by (before, after).
-fn pad3(x: Tensor<5>, pads: [(usize, usize); 3]) -> Tensor<5> {
+pub fn pad3(x: Tensor<5>, pads: [(usize, usize); 3]) -> Tensor<5> {
     if pads.iter().all(|p| *p == (0, 0)) {
         return x;
     }

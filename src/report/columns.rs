@@ -58,9 +58,10 @@ pub fn bounds(key: &str) -> Bounds {
 }
 
 /// Final quality and cost: the comparison table (and `--format`).
-pub const SUMMARY: [Metric; 12] = [
+pub const SUMMARY: [Metric; 13] = [
     m("fid", "FID", Unit::Plain, Better::Lower, NONNEG),
     m("kid", "KID", Unit::Plain, Better::Lower, ANY),
+    m("fvd", "FVD", Unit::Plain, Better::Lower, NONNEG),
     m("gen_mse", "gen. MSE", Unit::Plain, Better::Lower, NONNEG),
     m("alignment", "alignment", Unit::Plain, Better::Higher, UNIT),
     m("temporal_mse", "temporal MSE", Unit::Plain, Better::Lower, NONNEG),
@@ -92,9 +93,10 @@ pub const TABLE_III: [Metric; 7] = [
 ];
 
 /// Eval metrics plotted per epoch, in this order.
-pub const EVAL: [Metric; 13] = [
+pub const EVAL: [Metric; 14] = [
     m("fid", "FID", Unit::Plain, Better::Lower, NONNEG),
     m("kid", "KID", Unit::Plain, Better::Lower, ANY),
+    m("fvd", "FVD", Unit::Plain, Better::Lower, NONNEG),
     m("gen_mse", "gen. MSE", Unit::Plain, Better::Lower, NONNEG),
     m("recon_mse", "recon. MSE", Unit::Plain, Better::Lower, NONNEG),
     cost("avg_steps", "avg. steps", Unit::Plain),

@@ -79,13 +79,21 @@ impl Run {
             return None;
         }
         // FID and KID share the Inception features: the flag, or a note about FID, covers both.
-        let fid_family = key == "fid" || key == "kid";
-        let flagged = fid_family && (self.fid_pending || self.notes.iter().any(|n| n.to_lowercase().contains("fid")));
+        // The flag covers FVD too, so FVD is pending where its note says so, and a pending FVD
+        // alone leaves FID and KID unflagged.
+        let fvd_note = |n: &str| n.starts_with(crate::train::fvd::PENDING_NOTE);
+        let fvd_alone =
+            self.notes.iter().any(|n| fvd_note(n)) && !self.notes.iter().any(|n| n.starts_with(crate::train::fid::PENDING_NOTE));
+        let about_fid = |n: &str| n.to_lowercase().contains("fid") && !fvd_note(n);
+        let (flagged, about): (bool, &dyn Fn(&str) -> bool) = match key {
+            "fid" | "kid" => (!fvd_alone && (self.fid_pending || self.notes.iter().any(|n| about_fid(n))), &about_fid),
+            "fvd" => (self.notes.iter().any(|n| fvd_note(n)), &fvd_note),
+            _ => (false, &about_fid),
+        };
         if !flagged {
             return None;
         }
-        let topic = "fid";
-        let about: Vec<&str> = self.notes.iter().map(String::as_str).filter(|n| n.to_lowercase().contains(topic)).collect();
+        let about: Vec<&str> = self.notes.iter().map(String::as_str).filter(|n| about(n)).collect();
         let text = if !about.is_empty() {
             about.join("; ")
         } else if !self.notes.is_empty() {

@@ -524,6 +524,9 @@ pub enum Metric {
     /// `temporal_mse` (frame-to-frame differences vs the target's) and, for shapes,
     /// `persistence` (the object stays in view where the target's is).
     TemporalCoherence,
+    /// Fréchet Video Distance on I3D Kinetics-400 embeddings (`fvd`, `fvd_samples`); needs
+    /// `data.frames >= 9`.
+    Fvd,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -13,7 +13,7 @@
 
 use std::fmt;
 
-use super::types::{DataKind, DataSpec, ModelSpec, Objective, Precision, RunSpec, SplitKind};
+use super::types::{DataKind, DataSpec, Metric, ModelSpec, Objective, Precision, RunSpec, SplitKind};
 use crate::model::swiglu::inner_width;
 use crate::model::tokenizer::PAD_ID;
 use crate::model::video_codec::token_grid;
@@ -302,6 +302,15 @@ fn check_training(run: &RunSpec, p: &mut Problems) {
     p.check(t.precision == Precision::Fp32, "training.precision", "only fp32 is implemented yet");
 
     p.check(e.every >= 1, "eval.every", "must be >= 1");
+    p.check(
+        !e.metrics.contains(&Metric::Fvd) || run.data.frames as usize >= crate::metrics::i3d::MIN_FRAMES,
+        "eval.metrics",
+        format!(
+            "fvd needs data.frames >= {} (I3D downsamples time by 8 and its logits pool two positions); the clips have {}",
+            crate::metrics::i3d::MIN_FRAMES,
+            run.data.frames
+        ),
+    );
     p.check(e.samples.is_none_or(|s| s >= 1), "eval.samples", "must be >= 1 (or null for the whole eval split)");
     if let Some(samples) = e.samples {
         p.cap("eval.samples", samples as f64, MAX_SAMPLES as f64, "the paper's 5");

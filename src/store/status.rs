@@ -88,7 +88,7 @@ pub struct Summary {
     pub oom_splits: Option<u64>,
     /// Source clips the data pipeline could not use.
     pub data_skipped: Option<u64>,
-    /// FID was asked for but is not computed yet (the notes say why).
+    /// FID, KID or FVD was asked for but is not computed yet (the notes say which and why).
     pub fid_pending: bool,
     /// Every metric of the last evaluation (`recon_mse`, `fid`, `alignment`, ...).
     pub eval: BTreeMap<String, f64>,

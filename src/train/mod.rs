@@ -9,7 +9,7 @@
 //! - [`adamw`]: AdamW with its state on the device, updated in place; [`clip`]: clipping by
 //!   the global gradient norm.
 //! - [`schedule`]: the learning rate of each update.
-//! - [`eval`]: eval-split metrics and prompt samples; [`fid`]: FID/KID on them;
+//! - [`eval`]: eval-split metrics and prompt samples; [`fid`]: FID/KID on them; [`fvd`]: FVD;
 //!   [`clip_scores`]: alignment and temporal coherence on them.
 //! - [`checkpoint`]: safetensors model + optimizer moments + trainer position.
 //! - [`noise`]: reproducible host-side noise; [`samples`]: clips as bytes and GIFs.
@@ -23,6 +23,7 @@ pub mod data_parallel;
 pub mod eval;
 pub mod fault;
 pub mod fid;
+pub mod fvd;
 pub mod graph;
 pub mod loss;
 pub mod measure;
@@ -79,6 +80,7 @@ struct Trainer<'a, 'c> {
     metrics: MetricsLog,
     state: TrainerState,
     fid: fid::FidJudge,
+    fvd: fvd::FvdJudge,
     faults: Faults,
     /// Wall time at the start of this attempt, and the training seconds before it.
     started: Instant,
@@ -143,6 +145,7 @@ pub fn train(ctx: &mut RunContext, on: crate::backend::Device) -> Result<RunStat
     let optimizer = AdamW::new(&spec.training.optimizer, &model, 0, device);
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
     let fid = fid::FidJudge::new(&spec.eval);
+    let fvd = fvd::FvdJudge::new(&spec.eval);
     let state = TrainerState {
         run: ctx.plan.hash.clone(),
         epoch: 1,
@@ -162,6 +165,7 @@ pub fn train(ctx: &mut RunContext, on: crate::backend::Device) -> Result<RunStat
         metrics,
         state,
         fid,
+        fvd,
         faults: Faults::from_env(),
         started: Instant::now(),
         earlier_s: 0.0,
@@ -360,7 +364,7 @@ impl Trainer<'_, '_> {
         self.ctx.progress.set_message(format!("epoch {epoch}/{} loss {:.4}", self.spec().training.epochs, stats.loss));
     }
 
-    /// Eval metrics, FID/KID, prompt GIFs for `epoch`; a new best FID gets its own checkpoint.
+    /// Eval metrics, FID/KID/FVD, prompt GIFs for `epoch`; a new best FID gets its own checkpoint.
     fn evaluate(&mut self, model: &TextToVideo, optimizer: &AdamW, epoch: u32) -> Result<()> {
         let began = Instant::now();
         self.ctx.progress.set_message(format!("epoch {epoch}/{} evaluating", self.spec().training.epochs));
@@ -381,13 +385,14 @@ impl Trainer<'_, '_> {
             push("halt_acc", acc);
         }
         let scores = self.fid.score(&self.run_dir, epoch, &result.target, &result.generated, &device)?;
-        if scores.pending {
+        let video = self.fvd.score(&result.target, &result.generated, &device)?;
+        if scores.pending || video.pending {
             self.ctx.record.summary().fid_pending = true;
         }
         let truth = clip_scores::Truth::of(&subset, spec.data.kind);
         let wanted = clip_scores::Wanted::of(&spec.eval.metrics);
         let clip = clip_scores::score(&result.target, &result.generated, &truth, wanted)?;
-        for s in [&scores, &clip] {
+        for s in [&scores, &video, &clip] {
             for (name, value) in &s.values {
                 self.metrics.push(epoch, update, "eval", name, *value, wall);
             }

@@ -16,21 +16,24 @@ const COLUMNS: [(&str, &str); 6] = [
 ];
 
 /// A text table of the eval rows; a value not measured prints as `-`, a pending FID as `pending`.
+/// FVD gets a last column when the run has one.
 pub fn table_ii(rows: &[MetricRow], fid_pending: bool) -> String {
     let mut by_epoch: BTreeMap<u32, BTreeMap<&str, f64>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.split == "eval") {
         by_epoch.entry(r.epoch).or_default().insert(r.metric.as_str(), r.value);
     }
+    let with_fvd = by_epoch.values().any(|v| v.contains_key("fvd"));
+    let columns: Vec<(&str, &str)> = COLUMNS.into_iter().chain(with_fvd.then_some(("fvd", "FVD"))).collect();
     let mut out = format!("{:>5}", "epoch");
-    for (_, title) in COLUMNS {
+    for (_, title) in &columns {
         let _ = write!(out, "  {title:>10}");
     }
     out.push('\n');
     for (epoch, values) in &by_epoch {
         let _ = write!(out, "{epoch:>5}");
-        for (key, _) in COLUMNS {
+        for &(key, _) in &columns {
             let cell = match values.get(key) {
-                Some(v) if key == "fid" => format!("{v:.1}"),
+                Some(v) if key == "fid" || key == "fvd" => format!("{v:.1}"),
                 Some(v) if key == "avg_steps" => format!("{v:.2}"),
                 Some(v) => format!("{v:.4}"),
                 None if fid_pending && (key == "fid" || key == "kid") => "pending".into(),
@@ -60,5 +63,8 @@ mod tests {
         assert!(lines[1].starts_with("    1      0.2500           -        3.00"), "{table}");
         assert!(lines[2].contains("88.0"), "{table}");
         assert!(table_ii(&rows, true).lines().nth(1).unwrap().contains("pending"));
+        assert!(!table.contains("FVD"), "{table}");
+        let with_fvd = table_ii(&[row(1, "recon_mse", 0.25), row(1, "fvd", 512.34)], false);
+        assert!(with_fvd.lines().next().unwrap().ends_with("FVD") && with_fvd.contains("512.3"), "{with_fvd}");
     }
 }

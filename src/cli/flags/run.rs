@@ -114,8 +114,8 @@ pub enum Command {
         #[command(flatten)]
         device: DeviceArgs,
     },
-    /// Compute every FID left pending (runs trained where the Inception weights were absent)
-    /// from the eval clips those runs kept; needs the weights (TTV_ASSETS).
+    /// Compute every FID, KID and FVD left pending (runs trained where the network weights were
+    /// absent) from the eval clips those runs kept; needs the weights (TTV_ASSETS).
     Fid {
         #[command(flatten)]
         store: StoreArgs,
@@ -128,6 +128,10 @@ pub enum Command {
         /// about an hour on 2 CPU cores, its last one about 7 minutes.
         #[arg(long)]
         last: bool,
+        /// Also FVD for every evaluation of finished runs (done, stopped, failed, interrupted)
+        /// that lacks it, whether or not the run asked for it; clips of at least 9 frames only.
+        #[arg(long)]
+        fvd: bool,
     },
     /// Score alignment and temporal coherence of done, failed or interrupted runs from the eval clips they
     /// kept, on the CPU: for runs trained without those metrics. Adds only the metrics an
