@@ -159,6 +159,16 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt())
 }
 
+/// Student's t 97.5% quantile for the few degrees of freedom the fixtures have.
+fn t975(df: usize) -> f64 {
+    match df {
+        1 => 12.706204736,
+        2 => 4.302652730,
+        3 => 3.182446305,
+        _ => panic!("no t quantile for {df} degrees of freedom here"),
+    }
+}
+
 fn cell<'a>(row: ElementRef<'a>, col: &str) -> ElementRef<'a> {
     row.select(&sel(&format!("td[data-col=\"{col}\"]"))).next().unwrap_or_else(|| panic!("no cell {col} in row"))
 }
@@ -178,7 +188,11 @@ fn check_stat(e: ElementRef, values: &[f64]) {
     assert!((attr(e, "data-mean") - m).abs() <= 1e-12 * m.abs().max(1.0), "{} vs mean {m}", e.html());
     assert!((attr(e, "data-std") - sd).abs() <= 1e-12 * sd.abs().max(1.0), "{} vs std {sd}", e.html());
     assert_eq!(attr(e, "data-n"), values.len() as f64);
-    // "mean ± std unit": the shown mean, scaled back by its unit, to 4 significant digits.
+    // The 95% interval of the mean: t(0.975, n - 1) * std / sqrt(n) either side.
+    let half = t975(values.len() - 1) * sd / (values.len() as f64).sqrt();
+    assert!((attr(e, "data-ci-lo") - (m - half)).abs() <= 1e-9 * half.max(m.abs()).max(1e-12), "{}", e.html());
+    assert!((attr(e, "data-ci-hi") - (m + half)).abs() <= 1e-9 * half.max(m.abs()).max(1e-12), "{}", e.html());
+    // "mean ± half-interval unit": the shown mean, scaled back by its unit, to 4 significant digits.
     let t = text(e);
     let words: Vec<&str> = t.split_whitespace().collect();
     assert_eq!(words[1], "±", "{t}");
@@ -449,12 +463,21 @@ fn exports_help_and_errors() {
     let latency: f64 = lines[2][col("gen_ms_b1_mean")].parse().unwrap();
     assert!((latency - mean_std(&results[&("threshold=0.6".into(), "gen_ms_b1".into())]).0).abs() < 1e-12);
     assert_eq!(lines[2][col("fid_mean")], "", "pending FID has no number");
+    // Two seeds: the interval of the mean is t(0.975, 1) * std / sqrt(2) either side.
+    let (m, sd) = mean_std(&results[&("threshold=0.6".into(), "gen_ms_b1".into())]);
+    let half = t975(1) * sd / 2f64.sqrt();
+    let lo: f64 = lines[2][col("gen_ms_b1_ci95_lo")].parse().unwrap();
+    let hi: f64 = lines[2][col("gen_ms_b1_ci95_hi")].parse().unwrap();
+    assert!((lo - (m - half)).abs() < 1e-9 * m && (hi - (m + half)).abs() < 1e-9 * m, "{lo} {hi}");
 
     let json = ttv_report(&["--registry", reg, "--format", "json", EXPERIMENT]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["experiment"], EXPERIMENT);
     assert_eq!(v["variants"][1]["fid"]["pending"], note.as_str());
     assert_eq!(v["variants"][0]["gen_mse"]["n"], 2);
+    let g = &v["variants"][0]["gen_mse"];
+    let half = t975(1) * g["std"].as_f64().unwrap() / 2f64.sqrt();
+    assert!((g["ci95_hi"].as_f64().unwrap() - g["mean"].as_f64().unwrap() - half).abs() < 1e-12, "{g}");
 
     let md = String::from_utf8(ttv_report(&["--registry", reg, "--format", "md"]).stdout).unwrap();
     // A Markdown table: its cells, with the padding that aligns the columns trimmed.

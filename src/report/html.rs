@@ -6,6 +6,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::chart;
+use super::format;
 
 /// The script every page loads from beside it (`report.js`): sorting, filtering, curves,
 /// parallel coordinates, the run diff, the reload under `--serve`.
@@ -118,9 +119,12 @@ pub fn table(t: &Table, variant: impl Fn(&str) -> Option<usize>) -> Markup {
                                 @let mark = if j == 0 { variant(&r.variant).map(mark) } else { None };
                                 @let text = cell.display();
                                 @match cell {
-                                    Cell::Ours { agg: Agg::Stat(st), best, .. } => {
+                                    Cell::Ours { agg: Agg::Stat(st), best, unit } => {
+                                        @let ci = st.ci95();
                                         td data-col=(c.key) data-mean=(exact(st.mean)) data-std=(st.std.map(exact).unwrap_or_default())
-                                            data-n=(st.n) class={ "num" @if *best { " best" } } { @if let Some(m) = &mark { (m) } (text) }
+                                            data-n=(st.n) data-ci-lo=(ci.map(|c| exact(c.0)).unwrap_or_default())
+                                            data-ci-hi=(ci.map(|c| exact(c.1)).unwrap_or_default()) title=(format::stat_detail(st, *unit))
+                                            class={ "num" @if *best { " best" } } { @if let Some(m) = &mark { (m) } (text) }
                                     }
                                     Cell::Ours { agg: Agg::Pending(why), .. } => {
                                         td data-col=(c.key) class="pending" title=(why) { @if let Some(m) = &mark { (m) } (text) }

@@ -72,7 +72,7 @@ pub fn write(name: &str, description: Option<&str>, runs: &[Run], dir: &Path) ->
             }
         }
         p.sub {
-            "Final values, mean ± sample std over each variant's finished seeds (n=1: a single run). ★ the best quality              where one variant alone reaches it (costs — parameters, steps, time, memory — are not starred).              Columns show only the swept parameters"
+            "Final values over each variant's finished seeds: mean ± half its 95% confidence interval (Student t, n − 1 degrees              of freedom; hover a cell for the interval, std and n; n=1: no interval). Compare variants by their intervals. ★ the best quality              where one variant alone reaches it (costs — parameters, steps, time, memory — are not starred).              Columns show only the swept parameters"
             @if params.is_empty() { " (none are swept)" }
             ". Click a header to sort."
         }
@@ -160,18 +160,18 @@ fn plots(variants: &[Variant], params: &[String], dir: &Path) -> Result<Markup> 
     figure(
         plots::eval_epochs(variants),
         "eval_epochs",
-        "Eval metrics per epoch: mean ± std over finished seeds; dashed: the paper's Table II (its recon. MSE is on the training set).",
+        "Eval metrics per epoch: mean over finished seeds with its 95% confidence interval; dashed: the paper's Table II (its recon. MSE is on the training set).",
     )?;
     for p in variants::numeric_params(variants, params) {
         let caption = format!(
-            "Final metrics vs {p}: grey dots are seeds, the line is the mean ± std; dashed lines are variants that do not set {p}."
+            "Final metrics vs {p}: grey dots are seeds, the line is the mean with its 95% confidence interval; dashed lines are variants that do not set {p}."
         );
         figure(plots::sweep(variants, &p), &format!("sweep_{}", slug(&p)), &caption)?;
     }
     figure(
         plots::quality_vs_compute(variants),
         "quality_vs_compute",
-        "Quality vs compute: one point per variant (mean ± std over seeds).",
+        "Quality vs compute: one point per variant (mean over seeds with its 95% confidence interval on both axes).",
     )?;
     Ok(html! {
         @for f in &figures { (f) }

@@ -1,5 +1,6 @@
 //! The report's plots, built from the runs: training loss per variant, eval metrics per epoch,
-//! metric vs each numeric swept parameter (mean and spread over seeds), and quality vs compute.
+//! metric vs each numeric swept parameter, and quality vs compute; pooled values are the mean
+//! over seeds with bars of its 95% confidence interval (none for a single seed).
 //! Each returns none when the registry holds nothing to draw. Past ten variants, curves go into
 //! small multiples of at most ten; variants whose curves are identical are drawn once and named
 //! in the figure's notes, so no curve hides another unsaid.
@@ -185,11 +186,12 @@ fn smooth(s: &[(u64, f64)]) -> Vec<Point> {
         .collect()
 }
 
+/// The mean at `x` with its 95% interval as the error bar.
 fn stat_point(x: f64, s: &Stat) -> Point {
-    Point { y_err: s.std, ..Point::at(x, s.mean) }
+    Point { y_err: s.half_width(), ..Point::at(x, s.mean) }
 }
 
-/// A variant's mean ± std of eval metric `key` per epoch over its finished seeds.
+/// A variant's mean (95% interval) of eval metric `key` per epoch over its finished seeds.
 pub fn eval_curve(v: &Variant, key: &str) -> Vec<Point> {
     let mut epochs: Vec<u32> = v.done().flat_map(|r| r.eval_epochs()).collect();
     epochs.sort_unstable();
@@ -197,7 +199,7 @@ pub fn eval_curve(v: &Variant, key: &str) -> Vec<Point> {
     epochs.iter().filter_map(|&e| v.eval(key, e).stat().map(|s| stat_point(e as f64, s))).collect()
 }
 
-/// Each eval metric per epoch: mean over seeds with ± std bars; the paper's Table II as a
+/// Each eval metric per epoch: mean over seeds with 95% interval bars; the paper's Table II as a
 /// dashed line where it has the metric. Past ten variants each metric is a row of small
 /// multiples.
 pub fn eval_epochs(variants: &[Variant]) -> Option<Figure> {
@@ -249,8 +251,8 @@ pub fn eval_epochs(variants: &[Variant]) -> Option<Figure> {
     Some(fig)
 }
 
-/// Final metrics against a numeric swept parameter: every seed as a grey dot, the mean ± std in
-/// colour; variants that do not set the parameter (e.g. halting off) as dashed horizontal lines.
+/// Final metrics against a numeric swept parameter: every seed as a grey dot, the mean with its
+/// 95% interval in colour; variants that do not set the parameter (e.g. halting off) as dashed horizontal lines.
 pub fn sweep(variants: &[Variant], param: &str) -> Option<Figure> {
     let metrics: Vec<&Metric> = columns::SUMMARY
         .iter()
@@ -285,8 +287,12 @@ pub fn sweep(variants: &[Variant], param: &str) -> Option<Figure> {
             continue;
         }
         series.push(Series { name: Some("each seed".into()), color: SPREAD_GREY, style: Style::markers(3, 0.6), points: seeds });
-        series
-            .push(Series { name: Some("mean ± std".into()), color: color(0), style: Style::line_markers(2, 5), points: means });
+        series.push(Series {
+            name: Some("mean, 95% CI".into()),
+            color: color(0),
+            style: Style::line_markers(2, 5),
+            points: means,
+        });
         panels.push(Panel {
             x_span: Some((xmin, xmax)),
             y_bounds: m.bounds,
@@ -297,7 +303,7 @@ pub fn sweep(variants: &[Variant], param: &str) -> Option<Figure> {
 }
 
 /// Quality (FID, or generation MSE while FID is pending everywhere) against generation latency
-/// and against average reasoning steps: one point per variant with ± std bars, labelled beside
+/// and against average reasoning steps: one point per variant with 95% interval bars, labelled beside
 /// it while there are at most ten, named in the legend past that.
 pub fn quality_vs_compute(variants: &[Variant]) -> Option<Figure> {
     let quality = ["fid", "gen_mse"].into_iter().find(|k| variants.iter().any(|v| v.result(k).stat().is_some()))?;
@@ -309,7 +315,7 @@ pub fn quality_vs_compute(variants: &[Variant]) -> Option<Figure> {
         for (i, v) in variants.iter().enumerate() {
             if let (Agg::Stat(x), Agg::Stat(y)) = (v.result(cost), v.result(quality)) {
                 let label = (!many).then(|| v.label.clone());
-                let p = Point { x_err: x.std, y_err: y.std, label, ..Point::at(x.mean, y.mean) };
+                let p = Point { x_err: x.half_width(), y_err: y.half_width(), label, ..Point::at(x.mean, y.mean) };
                 let name = many.then(|| v.label.clone());
                 series.push(Series { name, color: color(i), style: Style::markers(6, 1.0).of(look(i)), points: vec![p] });
             }

@@ -1,6 +1,6 @@
 //! The report's tables as data (rendered to HTML, CSV, JSON or Markdown elsewhere): the
 //! comparison of variants, the paper's Table II per epoch and Table III of resources, each with
-//! mean ± std over seeds, the paper's figure beside ours with the ratio, and the best quality
+//! the mean over seeds with its 95% confidence interval, the paper's figure beside ours with the ratio, and the best quality
 //! marked where one variant alone reaches it.
 
 use super::columns::{self, Better, Kind, Metric};
