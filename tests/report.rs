@@ -356,6 +356,13 @@ fn report_tables_match_the_parquet_files() {
     for svg in ["loss", "eval_epochs", "sweep_threshold", "quality_vs_compute"] {
         assert!(std::fs::read_to_string(out.join(EXPERIMENT).join(format!("plots/{svg}.svg"))).unwrap().contains("<svg"));
     }
+    // The swept halting threshold's plot shows average steps, and quality against them.
+    let sweep = std::fs::read_to_string(out.join(EXPERIMENT).join("plots/sweep_threshold.svg")).unwrap();
+    assert!(sweep.contains("avg. steps vs threshold") && sweep.contains("vs avg. steps"), "no steps in the threshold plot");
+    // No run was evaluated again at other thresholds: no such plot or table, a line says how.
+    assert!(doc.select(&sel("table#thresholds")).next().is_none());
+    assert!(!srcs.contains(&"plots/thresholds.png"));
+    assert!(text(doc.select(&sel("#sec-thresholds + p")).next().unwrap()).contains("ttv-run thresholds"));
     // The variants grid: prompts as rows, variants as columns, captions as page text.
     let caps: Vec<String> = doc.select(&sel(".gifgrid .rowcap")).map(text).collect();
     assert!(caps.starts_with(&PROMPTS.map(String::from)), "{caps:?}");
@@ -415,6 +422,70 @@ fn a_report_never_writes_to_the_store_it_reads() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(out.join("tiny/index.html").exists());
     assert!(before == snapshot(&store), "ttv-report changed, added or removed a file of the store");
+}
+
+/// A copy of the trained store in which every finished run was evaluated again at thresholds
+/// 0.3 to 0.9 (`thresholds.parquet`, written by the store's own writer) with values made from
+/// its seed and the threshold: the report pools them per variant and threshold.
+#[test]
+fn thresholds_plot_and_table_appear_with_thresholds_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("store");
+    for (path, bytes) in snapshot(self::registry()) {
+        let to = registry.join(path.strip_prefix(self::registry()).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
+    let store = Store::at(&registry);
+    let thresholds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+    let value = |metric: &str, t: f64, seed: u64| match metric {
+        "avg_steps" => 3.0 - 2.0 * t + 0.1 * seed as f64,
+        "gen_mse" => 0.1 + 0.05 * t + 0.01 * seed as f64,
+        _ => 0.5 - 0.2 * t + 0.03 * seed as f64,
+    };
+    let mut written = 0;
+    for entry in std::fs::read_dir(store.runs_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        let Some(status) = store.status(&name).filter(|s| s.state == RunState::Done) else { continue };
+        let rows: Vec<ttv::store::thresholds::ThresholdRow> = thresholds
+            .iter()
+            .flat_map(|&t| {
+                ["avg_steps", "gen_mse", "alignment"].map(|m| ttv::store::thresholds::ThresholdRow {
+                    step: 30,
+                    threshold: t,
+                    metric: m.into(),
+                    value: value(m, t, status.seed),
+                })
+            })
+            .collect();
+        let path = store.runs_dir().join(&name).join("thresholds.parquet");
+        ttv::store::thresholds::merge(&path, &status.hash, &rows).unwrap();
+        written += 1;
+    }
+    assert_eq!(written, 4);
+    let out = dir.path().join("reports");
+    let opts = ReportOptions { registry, out: out.clone(), experiments: vec![], format: None, specs: None };
+    render(&opts).unwrap();
+    let page = std::fs::read_to_string(out.join(EXPERIMENT).join("index.html")).unwrap();
+    let doc = Html::parse_document(&page);
+    let rows = rows_of(&doc, "thresholds");
+    assert_eq!(rows.len(), 2 * thresholds.len(), "one row per variant and threshold");
+    for (k, row) in rows.iter().enumerate() {
+        let t = thresholds[k % thresholds.len()];
+        assert_eq!(row.value().attr("data-variant").unwrap(), ["threshold=0.4", "threshold=0.6"][k / thresholds.len()]);
+        assert_eq!(text(cell(*row, "eval_threshold")), format!("{t}"));
+        assert_eq!(text(cell(*row, "checkpoint")), "update 30");
+        for m in ["avg_steps", "gen_mse", "alignment"] {
+            check_stat(cell(*row, m), &[value(m, t, 0), value(m, t, 1)]);
+        }
+    }
+    let srcs: Vec<&str> = doc.select(&sel("img")).map(|i| i.value().attr("src").unwrap()).collect();
+    assert!(srcs.contains(&"plots/thresholds.png"), "{srcs:?}");
+    let svg = std::fs::read_to_string(out.join(EXPERIMENT).join("plots/thresholds.svg")).unwrap();
+    assert!(svg.contains("gen. MSE vs avg. steps") && svg.contains("alignment vs avg. steps"), "two panels");
+    for t in thresholds {
+        assert!(svg.contains(&format!(">\n{t}\n<")), "threshold {t} is not labelled");
+    }
 }
 
 fn ttv_report(args: &[&str]) -> std::process::Output {

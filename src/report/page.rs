@@ -23,11 +23,12 @@ use super::variants::{self, Variant};
 use crate::store::atomic::write_atomic;
 
 /// The page's sections: (anchor, title), in order; the contents list links them.
-const SECTIONS: [(&str, &str); 10] = [
+const SECTIONS: [(&str, &str); 11] = [
     ("sec-comparison", "Comparison"),
     ("sec-curves", "Curves"),
     ("sec-parallel", "Parallel coordinates"),
     ("sec-plots", "Plots"),
+    ("sec-thresholds", "Halting thresholds: steps vs quality"),
     ("sec-samples", "Samples"),
     ("sec-table-ii", "Table II: training progress per epoch"),
     ("sec-table-iii", "Table III: resources"),
@@ -48,6 +49,7 @@ pub fn write(name: &str, description: Option<&str>, runs: &[Run], dir: &Path) ->
     let index_of = |label: &str| variants.iter().position(|v| v.label == label);
     let done = runs.iter().filter(|r| r.done()).count();
     let plots = plots(&variants, &params, dir)?;
+    let thresholds = thresholds(&variants, &params, dir)?;
     let samples = samples(&variants, dir)?;
     let ordered = pagedata::runs(&variants);
     let fields = pagedata::spec_fields(&ordered);
@@ -96,6 +98,9 @@ pub fn write(name: &str, description: Option<&str>, runs: &[Run], dir: &Path) ->
 
         (h2("sec-plots"))
         (plots)
+
+        (h2("sec-thresholds"))
+        (thresholds)
 
         (h2("sec-samples"))
         (samples)
@@ -176,6 +181,32 @@ fn plots(variants: &[Variant], params: &[String], dir: &Path) -> Result<Markup> 
     Ok(html! {
         @for f in &figures { (f) }
         @if figures.is_empty() { p { "Nothing to plot yet: no run has logged metrics." } }
+    })
+}
+
+/// The runs re-evaluated at other halting thresholds (`ttv-run thresholds`): the plot of steps
+/// against quality and its table, or a line saying how to get them.
+fn thresholds(variants: &[Variant], params: &[String], dir: &Path) -> Result<Markup> {
+    let (Some(fig), Some(table)) = (plots::thresholds(variants), tables::thresholds(variants, params)) else {
+        return Ok(html! {
+            p.sub {
+                "No finished run of this experiment was evaluated again at other halting thresholds; "
+                code { "ttv-run thresholds <spec>" } " does it from the runs' checkpoints."
+            }
+        });
+    };
+    chart::save(&fig, &dir.join("plots"), "thresholds")?;
+    let (w, h) = fig.size();
+    let index_of = |label: &str| variants.iter().position(|v| v.label == label);
+    let caption = "Average reasoning steps against quality as the halting threshold is raised: each trained run's last \
+                   checkpoint generates again at thresholds 0.3 to 0.9 (the threshold acts only at generation). One point per \
+                   threshold, labelled with it; the mean over a variant's finished seeds with its 95% confidence interval on both axes.";
+    Ok(html! {
+        figure {
+            img src="plots/thresholds.png" width=(w) height=(h) alt=(caption);
+            figcaption { (caption) " " a href="plots/thresholds.svg" { "SVG" } }
+        }
+        (html::table(&table, index_of))
     })
 }
 

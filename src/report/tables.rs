@@ -247,6 +247,59 @@ pub fn table_ii(variants: &[Variant], params: &[String]) -> Table {
     t
 }
 
+/// What `thresholds.parquet` holds, in the order the threshold table shows it.
+const THRESHOLD_METRICS: [&str; 10] = [
+    "avg_steps",
+    "gen_mse",
+    "alignment",
+    "halt_acc",
+    "temporal_mse",
+    "persistence",
+    "align_colour",
+    "align_object",
+    "align_motion",
+    "align_background",
+];
+
+/// The runs re-evaluated at other halting thresholds: one row per variant and threshold, the
+/// checkpoint update evaluated, each metric pooled over seeds. A trade-off, not a ranking: no
+/// star. None when no run has `thresholds.parquet`.
+pub fn thresholds(variants: &[Variant], params: &[String]) -> Option<Table> {
+    let swept: Vec<(&Variant, Vec<f64>)> = variants.iter().map(|v| (v, v.thresholds())).filter(|(_, t)| !t.is_empty()).collect();
+    if swept.is_empty() {
+        return None;
+    }
+    let mut t = Table::new("thresholds", variants, params);
+    // Not `threshold`: that is the swept parameter's column in a threshold ablation.
+    for (key, title) in [("eval_threshold", "evaluated at threshold"), ("checkpoint", "checkpoint")] {
+        t.columns.push(Column { key: key.into(), title: title.into(), better: None, star: false });
+    }
+    let shown: Vec<&Metric> = THRESHOLD_METRICS
+        .iter()
+        .filter_map(|k| columns::find(k))
+        .filter(|m| swept.iter().any(|(v, ts)| ts.iter().any(|&x| v.at_threshold(m.key, x) != Agg::Missing)))
+        .collect();
+    for m in &shown {
+        t.push_metric(m);
+        t.columns.last_mut().expect("just pushed").star = false;
+    }
+    for (v, ts) in swept {
+        let mut steps: Vec<u64> = v.done().filter_map(|r| Some(r.thresholds.as_ref()?.0)).collect();
+        steps.sort_unstable();
+        steps.dedup();
+        let steps: Vec<String> = steps.iter().map(|s| format!("update {s}")).collect();
+        for x in ts {
+            let mut cells = t.leading_cells(v, params);
+            cells.push(Cell::Text(format!("{x}")));
+            cells.push(Cell::Text(steps.join(", ")));
+            cells.extend(shown.iter().map(|m| ours(v.at_threshold(m.key, x), m)));
+            t.rows.push(Row { variant: v.label.clone(), epoch: None, cells });
+        }
+    }
+    t.finish();
+    Some(t)
+}
+
 /// Table III per variant: parameters, checkpoint, peak memory, time; the paper's T4 figures
 /// beside ours (an upper bound where the paper gives one, e.g. "<8 GB").
 pub fn table_iii(variants: &[Variant], params: &[String]) -> Table {
@@ -316,6 +369,8 @@ mod tests {
             fid_pending: false,
             eval: Default::default(),
             train: Default::default(),
+            eval_steps: Default::default(),
+            thresholds: None,
             dir: std::path::PathBuf::new(),
         }
     }
