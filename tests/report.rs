@@ -266,6 +266,10 @@ fn report_tables_match_the_parquet_files() {
         let label = row.value().attr("data-variant").unwrap().to_string();
         let epoch: u32 = row.value().attr("data-epoch").unwrap().parse().unwrap();
         let (fid_p, steps_p, mse_p) = paper[epoch as usize - 1];
+        // Three epochs like the paper's: its row k is our epoch k, the schedule's k/3.
+        assert!(text(cell(*row, "paper_row")).starts_with(&format!("Epoch {epoch} (")), "{}", row.html());
+        let at = text(cell(*row, "ours_at"));
+        assert!(at.starts_with(&format!("epoch {epoch}, update ")) && at.contains(" of "), "{at}");
         for (key, p) in [("avg_steps", steps_p), ("recon_mse", mse_p)] {
             let values = &eval[&(label.clone(), epoch, key.to_string())];
             check_stat(cell(*row, key), values);
@@ -513,6 +517,43 @@ fn runs_that_differ_in_an_override_are_never_pooled() {
     variants.sort();
     assert_eq!(variants, ["base", "lr=0.002"], "{csv}");
     assert!(lines[1..].iter().all(|l| l[col("gen_mse_n")] == "1"), "one run each: {csv}");
+}
+
+/// Two schedules, 3 and 6 epochs of the same updates per epoch: Table II lines each up with
+/// the paper's three rows by the fraction of its schedule done, so the 6-epoch run's rows are
+/// its epochs 2, 4 and 6.
+#[test]
+fn table_ii_aligns_schedules_by_fraction() {
+    let d = common::Workspace::new();
+    d.write("tiny.yaml", common::TINY);
+    for epochs in ["3", "6"] {
+        let out = common::ttv_run(d.path(), &["tiny.yaml", "-s", &format!("training.epochs={epochs}")], common::NO_WEIGHTS);
+        assert!(out.status.success(), "{}", common::text(&out));
+    }
+    let out = d.path().join("reports");
+    let opts =
+        ReportOptions { registry: d.path().join("registry"), out: out.clone(), experiments: vec![], format: None, specs: None };
+    render(&opts).unwrap();
+    let doc = Html::parse_document(&std::fs::read_to_string(out.join("tiny/index.html")).unwrap());
+    let rows = rows_of(&doc, "table-ii");
+    let shown: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.value().attr("data-variant").unwrap().to_string(), text(cell(*r, "paper_row")), text(cell(*r, "ours_at"))))
+        .collect();
+    assert_eq!(shown.len(), 6, "{shown:?}");
+    // The tiny spec: 8 training clips in batches of 4, 2 updates per epoch; the variant that sets
+    // a field sorts before the base.
+    let expect = [
+        ("epochs=6", "Epoch 1 (Early) (1/3 of the schedule)", "epoch 2, update 4 of 12 (0.3333)"),
+        ("epochs=6", "Epoch 2 (Mid) (2/3 of the schedule)", "epoch 4, update 8 of 12 (0.6667)"),
+        ("epochs=6", "Epoch 3 (Final) (3/3 of the schedule)", "epoch 6, update 12 of 12 (1.000)"),
+        ("base", "Epoch 1 (Early) (1/3 of the schedule)", "epoch 1, update 2 of 6 (0.3333)"),
+        ("base", "Epoch 2 (Mid) (2/3 of the schedule)", "epoch 2, update 4 of 6 (0.6667)"),
+        ("base", "Epoch 3 (Final) (3/3 of the schedule)", "epoch 3, update 6 of 6 (1.000)"),
+    ];
+    for (got, want) in shown.iter().zip(expect) {
+        assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str()), want);
+    }
 }
 
 #[test]

@@ -109,6 +109,20 @@ impl Run {
         Some(step.div_ceil(epoch as u64) * epochs)
     }
 
+    /// The evaluated epoch whose fraction of the schedule done (update / total updates) is
+    /// nearest `fraction`: (epoch, update, total updates); none without evaluations or a known
+    /// schedule. The earlier epoch on a tie.
+    pub fn epoch_near(&self, fraction: f64) -> Option<(u32, u64, u64)> {
+        let total = self.total_updates().filter(|t| *t > 0)?;
+        let distance = |step: u64| (step as f64 / total as f64 - fraction).abs();
+        let (&epoch, &step) = self
+            .eval_steps
+            .iter()
+            .filter(|(e, _)| self.eval.keys().any(|(_, k)| k == *e))
+            .min_by(|a, b| distance(*a.1).total_cmp(&distance(*b.1)))?;
+        Some((epoch, step, total))
+    }
+
     /// Why `key` has no value yet, when the trainer said it is pending.
     pub fn pending(&self, key: &str) -> Option<String> {
         if self.result(key).is_some() {

@@ -30,7 +30,7 @@ const SECTIONS: [(&str, &str); 11] = [
     ("sec-plots", "Plots"),
     ("sec-thresholds", "Halting thresholds: steps vs quality"),
     ("sec-samples", "Samples"),
-    ("sec-table-ii", "Table II: training progress per epoch"),
+    ("sec-table-ii", "Table II: training progress by fraction of the schedule"),
     ("sec-table-iii", "Table III: resources"),
     ("sec-runs", "Runs"),
     ("sec-diff", "Run diff"),
@@ -109,6 +109,12 @@ pub fn write(name: &str, description: Option<&str>, runs: &[Run], dir: &Path) ->
         blockquote {
             "Paper: " (paper::TABLE_II_QUOTE) ". Recon. MSE there is on the training set; ours is the trainer's "
             code { "recon_mse" } " at the end of the epoch."
+        }
+        p.sub {
+            "Rows are aligned by the fraction of the schedule done (update / total updates), not by epoch number: the paper's "
+            "three epochs are 1/3, 2/3 and all of its schedule, and each is beside our evaluation nearest that fraction "
+            "(\u{201c}ours at\u{201d} names its epoch and update). Values are the mean over finished seeds ± half the 95% "
+            "confidence interval."
         }
         (html::table(&tables::table_ii(&variants, &params), index_of))
         (h2("sec-table-iii"))

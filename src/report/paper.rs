@@ -27,6 +27,17 @@ pub const TABLE_II: [EpochRow; 3] = [
     EpochRow { epoch: 3, recon_mse: 0.28, fid: 62.1, avg_steps: 2.1 },
 ];
 
+/// Table II's name for the row of `epoch`: "Epoch 1 (Early)", as printed.
+pub fn phase(epoch: u32) -> String {
+    let word = match epoch {
+        1 => " (Early)",
+        2 => " (Mid)",
+        3 => " (Final)",
+        _ => "",
+    };
+    format!("Epoch {epoch}{word}")
+}
+
 /// The paper's Table II value of `metric` (`recon_mse`, `fid`, `avg_steps`) at `epoch`.
 pub fn table_ii(metric: &str, epoch: u32) -> Option<f64> {
     let row = TABLE_II.iter().find(|r| r.epoch == epoch)?;

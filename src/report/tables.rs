@@ -215,24 +215,37 @@ pub fn comparison(variants: &[Variant], params: &[String]) -> Table {
     t
 }
 
-/// Table II per variant and epoch: recon. MSE, FID and average steps, each beside the paper's.
+/// Table II per variant, aligned by the fraction of the schedule done: the paper's three rows
+/// (end of epoch 1, 2, 3 of 3: 1/3, 2/3 and all of its schedule) each beside ours at the
+/// evaluation nearest that fraction (update / total updates), so runs with other schedules line
+/// up by progress rather than by epoch number. Recon. MSE, FID and average steps, each beside
+/// the paper's figure.
 pub fn table_ii(variants: &[Variant], params: &[String]) -> Table {
     let mut t = Table::new("table-ii", variants, params);
-    t.columns.push(Column { key: "epoch".into(), title: "epoch".into(), better: None, star: false });
+    for (key, title) in [("paper_row", "paper row"), ("ours_at", "ours at")] {
+        t.columns.push(Column { key: key.into(), title: title.into(), better: None, star: false });
+    }
     for m in &columns::TABLE_II {
         t.push_metric(m);
         t.push_paper(m);
     }
-    for v in variants {
-        let mut epochs: Vec<u32> = v.done().flat_map(|r| r.eval_epochs()).collect();
-        epochs.sort_unstable();
-        epochs.dedup();
-        for epoch in epochs {
+    let last = paper::TABLE_II.len();
+    for v in variants.iter().filter(|v| v.done().any(|r| !r.eval.is_empty())) {
+        for row in &paper::TABLE_II {
+            let fraction = row.epoch as f64 / last as f64;
+            let mut at: Vec<(u32, u64, u64)> = v.done().filter_map(|r| r.epoch_near(fraction)).collect();
+            at.sort_unstable();
+            at.dedup();
+            let ours_at: Vec<String> = at
+                .iter()
+                .map(|(e, s, total)| format!("epoch {e}, update {s} of {total} ({})", format::sig(*s as f64 / *total as f64)))
+                .collect();
             let mut cells = t.leading_cells(v, params);
-            cells.push(Cell::Text(epoch.to_string()));
+            cells.push(Cell::Text(format!("{} ({}/{last} of the schedule)", paper::phase(row.epoch), row.epoch)));
+            cells.push(if ours_at.is_empty() { Cell::Blank } else { Cell::Text(ours_at.join("; ")) });
             for m in &columns::TABLE_II {
-                let agg = v.eval(m.key, epoch);
-                let paper = match paper::table_ii(m.key, epoch) {
+                let agg = v.eval_near(m.key, fraction);
+                let paper = match paper::table_ii(m.key, row.epoch) {
                     // As printed: `{p}` is the shortest form, e.g. 85.2 and 0.45.
                     Some(p) => paper_and_ratio(&agg, format!("{p}"), p),
                     None => [Cell::Blank, Cell::Blank],
@@ -240,7 +253,7 @@ pub fn table_ii(variants: &[Variant], params: &[String]) -> Table {
                 cells.push(ours(agg, m));
                 cells.extend(paper);
             }
-            t.rows.push(Row { variant: v.label.clone(), epoch: Some(epoch), cells });
+            t.rows.push(Row { variant: v.label.clone(), epoch: Some(row.epoch), cells });
         }
     }
     t.finish();

@@ -35,6 +35,12 @@ impl<'a> Variant<'a> {
         self.agg(metric, |r| r.eval_at(metric, epoch))
     }
 
+    /// An eval metric over the finished runs, each at its evaluation nearest `fraction` of its
+    /// schedule ([`Run::epoch_near`]).
+    pub fn eval_near(&self, metric: &str, fraction: f64) -> Agg {
+        self.agg(metric, |r| r.eval_at(metric, r.epoch_near(fraction)?.0))
+    }
+
     /// `metric` re-evaluated at halting threshold `threshold` (`thresholds.parquet`) over the
     /// finished runs.
     pub fn at_threshold(&self, metric: &str, threshold: f64) -> Agg {
