@@ -258,6 +258,35 @@ fn report_tables_match_the_parquet_files() {
         assert!(rows.iter().all(|r| !cell(*r, key).value().classes().any(|c| c == "best")), "{key} starred");
     }
 
+    // Table I: the paper's values as printed, then each variant's resolved values, differences marked.
+    let rows = rows_of(&doc, "table-i");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].value().attr("data-variant"), Some("paper (Table I)"));
+    let paper_row: Vec<String> =
+        ["hidden", "heads", "hl_layers", "max_steps", "threshold", "optimizer", "lr", "batch", "epochs", "params"]
+            .iter()
+            .map(|k| text(cell(rows[0], &format!("hp_{k}"))))
+            .collect();
+    assert_eq!(paper_row, ["256", "8", "4–6 total", "3", "0.5", "AdamW", "1 × 10⁻⁴", "2 × 8 steps = 16", "3", "~115M"]);
+    for (row, threshold) in rows[1..].iter().zip(["0.4", "0.6"]) {
+        let hp = |k: &str| cell(*row, &format!("hp_{k}"));
+        let differs = |k: &str| hp(k).value().classes().any(|c| c == "differs");
+        for (key, shown, differ) in [
+            ("hidden", "32", true),
+            ("heads", "4", true),
+            ("hl_layers", "1 H + 1 L = 2 (hrm)", true),
+            ("max_steps", "3", false),
+            ("threshold", threshold, true),
+            ("optimizer", "adamw", false),
+            ("lr", "0.001", true),
+            ("batch", "4 × 8 = 32", true),
+            ("epochs", "3", false),
+        ] {
+            assert_eq!((text(hp(key)), differs(key)), (shown.to_string(), differ), "{key}");
+        }
+        assert!(differs("params") && text(hp("params")).ends_with(" M"), "{}", text(hp("params")));
+    }
+
     // Table II: per variant and epoch, ours beside the paper's figure and the ratio.
     let rows = rows_of(&doc, "table-ii");
     assert_eq!(rows.len(), 2 * EPOCHS as usize);

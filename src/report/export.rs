@@ -78,7 +78,7 @@ fn json(experiment: &str, t: &Table) -> Value {
                     }
                     Cell::Ours { agg: Agg::Pending(why), .. } => json!({"pending": why}),
                     Cell::Ours { agg: Agg::Missing, .. } | Cell::Blank => Value::Null,
-                    Cell::Text(t) => json!(t),
+                    Cell::Text(t) | Cell::Setting { text: t, .. } => json!(t),
                     Cell::Paper { value, .. } => json!(value),
                     Cell::Ratio(r) => json!(r),
                 };

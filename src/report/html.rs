@@ -32,6 +32,7 @@ td.ratio{color:#555}
 td.best{font-weight:700;background:#e3f3e3}
 td.best::after{content:' \\2605';color:#2a7d2a}
 td.pending,td.missing{color:#999;font-style:italic}
+td.differs{background:#fdf1dc}td.differs::after{content:' \\2260';color:#a35c00}
 .state{display:inline-block;padding:0 .5em;border-radius:3px;color:#fff;font-size:13px}
 .state-done{background:#2a7d2a}.state-failed{background:#c0392b}.state-running{background:#1f5fa8}
 .state-interrupted{background:#d68910}.state-planned,.state-queued{background:#888}
@@ -139,6 +140,10 @@ pub fn table(t: &Table, variant: impl Fn(&str) -> Option<usize>) -> Markup {
                                         td data-col=(c.key) data-value=(exact(*v)) class="num ratio" { @if let Some(m) = &mark { (m) } (text) }
                                     }
                                     Cell::Text(_) => { td data-col=(c.key) { @if let Some(m) = &mark { (m) } (text) } }
+                                    Cell::Setting { differs, .. } => {
+                                        td data-col=(c.key) class={ "setting" @if *differs { " differs" } }
+                                            title=[differs.then_some("differs from the paper's")] { @if let Some(m) = &mark { (m) } (text) }
+                                    }
                                 }
                             }
                         }

@@ -25,6 +25,11 @@ pub enum Cell {
     },
     /// Our mean over the paper's figure.
     Ratio(f64),
+    /// A variant's resolved setting (Table I), and whether it differs from the paper's.
+    Setting {
+        text: String,
+        differs: bool,
+    },
     /// Nothing to show (no paper figure for this epoch, or no value to divide).
     Blank,
 }
@@ -33,7 +38,7 @@ impl Cell {
     /// What a reader sees.
     pub fn display(&self) -> String {
         match self {
-            Cell::Text(t) => t.clone(),
+            Cell::Text(t) | Cell::Setting { text: t, .. } => t.clone(),
             Cell::Ours { agg: Agg::Stat(s), unit, .. } => format::stat(s, *unit),
             Cell::Ours { agg: Agg::Pending(_), .. } => "pending".into(),
             Cell::Ours { agg: Agg::Missing, .. } | Cell::Blank => "—".into(),
@@ -257,6 +262,57 @@ pub fn table_ii(variants: &[Variant], params: &[String]) -> Table {
         }
     }
     t.finish();
+    t
+}
+
+/// Table I beside ours: the paper's row first (its values as printed), then each variant's
+/// resolved hyperparameters, those that differ from the paper's marked. The effective batch is
+/// the micro-batch times gradient accumulation; parameters are counted by the trainer.
+pub fn table_i(variants: &[Variant], params: &[String]) -> Table {
+    let mut t = Table::new("table-i", variants, params);
+    let lead = t.columns.len();
+    for h in &paper::TABLE_I {
+        // `hp_`: a swept parameter's column may have the same name (`threshold`).
+        t.columns.push(Column { key: format!("hp_{}", h.key), title: h.name.into(), better: None, star: false });
+    }
+    let mut cells: Vec<Cell> = (0..lead).map(|_| Cell::Blank).collect();
+    cells.extend(paper::TABLE_I.iter().map(|h| Cell::Text(h.text.into())));
+    t.rows.push(Row { variant: "paper (Table I)".into(), epoch: None, cells });
+    for v in variants {
+        let fields = v.runs.iter().find_map(|r| r.fields.as_ref());
+        let field = |path: &str| fields.and_then(|f| f.get(path)).map(|x| x.as_str().map_or_else(|| x.to_string(), String::from));
+        let num = |path: &str| fields.and_then(|f| f.get(path)).and_then(serde_json::Value::as_f64);
+        let mut cells = t.leading_cells(v, params);
+        for h in &paper::TABLE_I {
+            // (shown, compared): what a reader sees, and the value checked against the paper.
+            let value: Option<(String, String)> = match h.key {
+                "hidden" => field("model.hidden").map(|x| (x.clone(), x)),
+                "heads" => field("model.heads").map(|x| (x.clone(), x)),
+                "hl_layers" => num("model.engine.h_layers").zip(num("model.engine.l_layers")).map(|(a, b)| {
+                    let engine = field("model.engine.kind").unwrap_or_default();
+                    (format!("{a} H + {b} L = {} ({engine})", a + b), (a + b).to_string())
+                }),
+                "max_steps" => field("model.engine.max_steps").map(|x| (x.clone(), x)),
+                "threshold" => match field("model.halting.kind").as_deref() {
+                    Some("none") => Some(("none (halting off)".into(), "none".into())),
+                    _ => field("model.halting.threshold").map(|x| (x.clone(), x)),
+                },
+                "optimizer" => field("training.optimizer.kind").map(|x| (x.clone(), x)),
+                "lr" => field("training.optimizer.lr").map(|x| (x.clone(), x)),
+                "batch" => num("training.batch_size")
+                    .zip(num("training.grad_accum"))
+                    .map(|(b, a)| (format!("{b} \u{d7} {a} = {}", b * a), (b * a).to_string())),
+                "epochs" => field("training.epochs").map(|x| (x.clone(), x)),
+                "params" => v.result("params").mean().map(|p| (format::value(p, Unit::Count), p.to_string())),
+                _ => None,
+            };
+            cells.push(match value {
+                Some((text, compared)) => Cell::Setting { differs: !h.stated.agrees(&compared), text },
+                None => Cell::Blank,
+            });
+        }
+        t.rows.push(Row { variant: v.label.clone(), epoch: None, cells });
+    }
     t
 }
 
