@@ -1,7 +1,8 @@
 //! The report's tables as data (rendered to HTML, CSV, JSON or Markdown elsewhere): the
-//! comparison of variants, the paper's Table I of hyperparameters, Table II by fraction of the schedule, Table III of resources and the re-evaluation at halting thresholds, each with
-//! the mean over seeds with its 95% confidence interval, the paper's figure beside ours with the ratio, and the best quality
-//! marked where one variant alone reaches it.
+//! comparison of variants, the paper's Table I of hyperparameters, Table II by fraction of the
+//! schedule, Table III of resources and the re-evaluation at halting thresholds; values are the
+//! mean over seeds with its 95% confidence interval, the paper's figure beside ours with the
+//! ratio, and the best quality marked where one variant alone reaches it.
 
 use super::columns::{self, Better, Kind, Metric};
 use super::format::{self, Unit};
