@@ -1,9 +1,9 @@
 //! One experiment's page: what it is for (the spec's description), a contents list, which
 //! variant is better (a sortable comparison), curves to hover and toggle, the swept parameters
 //! in parallel coordinates, by how much and at what cost (plots, steps vs quality per halting
-//! threshold, the paper's Tables I, II and III), what the videos look like (GIF grids), and every run with its state, reason and the spec
-//! fields that set it apart, plus a diff of any two runs. Writes the page's images and script
-//! beside it.
+//! threshold, the paper's Tables I, II and III), what the videos look like (GIF grids), and
+//! every run with its state, reason and the spec fields that set it apart, plus a diff of any
+//! two runs. Writes the page's images and script beside it.
 
 use std::path::Path;
 
