@@ -162,6 +162,16 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt())
 }
 
+/// Student's t 97.5% quantile for the few degrees of freedom the fixtures have.
+fn t975(df: usize) -> f64 {
+    match df {
+        1 => 12.706204736,
+        2 => 4.302652730,
+        3 => 3.182446305,
+        _ => panic!("no t quantile for {df} degrees of freedom here"),
+    }
+}
+
 fn cell<'a>(row: ElementRef<'a>, col: &str) -> ElementRef<'a> {
     row.select(&sel(&format!("td[data-col=\"{col}\"]"))).next().unwrap_or_else(|| panic!("no cell {col} in row"))
 }
@@ -181,7 +191,11 @@ fn check_stat(e: ElementRef, values: &[f64]) {
     assert!((attr(e, "data-mean") - m).abs() <= 1e-12 * m.abs().max(1.0), "{} vs mean {m}", e.html());
     assert!((attr(e, "data-std") - sd).abs() <= 1e-12 * sd.abs().max(1.0), "{} vs std {sd}", e.html());
     assert_eq!(attr(e, "data-n"), values.len() as f64);
-    // "mean ± std unit": the shown mean, scaled back by its unit, to 4 significant digits.
+    // The 95% interval of the mean: t(0.975, n - 1) * std / sqrt(n) either side.
+    let half = t975(values.len() - 1) * sd / (values.len() as f64).sqrt();
+    assert!((attr(e, "data-ci-lo") - (m - half)).abs() <= 1e-9 * half.max(m.abs()).max(1e-12), "{}", e.html());
+    assert!((attr(e, "data-ci-hi") - (m + half)).abs() <= 1e-9 * half.max(m.abs()).max(1e-12), "{}", e.html());
+    // "mean ± half-interval unit": the shown mean, scaled back by its unit, to 4 significant digits.
     let t = text(e);
     let words: Vec<&str> = t.split_whitespace().collect();
     assert_eq!(words[1], "±", "{t}");
@@ -247,6 +261,35 @@ fn report_tables_match_the_parquet_files() {
         assert!(rows.iter().all(|r| !cell(*r, key).value().classes().any(|c| c == "best")), "{key} starred");
     }
 
+    // Table I: the paper's values as printed, then each variant's resolved values, differences marked.
+    let rows = rows_of(&doc, "table-i");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].value().attr("data-variant"), Some("paper (Table I)"));
+    let paper_row: Vec<String> =
+        ["hidden", "heads", "hl_layers", "max_steps", "threshold", "optimizer", "lr", "batch", "epochs", "params"]
+            .iter()
+            .map(|k| text(cell(rows[0], &format!("hp_{k}"))))
+            .collect();
+    assert_eq!(paper_row, ["256", "8", "4–6 total", "3", "0.5", "AdamW", "1 × 10⁻⁴", "2 × 8 steps = 16", "3", "~115M"]);
+    for (row, threshold) in rows[1..].iter().zip(["0.4", "0.6"]) {
+        let hp = |k: &str| cell(*row, &format!("hp_{k}"));
+        let differs = |k: &str| hp(k).value().classes().any(|c| c == "differs");
+        for (key, shown, differ) in [
+            ("hidden", "32", true),
+            ("heads", "4", true),
+            ("hl_layers", "1 H + 1 L = 2 (hrm)", true),
+            ("max_steps", "3", false),
+            ("threshold", threshold, true),
+            ("optimizer", "adamw", false),
+            ("lr", "0.001", true),
+            ("batch", "4 × 8 = 32", true),
+            ("epochs", "3", false),
+        ] {
+            assert_eq!((text(hp(key)), differs(key)), (shown.to_string(), differ), "{key}");
+        }
+        assert!(differs("params") && text(hp("params")).ends_with(" M"), "{}", text(hp("params")));
+    }
+
     // Table II: per variant and epoch, ours beside the paper's figure and the ratio.
     let rows = rows_of(&doc, "table-ii");
     assert_eq!(rows.len(), 2 * EPOCHS as usize);
@@ -255,6 +298,10 @@ fn report_tables_match_the_parquet_files() {
         let label = row.value().attr("data-variant").unwrap().to_string();
         let epoch: u32 = row.value().attr("data-epoch").unwrap().parse().unwrap();
         let (fid_p, steps_p, mse_p) = paper[epoch as usize - 1];
+        // Three epochs like the paper's: its row k is our epoch k, the schedule's k/3.
+        assert!(text(cell(*row, "paper_row")).starts_with(&format!("Epoch {epoch} (")), "{}", row.html());
+        let at = text(cell(*row, "ours_at"));
+        assert!(at.starts_with(&format!("epoch {epoch}, update ")) && at.contains(" of "), "{at}");
         for (key, p) in [("avg_steps", steps_p), ("recon_mse", mse_p)] {
             let values = &eval[&(label.clone(), epoch, key.to_string())];
             check_stat(cell(*row, key), values);
@@ -345,6 +392,13 @@ fn report_tables_match_the_parquet_files() {
     for svg in ["loss", "eval_epochs", "sweep_threshold", "quality_vs_compute"] {
         assert!(std::fs::read_to_string(out.join(EXPERIMENT).join(format!("plots/{svg}.svg"))).unwrap().contains("<svg"));
     }
+    // The swept halting threshold's plot shows average steps, and quality against them.
+    let sweep = std::fs::read_to_string(out.join(EXPERIMENT).join("plots/sweep_threshold.svg")).unwrap();
+    assert!(sweep.contains("avg. steps vs threshold") && sweep.contains("vs avg. steps"), "no steps in the threshold plot");
+    // No run was evaluated again at other thresholds: no such plot or table, a line says how.
+    assert!(doc.select(&sel("table#thresholds")).next().is_none());
+    assert!(!srcs.contains(&"plots/thresholds.png"));
+    assert!(text(doc.select(&sel("#sec-thresholds + p")).next().unwrap()).contains("ttv-run thresholds"));
     // The variants grid: prompts as rows, variants as columns, captions as page text.
     let caps: Vec<String> = doc.select(&sel(".gifgrid .rowcap")).map(text).collect();
     assert!(caps.starts_with(&PROMPTS.map(String::from)), "{caps:?}");
@@ -406,6 +460,70 @@ fn a_report_never_writes_to_the_store_it_reads() {
     assert!(before == snapshot(&store), "ttv-report changed, added or removed a file of the store");
 }
 
+/// A copy of the trained store in which every finished run was evaluated again at thresholds
+/// 0.3 to 0.9 (`thresholds.parquet`, written by the store's own writer) with values made from
+/// its seed and the threshold: the report pools them per variant and threshold.
+#[test]
+fn thresholds_plot_and_table_appear_with_thresholds_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("store");
+    for (path, bytes) in snapshot(self::registry()) {
+        let to = registry.join(path.strip_prefix(self::registry()).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, bytes).unwrap();
+    }
+    let store = Store::at(&registry);
+    let thresholds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+    let value = |metric: &str, t: f64, seed: u64| match metric {
+        "avg_steps" => 3.0 - 2.0 * t + 0.1 * seed as f64,
+        "gen_mse" => 0.1 + 0.05 * t + 0.01 * seed as f64,
+        _ => 0.5 - 0.2 * t + 0.03 * seed as f64,
+    };
+    let mut written = 0;
+    for entry in std::fs::read_dir(store.runs_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        let Some(status) = store.status(&name).filter(|s| s.state == RunState::Done) else { continue };
+        let rows: Vec<ttv::store::thresholds::ThresholdRow> = thresholds
+            .iter()
+            .flat_map(|&t| {
+                ["avg_steps", "gen_mse", "alignment"].map(|m| ttv::store::thresholds::ThresholdRow {
+                    step: 30,
+                    threshold: t,
+                    metric: m.into(),
+                    value: value(m, t, status.seed),
+                })
+            })
+            .collect();
+        let path = store.runs_dir().join(&name).join("thresholds.parquet");
+        ttv::store::thresholds::merge(&path, &status.hash, &rows).unwrap();
+        written += 1;
+    }
+    assert_eq!(written, 4);
+    let out = dir.path().join("reports");
+    let opts = ReportOptions { registry, out: out.clone(), experiments: vec![], format: None, specs: None };
+    render(&opts).unwrap();
+    let page = std::fs::read_to_string(out.join(EXPERIMENT).join("index.html")).unwrap();
+    let doc = Html::parse_document(&page);
+    let rows = rows_of(&doc, "thresholds");
+    assert_eq!(rows.len(), 2 * thresholds.len(), "one row per variant and threshold");
+    for (k, row) in rows.iter().enumerate() {
+        let t = thresholds[k % thresholds.len()];
+        assert_eq!(row.value().attr("data-variant").unwrap(), ["threshold=0.4", "threshold=0.6"][k / thresholds.len()]);
+        assert_eq!(text(cell(*row, "eval_threshold")), format!("{t}"));
+        assert_eq!(text(cell(*row, "checkpoint")), "update 30");
+        for m in ["avg_steps", "gen_mse", "alignment"] {
+            check_stat(cell(*row, m), &[value(m, t, 0), value(m, t, 1)]);
+        }
+    }
+    let srcs: Vec<&str> = doc.select(&sel("img")).map(|i| i.value().attr("src").unwrap()).collect();
+    assert!(srcs.contains(&"plots/thresholds.png"), "{srcs:?}");
+    let svg = std::fs::read_to_string(out.join(EXPERIMENT).join("plots/thresholds.svg")).unwrap();
+    assert!(svg.contains("gen. MSE vs avg. steps") && svg.contains("alignment vs avg. steps"), "two panels");
+    for t in thresholds {
+        assert!(svg.contains(&format!(">\n{t}\n<")), "threshold {t} is not labelled");
+    }
+}
+
 fn ttv_report(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ttv-report")).args(args).output().unwrap()
 }
@@ -433,6 +551,43 @@ fn runs_that_differ_in_an_override_are_never_pooled() {
     assert!(lines[1..].iter().all(|l| l[col("gen_mse_n")] == "1"), "one run each: {csv}");
 }
 
+/// Two schedules, 3 and 6 epochs of the same updates per epoch: Table II lines each up with
+/// the paper's three rows by the fraction of its schedule done, so the 6-epoch run's rows are
+/// its epochs 2, 4 and 6.
+#[test]
+fn table_ii_aligns_schedules_by_fraction() {
+    let d = common::Workspace::new();
+    d.write("tiny.yaml", common::TINY);
+    for epochs in ["3", "6"] {
+        let out = common::ttv_run(d.path(), &["tiny.yaml", "-s", &format!("training.epochs={epochs}")], common::NO_WEIGHTS);
+        assert!(out.status.success(), "{}", common::text(&out));
+    }
+    let out = d.path().join("reports");
+    let opts =
+        ReportOptions { registry: d.path().join("registry"), out: out.clone(), experiments: vec![], format: None, specs: None };
+    render(&opts).unwrap();
+    let doc = Html::parse_document(&std::fs::read_to_string(out.join("tiny/index.html")).unwrap());
+    let rows = rows_of(&doc, "table-ii");
+    let shown: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.value().attr("data-variant").unwrap().to_string(), text(cell(*r, "paper_row")), text(cell(*r, "ours_at"))))
+        .collect();
+    assert_eq!(shown.len(), 6, "{shown:?}");
+    // The tiny spec: 8 training clips in batches of 4, 2 updates per epoch; the variant that sets
+    // a field sorts before the base.
+    let expect = [
+        ("epochs=6", "Epoch 1 (Early) (1/3 of the schedule)", "epoch 2, update 4 of 12 (0.3333)"),
+        ("epochs=6", "Epoch 2 (Mid) (2/3 of the schedule)", "epoch 4, update 8 of 12 (0.6667)"),
+        ("epochs=6", "Epoch 3 (Final) (3/3 of the schedule)", "epoch 6, update 12 of 12 (1.000)"),
+        ("base", "Epoch 1 (Early) (1/3 of the schedule)", "epoch 1, update 2 of 6 (0.3333)"),
+        ("base", "Epoch 2 (Mid) (2/3 of the schedule)", "epoch 2, update 4 of 6 (0.6667)"),
+        ("base", "Epoch 3 (Final) (3/3 of the schedule)", "epoch 3, update 6 of 6 (1.000)"),
+    ];
+    for (got, want) in shown.iter().zip(expect) {
+        assert_eq!((got.0.as_str(), got.1.as_str(), got.2.as_str()), want);
+    }
+}
+
 #[test]
 fn exports_help_and_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -452,12 +607,21 @@ fn exports_help_and_errors() {
     let latency: f64 = lines[2][col("gen_ms_b1_mean")].parse().unwrap();
     assert!((latency - mean_std(&results[&("threshold=0.6".into(), "gen_ms_b1".into())]).0).abs() < 1e-12);
     assert_eq!(lines[2][col("fid_mean")], "", "pending FID has no number");
+    // Two seeds: the interval of the mean is t(0.975, 1) * std / sqrt(2) either side.
+    let (m, sd) = mean_std(&results[&("threshold=0.6".into(), "gen_ms_b1".into())]);
+    let half = t975(1) * sd / 2f64.sqrt();
+    let lo: f64 = lines[2][col("gen_ms_b1_ci95_lo")].parse().unwrap();
+    let hi: f64 = lines[2][col("gen_ms_b1_ci95_hi")].parse().unwrap();
+    assert!((lo - (m - half)).abs() < 1e-9 * m && (hi - (m + half)).abs() < 1e-9 * m, "{lo} {hi}");
 
     let json = ttv_report(&["--registry", reg, "--format", "json", EXPERIMENT]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v["experiment"], EXPERIMENT);
     assert_eq!(v["variants"][1]["fid"]["pending"], note.as_str());
     assert_eq!(v["variants"][0]["gen_mse"]["n"], 2);
+    let g = &v["variants"][0]["gen_mse"];
+    let half = t975(1) * g["std"].as_f64().unwrap() / 2f64.sqrt();
+    assert!((g["ci95_hi"].as_f64().unwrap() - g["mean"].as_f64().unwrap() - half).abs() < 1e-12, "{g}");
 
     let md = String::from_utf8(ttv_report(&["--registry", reg, "--format", "md"]).stdout).unwrap();
     // A Markdown table: its cells, with the padding that aligns the columns trimmed.

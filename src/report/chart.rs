@@ -241,6 +241,10 @@ pub struct Entry {
 
 const LEGEND_ROW: u32 = 20;
 
+/// Most point labels a panel draws (three variants' seven thresholds); past that none, since
+/// they would pile up.
+const MAX_LABELS: usize = 21;
+
 impl Figure {
     pub fn new(panels: Vec<Panel>, cols: usize, panel_size: (u32, u32)) -> Figure {
         Figure { panels, cols, panel_size, notes: Vec::new() }
@@ -463,7 +467,7 @@ fn draw_panel<DB: DrawingBackend>(p: &Panel, area: &DrawingArea<DB, Shift>) -> D
         });
         chart.draw_series(bars)?;
         // Text beside markers only while few enough not to pile up; the legend names the rest.
-        if labelled <= 10 {
+        if labelled <= MAX_LABELS {
             chart.draw_series(s.points.iter().filter_map(|q| {
                 let text = q.label.clone()?;
                 // Labels in the right third go left of their marker so they stay inside.

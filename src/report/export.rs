@@ -1,5 +1,6 @@
 //! `--format csv|json|md`: the comparison table on stdout for papers and scripts. CSV and JSON
-//! carry numbers (mean, std, n as separate fields); Markdown carries what the page shows.
+//! carry numbers (mean, std, n and the 95% confidence interval of the mean as separate fields);
+//! Markdown carries what the page shows (mean ± half the interval).
 
 use std::fmt::Write as _;
 
@@ -11,7 +12,8 @@ use super::tables::{Cell, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// One header per experiment; each metric as `<key>_mean`, `<key>_std`, `<key>_n`.
+    /// One header per experiment; each metric as `<key>_mean`, `<key>_std`, `<key>_n`,
+    /// `<key>_ci95_lo`, `<key>_ci95_hi` (the interval empty for one seed).
     Csv,
     /// One JSON object per experiment and line: `{"experiment", "variants": [...]}`.
     Json,
@@ -31,7 +33,7 @@ fn csv(experiment: &str, t: &Table) -> String {
     let mut header = vec!["experiment".to_string(), "variant".to_string()];
     for c in &t.columns {
         if c.better.is_some() {
-            header.extend(["mean", "std", "n"].map(|s| format!("{}_{s}", c.key)));
+            header.extend(["mean", "std", "n", "ci95_lo", "ci95_hi"].map(|s| format!("{}_{s}", c.key)));
         } else if c.key != "variant" {
             header.push(c.key.clone());
         }
@@ -47,6 +49,9 @@ fn csv(experiment: &str, t: &Table) -> String {
                     line.push(st.map(|s| s.mean.to_string()).unwrap_or_default());
                     line.push(st.and_then(|s| s.std).map(|v| v.to_string()).unwrap_or_default());
                     line.push(st.map(|s| s.n.to_string()).unwrap_or_default());
+                    let ci = st.and_then(|s| s.ci95());
+                    line.push(ci.map(|c| c.0.to_string()).unwrap_or_default());
+                    line.push(ci.map(|c| c.1.to_string()).unwrap_or_default());
                 }
                 _ if c.key == "variant" => {}
                 Cell::Blank => line.push(String::new()),
@@ -67,10 +72,13 @@ fn json(experiment: &str, t: &Table) -> Value {
             fields.insert("variant".into(), json!(r.variant));
             for (c, cell) in t.columns.iter().zip(&r.cells) {
                 let v = match cell {
-                    Cell::Ours { agg: Agg::Stat(s), .. } => json!({"mean": s.mean, "std": s.std, "n": s.n}),
+                    Cell::Ours { agg: Agg::Stat(s), .. } => {
+                        let ci = s.ci95();
+                        json!({"mean": s.mean, "std": s.std, "n": s.n, "ci95_lo": ci.map(|c| c.0), "ci95_hi": ci.map(|c| c.1)})
+                    }
                     Cell::Ours { agg: Agg::Pending(why), .. } => json!({"pending": why}),
                     Cell::Ours { agg: Agg::Missing, .. } | Cell::Blank => Value::Null,
-                    Cell::Text(t) => json!(t),
+                    Cell::Text(t) | Cell::Setting { text: t, .. } => json!(t),
                     Cell::Paper { value, .. } => json!(value),
                     Cell::Ratio(r) => json!(r),
                 };
@@ -130,7 +138,9 @@ mod tests {
     fn csv_quotes_what_needs_quoting_and_splits_the_statistics() {
         assert_eq!(
             csv("x", &table()),
-            "experiment,variant,prompt,mse_mean,mse_std,mse_n\nx,a|b,\"red, \"\"big\"\"\",1,0.5,2\nx,c,,2,0.5,2\n"
+            "experiment,variant,prompt,mse_mean,mse_std,mse_n,mse_ci95_lo,mse_ci95_hi\n\
+             x,a|b,\"red, \"\"big\"\"\",1,0.5,2,-3.4923217659851122,5.492321765985112\n\
+             x,c,,2,0.5,2,-2.4923217659851122,6.492321765985112\n"
         );
     }
 
@@ -144,8 +154,8 @@ mod tests {
             .collect();
         assert!(md.starts_with("## x\n\n|"), "{md}");
         assert_eq!(rows[0], ["variant", "prompt", "mse"]);
-        assert_eq!(rows[2], ["a\\|b", "red, \"big\"", "**1.000 ± 0.5000**"]);
-        assert_eq!(rows[3], ["c", "—", "2.000 ± 0.5000"]);
+        assert_eq!(rows[2], ["a\\|b", "red, \"big\"", "**1.000 ± 4.492**"]);
+        assert_eq!(rows[3], ["c", "—", "2.000 ± 4.492"]);
         assert!(md.ends_with("\n- a note\n\n"), "{md}");
     }
 }

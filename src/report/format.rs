@@ -53,12 +53,23 @@ pub fn value(x: f64, unit: Unit) -> String {
     format!("{}{suffix}", sig(x / d))
 }
 
-/// `mean ± std unit`, or `mean unit (n=1)` for a single run.
+/// `mean ± h unit` with `h` half the 95% confidence interval of the mean, or
+/// `mean unit (n=1: no interval)` for a single run.
 pub fn stat(s: &Stat, unit: Unit) -> String {
     let (d, suffix) = scale(s.mean, unit);
-    match s.std {
-        Some(sd) => format!("{} ± {}{suffix}", sig(s.mean / d), sig(sd / d)),
-        None => format!("{}{suffix} (n=1)", sig(s.mean / d)),
+    match s.half_width() {
+        Some(h) => format!("{} ± {}{suffix}", sig(s.mean / d), sig(h / d)),
+        None => format!("{}{suffix} (n=1: no interval)", sig(s.mean / d)),
+    }
+}
+
+/// The tooltip of a pooled value: its interval, std and seed count.
+pub fn stat_detail(s: &Stat, unit: Unit) -> String {
+    match (s.ci95(), s.std) {
+        (Some((lo, hi)), Some(sd)) => {
+            format!("95% CI of the mean [{}, {}]; std {}; n={}", value(lo, unit), value(hi, unit), value(sd, unit), s.n)
+        }
+        _ => "n=1: no interval".into(),
     }
 }
 
@@ -79,8 +90,8 @@ mod tests {
         assert_eq!(value(20_369_668.0, Unit::Count), "20.37 M");
         assert_eq!(value(480e6, Unit::Bytes), "480.0 MB");
         assert_eq!(value(14_400.0, Unit::Seconds), "4.000 h");
-        assert_eq!(stat(&Stat { mean: 62.1, std: Some(1.25), n: 2 }, Unit::Plain), "62.10 ± 1.250");
-        assert_eq!(stat(&Stat { mean: 3.0, std: None, n: 1 }, Unit::Millis), "3.000 ms (n=1)");
+        assert_eq!(stat(&Stat { mean: 2.0, std: Some(1.0), n: 3 }, Unit::Plain), "2.000 ± 2.484", "t(0.975, 2) / sqrt(3)");
+        assert_eq!(stat(&Stat { mean: 3.0, std: None, n: 1 }, Unit::Millis), "3.000 ms (n=1: no interval)");
         assert_eq!(ratio(0.5), "0.5000×");
     }
 }

@@ -6,6 +6,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::chart;
+use super::format;
 
 /// The script every page loads from beside it (`report.js`): sorting, filtering, curves,
 /// parallel coordinates, the run diff, the reload under `--serve`.
@@ -31,6 +32,7 @@ td.ratio{color:#555}
 td.best{font-weight:700;background:#e3f3e3}
 td.best::after{content:' \\2605';color:#2a7d2a}
 td.pending,td.missing{color:#999;font-style:italic}
+td.differs{background:#fdf1dc}td.differs::after{content:' \\2260';color:#a35c00}
 .state{display:inline-block;padding:0 .5em;border-radius:3px;color:#fff;font-size:13px}
 .state-done{background:#2a7d2a}.state-failed{background:#c0392b}.state-running{background:#1f5fa8}
 .state-interrupted{background:#d68910}.state-planned,.state-queued{background:#888}
@@ -118,9 +120,12 @@ pub fn table(t: &Table, variant: impl Fn(&str) -> Option<usize>) -> Markup {
                                 @let mark = if j == 0 { variant(&r.variant).map(mark) } else { None };
                                 @let text = cell.display();
                                 @match cell {
-                                    Cell::Ours { agg: Agg::Stat(st), best, .. } => {
+                                    Cell::Ours { agg: Agg::Stat(st), best, unit } => {
+                                        @let ci = st.ci95();
                                         td data-col=(c.key) data-mean=(exact(st.mean)) data-std=(st.std.map(exact).unwrap_or_default())
-                                            data-n=(st.n) class={ "num" @if *best { " best" } } { @if let Some(m) = &mark { (m) } (text) }
+                                            data-n=(st.n) data-ci-lo=(ci.map(|c| exact(c.0)).unwrap_or_default())
+                                            data-ci-hi=(ci.map(|c| exact(c.1)).unwrap_or_default()) title=(format::stat_detail(st, *unit))
+                                            class={ "num" @if *best { " best" } } { @if let Some(m) = &mark { (m) } (text) }
                                     }
                                     Cell::Ours { agg: Agg::Pending(why), .. } => {
                                         td data-col=(c.key) class="pending" title=(why) { @if let Some(m) = &mark { (m) } (text) }
@@ -135,6 +140,10 @@ pub fn table(t: &Table, variant: impl Fn(&str) -> Option<usize>) -> Markup {
                                         td data-col=(c.key) data-value=(exact(*v)) class="num ratio" { @if let Some(m) = &mark { (m) } (text) }
                                     }
                                     Cell::Text(_) => { td data-col=(c.key) { @if let Some(m) = &mark { (m) } (text) } }
+                                    Cell::Setting { differs, .. } => {
+                                        td data-col=(c.key) class={ "setting" @if *differs { " differs" } }
+                                            title=[differs.then_some("differs from the paper's")] { @if let Some(m) = &mark { (m) } (text) }
+                                    }
                                 }
                             }
                         }

@@ -10,7 +10,11 @@ use anyhow::Result;
 use crate::spec::flatten::{Fields, variant_fields};
 use crate::store::index;
 use crate::store::status::{Status, hostname, now, pid_alive};
+use crate::store::thresholds;
 use crate::store::{Damage, Inspection, RunDir, RunState, Store};
+
+/// A value re-evaluated at a halting threshold: (threshold, metric, value).
+pub type AtThreshold = (f64, String, f64);
 
 /// One run as the report sees it.
 #[derive(Debug, Clone)]
@@ -42,6 +46,11 @@ pub struct Run {
     pub eval: BTreeMap<(String, u32), f64>,
     /// `train` split: metric -> (step, value) in step order.
     pub train: BTreeMap<String, Vec<(u64, f64)>>,
+    /// The update each eval epoch was measured at (the last eval logged for it).
+    pub eval_steps: BTreeMap<u32, u64>,
+    /// `thresholds.parquet` at the latest checkpoint it holds: the update evaluated and its
+    /// (threshold, metric, value) rows; none when the run was not re-evaluated.
+    pub thresholds: Option<(u64, Vec<AtThreshold>)>,
     pub dir: PathBuf,
 }
 
@@ -71,6 +80,47 @@ impl Run {
         e.sort_unstable();
         e.dedup();
         e
+    }
+
+    /// The halting thresholds the run was re-evaluated at, ascending.
+    pub fn thresholds(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = self.thresholds.iter().flat_map(|(_, rows)| rows.iter().map(|r| r.0)).collect();
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        t
+    }
+
+    /// `metric` re-evaluated at halting threshold `threshold`.
+    pub fn at_threshold(&self, metric: &str, threshold: f64) -> Option<f64> {
+        let (_, rows) = self.thresholds.as_ref()?;
+        rows.iter().find(|r| (r.0 - threshold).abs() < 1e-9 && r.1 == metric).map(|r| r.2)
+    }
+
+    /// The updates of the run's whole schedule: a finished run's count, else the epochs its spec
+    /// asks for times the updates of its first evaluated epoch; none when neither is known.
+    pub fn total_updates(&self) -> Option<u64> {
+        if self.state == RunState::Done.as_str()
+            && let Some(u) = self.result("updates")
+        {
+            return Some(u as u64);
+        }
+        let epochs = self.fields.as_ref()?.get("training.epochs")?.as_u64()?;
+        let (&epoch, &step) = self.eval_steps.iter().find(|(e, _)| **e > 0)?;
+        Some(step.div_ceil(epoch as u64) * epochs)
+    }
+
+    /// The evaluated epoch whose fraction of the schedule done (update / total updates) is
+    /// nearest `fraction`: (epoch, update, total updates); none without evaluations or a known
+    /// schedule. The earlier epoch on a tie.
+    pub fn epoch_near(&self, fraction: f64) -> Option<(u32, u64, u64)> {
+        let total = self.total_updates().filter(|t| *t > 0)?;
+        let distance = |step: u64| (step as f64 / total as f64 - fraction).abs();
+        let (&epoch, &step) = self
+            .eval_steps
+            .iter()
+            .filter(|(e, _)| self.eval.keys().any(|(_, k)| k == *e))
+            .min_by(|a, b| distance(*a.1).total_cmp(&distance(*b.1)))?;
+        Some((epoch, step, total))
     }
 
     /// Why `key` has no value yet, when the trainer said it is pending.
@@ -189,12 +239,15 @@ fn run(store: &Store, entry: &index::Entry) -> Run {
     // Unreadable metrics are in the damage the state reports; the run shows without curves.
     let rows = dir.metrics(&hash).map(|log| log.rows).unwrap_or_default();
     let mut eval = BTreeMap::new();
+    let mut eval_steps: BTreeMap<u32, u64> = BTreeMap::new();
     let mut last_step: BTreeMap<(String, u32), u64> = BTreeMap::new();
     let mut train: BTreeMap<String, Vec<(u64, f64)>> = BTreeMap::new();
     for r in rows {
         match r.split.as_str() {
             "eval" => {
                 let key = (r.metric.clone(), r.epoch);
+                let at = eval_steps.entry(r.epoch).or_insert(r.step);
+                *at = (*at).max(r.step);
                 if last_step.get(&key).is_none_or(|s| *s <= r.step) {
                     last_step.insert(key.clone(), r.step);
                     eval.insert(key, r.value);
@@ -224,8 +277,27 @@ fn run(store: &Store, entry: &index::Entry) -> Run {
         fid_pending: status.summary.fid_pending,
         eval,
         train,
+        eval_steps,
+        thresholds: latest_thresholds(&dir),
         dir: dir.path().to_path_buf(),
     }
+}
+
+/// The run's re-evaluation at other thresholds, at the latest checkpoint evaluated. An
+/// unreadable file leaves the run without it (the report shows the rest), said on stderr.
+fn latest_thresholds(dir: &RunDir) -> Option<(u64, Vec<AtThreshold>)> {
+    let path = dir.thresholds_path();
+    let rows = match thresholds::read(&path) {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("ttv-report: {} left out: {e:#}", path.display());
+            return None;
+        }
+    };
+    let step = rows.iter().map(|r| r.step).max()?;
+    let at: Vec<AtThreshold> =
+        rows.into_iter().filter(|r| r.step == step && r.value.is_finite()).map(|r| (r.threshold, r.metric, r.value)).collect();
+    (!at.is_empty()).then_some((step, at))
 }
 
 /// Whether the status names a runner on this host whose process has ended.

@@ -1,9 +1,9 @@
 //! One experiment's page: what it is for (the spec's description), a contents list, which
 //! variant is better (a sortable comparison), curves to hover and toggle, the swept parameters
-//! in parallel coordinates, by how much and at what cost (plots, the paper's Tables II and III),
-//! what the videos look like (GIF grids), and every run with its state, reason and the spec
-//! fields that set it apart, plus a diff of any two runs. Writes the page's images and script
-//! beside it.
+//! in parallel coordinates, by how much and at what cost (plots, steps vs quality per halting
+//! threshold, the paper's Tables I, II and III), what the videos look like (GIF grids), and
+//! every run with its state, reason and the spec fields that set it apart, plus a diff of any
+//! two runs. Writes the page's images and script beside it.
 
 use std::path::Path;
 
@@ -23,13 +23,15 @@ use super::variants::{self, Variant};
 use crate::store::atomic::write_atomic;
 
 /// The page's sections: (anchor, title), in order; the contents list links them.
-const SECTIONS: [(&str, &str); 10] = [
+const SECTIONS: [(&str, &str); 12] = [
     ("sec-comparison", "Comparison"),
     ("sec-curves", "Curves"),
     ("sec-parallel", "Parallel coordinates"),
     ("sec-plots", "Plots"),
+    ("sec-thresholds", "Halting thresholds: steps vs quality"),
     ("sec-samples", "Samples"),
-    ("sec-table-ii", "Table II: training progress per epoch"),
+    ("sec-table-i", "Table I: hyperparameters"),
+    ("sec-table-ii", "Table II: training progress by fraction of the schedule"),
     ("sec-table-iii", "Table III: resources"),
     ("sec-runs", "Runs"),
     ("sec-diff", "Run diff"),
@@ -48,6 +50,7 @@ pub fn write(name: &str, description: Option<&str>, runs: &[Run], dir: &Path) ->
     let index_of = |label: &str| variants.iter().position(|v| v.label == label);
     let done = runs.iter().filter(|r| r.done()).count();
     let plots = plots(&variants, &params, dir)?;
+    let thresholds = thresholds(&variants, &params, dir)?;
     let samples = samples(&variants, dir)?;
     let ordered = pagedata::runs(&variants);
     let fields = pagedata::spec_fields(&ordered);
@@ -72,7 +75,7 @@ pub fn write(name: &str, description: Option<&str>, runs: &[Run], dir: &Path) ->
             }
         }
         p.sub {
-            "Final values, mean ± sample std over each variant's finished seeds (n=1: a single run). ★ the best quality              where one variant alone reaches it (costs — parameters, steps, time, memory — are not starred).              Columns show only the swept parameters"
+            "Final values over each variant's finished seeds: mean ± half its 95% confidence interval (Student t, n − 1 degrees              of freedom; hover a cell for the interval, std and n; n=1: no interval). Compare variants by their intervals. ★ the best quality              where one variant alone reaches it (costs — parameters, steps, time, memory — are not starred).              Columns show only the swept parameters"
             @if params.is_empty() { " (none are swept)" }
             ". Click a header to sort."
         }
@@ -97,13 +100,29 @@ pub fn write(name: &str, description: Option<&str>, runs: &[Run], dir: &Path) ->
         (h2("sec-plots"))
         (plots)
 
+        (h2("sec-thresholds"))
+        (thresholds)
+
         (h2("sec-samples"))
         (samples)
 
+        (h2("sec-table-i"))
+        blockquote {
+            "Paper, Table I (key hyperparameters), the entries a spec sets, values as printed; the optimizer is named in its "
+            "learning-rate row and the epochs are in Section VI-A. Below it each variant's resolved values; \u{2260} marks one that "
+            "differs from the paper's (parameters: by more than 10% of ~115M; layers: outside 4\u{2013}6 in total)."
+        }
+        (html::table(&tables::table_i(&variants, &params), index_of))
         (h2("sec-table-ii"))
         blockquote {
             "Paper: " (paper::TABLE_II_QUOTE) ". Recon. MSE there is on the training set; ours is the trainer's "
             code { "recon_mse" } " at the end of the epoch."
+        }
+        p.sub {
+            "Rows are aligned by the fraction of the schedule done (update / total updates), not by epoch number: the paper's "
+            "three epochs are 1/3, 2/3 and all of its schedule, and each is beside our evaluation nearest that fraction "
+            "(\u{201c}ours at\u{201d} names its epoch and update). Values are the mean over finished seeds ± half the 95% "
+            "confidence interval."
         }
         (html::table(&tables::table_ii(&variants, &params), index_of))
         (h2("sec-table-iii"))
@@ -160,22 +179,48 @@ fn plots(variants: &[Variant], params: &[String], dir: &Path) -> Result<Markup> 
     figure(
         plots::eval_epochs(variants),
         "eval_epochs",
-        "Eval metrics per epoch: mean ± std over finished seeds; dashed: the paper's Table II (its recon. MSE is on the training set).",
+        "Eval metrics per epoch: mean over finished seeds with its 95% confidence interval; dashed: the paper's Table II (its recon. MSE is on the training set).",
     )?;
     for p in variants::numeric_params(variants, params) {
         let caption = format!(
-            "Final metrics vs {p}: grey dots are seeds, the line is the mean ± std; dashed lines are variants that do not set {p}."
+            "Final metrics vs {p}: grey dots are seeds, the line is the mean with its 95% confidence interval; dashed lines are variants that do not set {p}."
         );
         figure(plots::sweep(variants, &p), &format!("sweep_{}", slug(&p)), &caption)?;
     }
     figure(
         plots::quality_vs_compute(variants),
         "quality_vs_compute",
-        "Quality vs compute: one point per variant (mean ± std over seeds).",
+        "Quality vs compute: one point per variant (mean over seeds with its 95% confidence interval on both axes).",
     )?;
     Ok(html! {
         @for f in &figures { (f) }
         @if figures.is_empty() { p { "Nothing to plot yet: no run has logged metrics." } }
+    })
+}
+
+/// The runs re-evaluated at other halting thresholds (`ttv-run thresholds`): the plot of steps
+/// against quality and its table, or a line saying how to get them.
+fn thresholds(variants: &[Variant], params: &[String], dir: &Path) -> Result<Markup> {
+    let (Some(fig), Some(table)) = (plots::thresholds(variants), tables::thresholds(variants, params)) else {
+        return Ok(html! {
+            p.sub {
+                "No finished run of this experiment was evaluated again at other halting thresholds; "
+                code { "ttv-run thresholds <spec>" } " does it from the runs' checkpoints."
+            }
+        });
+    };
+    chart::save(&fig, &dir.join("plots"), "thresholds")?;
+    let (w, h) = fig.size();
+    let index_of = |label: &str| variants.iter().position(|v| v.label == label);
+    let caption = "Average reasoning steps against quality as the halting threshold is raised: each trained run's last \
+                   checkpoint generates again at thresholds 0.3 to 0.9 (the threshold acts only at generation). One point per \
+                   threshold, labelled with it; the mean over a variant's finished seeds with its 95% confidence interval on both axes.";
+    Ok(html! {
+        figure {
+            img src="plots/thresholds.png" width=(w) height=(h) alt=(caption);
+            figcaption { (caption) " " a href="plots/thresholds.svg" { "SVG" } }
+        }
+        (html::table(&table, index_of))
     })
 }
 

@@ -1,10 +1,10 @@
 //! The paper's own figures, so every reproduced table can put them beside ours. Quoted from
 //! Umar, "TTV-HRM: A Hierarchical Reasoning Architecture for Efficient Text-to-Video
-//! Generation" (github.com/codewithdark-git/TTV-HRM), Tables II and III; nothing here is derived.
+//! Generation" (github.com/codewithdark-git/TTV-HRM), Tables I, II and III; nothing here is derived.
 
 /// Where the figures come from, as the report cites it.
 pub const CITATION: &str = "A. Umar, \u{201c}TTV-HRM: A Hierarchical Reasoning Architecture for Efficient \
-Text-to-Video Generation\u{201d}, Tables II and III (single NVIDIA T4, 16 GB; 3 epochs on 45 train / 5 eval pairs)";
+Text-to-Video Generation\u{201d}, Tables I, II and III (single NVIDIA T4, 16 GB; 3 epochs on 45 train / 5 eval pairs)";
 
 /// Table II, one row per epoch: "Epoch 1 (Early) 0.45 120.5 2.8 / Epoch 2 (Mid) 0.32 85.2 2.3 /
 /// Epoch 3 (Final) 0.28 62.1 2.1". The paper computes recon. MSE on the training set and FID
@@ -26,6 +26,17 @@ pub const TABLE_II: [EpochRow; 3] = [
     EpochRow { epoch: 2, recon_mse: 0.32, fid: 85.2, avg_steps: 2.3 },
     EpochRow { epoch: 3, recon_mse: 0.28, fid: 62.1, avg_steps: 2.1 },
 ];
+
+/// Table II's name for the row of `epoch`: "Epoch 1 (Early)", as printed.
+pub fn phase(epoch: u32) -> String {
+    let word = match epoch {
+        1 => " (Early)",
+        2 => " (Mid)",
+        3 => " (Final)",
+        _ => "",
+    };
+    format!("Epoch {epoch}{word}")
+}
 
 /// The paper's Table II value of `metric` (`recon_mse`, `fid`, `avg_steps`) at `epoch`.
 pub fn table_ii(metric: &str, epoch: u32) -> Option<f64> {
@@ -64,3 +75,61 @@ pub const TABLE_III: [Figure; 6] = [
 pub fn table_iii(key: &str) -> Option<&'static Figure> {
     TABLE_III.iter().find(|f| f.key == key)
 }
+
+/// What a Table I entry states, to tell whether our resolved value differs from it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Stated {
+    /// One number (256, 1e-4).
+    Exact(f64),
+    /// A range, both ends included ("4\u{2013}6 total").
+    Range(f64, f64),
+    /// About this much ("~115M"): within 10%.
+    About(f64),
+    /// A name ("AdamW"), compared without case.
+    Name(&'static str),
+}
+
+impl Stated {
+    /// Whether `ours` (a number, or a name) agrees with the paper.
+    pub fn agrees(&self, ours: &str) -> bool {
+        let x = ours.parse::<f64>().ok();
+        match (*self, x) {
+            (Stated::Exact(p), Some(x)) => (x - p).abs() <= 1e-12 * p.abs().max(1.0),
+            (Stated::Range(lo, hi), Some(x)) => (lo..=hi).contains(&x),
+            (Stated::About(p), Some(x)) => (x - p).abs() <= 0.1 * p.abs(),
+            (Stated::Name(n), _) => n.eq_ignore_ascii_case(ours),
+            _ => false,
+        }
+    }
+}
+
+/// One column of Table I beside ours: our key, the paper's parameter name and value exactly as
+/// printed, and what that value states.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hyper {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub text: &'static str,
+    pub stated: Stated,
+}
+
+/// Table I ("Key hyperparameters of TTV-HRM"), the entries a variant's spec sets. The optimizer
+/// is named in Table I's learning-rate row ("AdamW peak LR after warmup"); the epochs are in
+/// Section VI-A ("trained for 3 epochs"), not in Table I.
+pub const TABLE_I: [Hyper; 10] = [
+    Hyper { key: "hidden", name: "Hidden Dimension", text: "256", stated: Stated::Exact(256.0) },
+    Hyper { key: "heads", name: "Attention Heads", text: "8", stated: Stated::Exact(8.0) },
+    Hyper { key: "hl_layers", name: "H/L Transformer Layers", text: "4\u{2013}6 total", stated: Stated::Range(4.0, 6.0) },
+    Hyper { key: "max_steps", name: "Maximum Reasoning Steps", text: "3", stated: Stated::Exact(3.0) },
+    Hyper { key: "threshold", name: "Early Stopping Threshold", text: "0.5", stated: Stated::Exact(0.5) },
+    Hyper { key: "optimizer", name: "Peak Learning Rate (optimizer)", text: "AdamW", stated: Stated::Name("adamw") },
+    Hyper { key: "lr", name: "Peak Learning Rate", text: "1 \u{d7} 10\u{207b}\u{2074}", stated: Stated::Exact(1e-4) },
+    Hyper {
+        key: "batch",
+        name: "Effective batch (Physical Batch Size \u{d7} Gradient Accumulation)",
+        text: "2 \u{d7} 8 steps = 16",
+        stated: Stated::Exact(16.0),
+    },
+    Hyper { key: "epochs", name: "Epochs (Section VI-A)", text: "3", stated: Stated::Exact(3.0) },
+    Hyper { key: "params", name: "Total Parameters", text: "~115M", stated: Stated::About(115e6) },
+];

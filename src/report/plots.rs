@@ -1,5 +1,6 @@
 //! The report's plots, built from the runs: training loss per variant, eval metrics per epoch,
-//! metric vs each numeric swept parameter (mean and spread over seeds), and quality vs compute.
+//! metric vs each numeric swept parameter, and quality vs compute; pooled values are the mean
+//! over seeds with bars of its 95% confidence interval (none for a single seed).
 //! Each returns none when the registry holds nothing to draw. Past ten variants, curves go into
 //! small multiples of at most ten; variants whose curves are identical are drawn once and named
 //! in the figure's notes, so no curve hides another unsaid.
@@ -185,11 +186,12 @@ fn smooth(s: &[(u64, f64)]) -> Vec<Point> {
         .collect()
 }
 
+/// The mean at `x` with its 95% interval as the error bar.
 fn stat_point(x: f64, s: &Stat) -> Point {
-    Point { y_err: s.std, ..Point::at(x, s.mean) }
+    Point { y_err: s.half_width(), ..Point::at(x, s.mean) }
 }
 
-/// A variant's mean ± std of eval metric `key` per epoch over its finished seeds.
+/// A variant's mean (95% interval) of eval metric `key` per epoch over its finished seeds.
 pub fn eval_curve(v: &Variant, key: &str) -> Vec<Point> {
     let mut epochs: Vec<u32> = v.done().flat_map(|r| r.eval_epochs()).collect();
     epochs.sort_unstable();
@@ -197,7 +199,7 @@ pub fn eval_curve(v: &Variant, key: &str) -> Vec<Point> {
     epochs.iter().filter_map(|&e| v.eval(key, e).stat().map(|s| stat_point(e as f64, s))).collect()
 }
 
-/// Each eval metric per epoch: mean over seeds with ± std bars; the paper's Table II as a
+/// Each eval metric per epoch: mean over seeds with 95% interval bars; the paper's Table II as a
 /// dashed line where it has the metric. Past ten variants each metric is a row of small
 /// multiples.
 pub fn eval_epochs(variants: &[Variant]) -> Option<Figure> {
@@ -249,19 +251,28 @@ pub fn eval_epochs(variants: &[Variant]) -> Option<Figure> {
     Some(fig)
 }
 
-/// Final metrics against a numeric swept parameter: every seed as a grey dot, the mean ± std in
-/// colour; variants that do not set the parameter (e.g. halting off) as dashed horizontal lines.
+/// Final metrics against a numeric swept parameter: every seed as a grey dot, the mean with its
+/// 95% interval in colour; variants that do not set the parameter (e.g. halting off) as dashed horizontal lines.
+/// A halting threshold (`threshold`, `model.halting.threshold`) always shows average steps, and
+/// quality against those steps with a point per threshold.
 pub fn sweep(variants: &[Variant], param: &str) -> Option<Figure> {
-    let metrics: Vec<&Metric> = columns::SUMMARY
+    let measured = |m: &&Metric| variants.iter().any(|v| v.result(m.key).stat().is_some());
+    let halting = param.rsplit('.').next() == Some("threshold");
+    let mut metrics: Vec<&Metric> = columns::SUMMARY
         .iter()
         .filter(|m| ["fid", "avg_steps", "gen_mse", "kid"].contains(&m.key))
-        .filter(|m| variants.iter().any(|v| v.result(m.key).stat().is_some()))
-        .take(3)
+        .filter(|m| !(halting && m.key == "avg_steps"))
+        .filter(measured)
+        .take(if halting { 2 } else { 3 })
         .collect();
+    let steps = columns::SUMMARY.iter().find(|m| m.key == "avg_steps").filter(measured);
+    if halting && let Some(steps) = steps {
+        metrics.push(steps);
+    }
     let xs: Vec<f64> = variants.iter().filter_map(|v| v.setting(param)?.parse().ok()).collect();
     let (xmin, xmax) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(*x), b.max(*x)));
     let mut panels = Vec::new();
-    for m in metrics {
+    for &m in &metrics {
         let mut seeds = Vec::new();
         let mut means = Vec::new();
         let mut series = Vec::new();
@@ -285,19 +296,85 @@ pub fn sweep(variants: &[Variant], param: &str) -> Option<Figure> {
             continue;
         }
         series.push(Series { name: Some("each seed".into()), color: SPREAD_GREY, style: Style::markers(3, 0.6), points: seeds });
-        series
-            .push(Series { name: Some("mean ± std".into()), color: color(0), style: Style::line_markers(2, 5), points: means });
+        series.push(Series {
+            name: Some("mean, 95% CI".into()),
+            color: color(0),
+            style: Style::line_markers(2, 5),
+            points: means,
+        });
         panels.push(Panel {
             x_span: Some((xmin, xmax)),
             y_bounds: m.bounds,
             ..Panel::new(format!("{} vs {param}", m.title), param, m.title, series)
         });
     }
-    (!panels.is_empty()).then(|| Figure::new(panels, 3, (430, 360)))
+    if halting
+        && steps.is_some()
+        && let Some(quality) = metrics.iter().find(|m| m.key != "avg_steps")
+    {
+        let mut points: Vec<(f64, Point)> = variants
+            .iter()
+            .filter_map(|v| {
+                let t = v.setting(param)?.parse::<f64>().ok()?;
+                let (Agg::Stat(x), Agg::Stat(y)) = (v.result("avg_steps"), v.result(quality.key)) else { return None };
+                Some((t, steps_point(t, &x, &y)))
+            })
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if !points.is_empty() {
+            let points: Vec<Point> = points.into_iter().map(|(_, p)| p).collect();
+            let series = vec![Series { name: None, color: color(0), style: Style::line_markers(2, 5), points }];
+            let title = format!("{} vs avg. steps", quality.title);
+            panels
+                .push(Panel { y_bounds: quality.bounds, ..Panel::new(title, "average reasoning steps", quality.title, series) });
+        }
+    }
+    let cols = if panels.len() == 4 { 2 } else { 3 };
+    (!panels.is_empty()).then(|| Figure::new(panels, cols, (430, 360)))
+}
+
+/// Quality `y` against average steps `x` at halting threshold `t`, labelled with it, with 95%
+/// interval bars on both axes.
+fn steps_point(t: f64, x: &Stat, y: &Stat) -> Point {
+    Point { x_err: x.half_width(), y_err: y.half_width(), label: Some(format!("{t}")), ..Point::at(x.mean, y.mean) }
+}
+
+/// The quality metrics drawn against average steps per threshold.
+const THRESHOLD_QUALITY: [&str; 2] = ["gen_mse", "alignment"];
+
+/// Runs re-evaluated at other halting thresholds (`thresholds.parquet`): average reasoning
+/// steps (x) against generation MSE and alignment (y), one point per threshold labelled with it,
+/// a line per variant through its thresholds, each the mean over seeds with 95% interval bars
+/// on both axes. None when no run of the experiment was re-evaluated.
+pub fn thresholds(variants: &[Variant]) -> Option<Figure> {
+    let mut panels = Vec::new();
+    for key in THRESHOLD_QUALITY {
+        let Some(m) = columns::find(key) else { continue };
+        let mut series = Vec::new();
+        for (i, v) in variants.iter().enumerate() {
+            let points: Vec<Point> = v
+                .thresholds()
+                .into_iter()
+                .filter_map(|t| match (v.at_threshold("avg_steps", t), v.at_threshold(key, t)) {
+                    (Agg::Stat(x), Agg::Stat(y)) => Some(steps_point(t, &x, &y)),
+                    _ => None,
+                })
+                .collect();
+            if !points.is_empty() {
+                let style = Style::line_markers(2, 5).of(look(i));
+                series.push(Series { name: Some(v.label.clone()), color: color(i), style, points });
+            }
+        }
+        if !series.is_empty() {
+            let title = format!("{} vs avg. steps, per halting threshold", m.title);
+            panels.push(Panel { y_bounds: m.bounds, ..Panel::new(title, "average reasoning steps", m.title, series) });
+        }
+    }
+    (!panels.is_empty()).then(|| Figure::new(panels, 2, (560, 400)))
 }
 
 /// Quality (FID, or generation MSE while FID is pending everywhere) against generation latency
-/// and against average reasoning steps: one point per variant with ± std bars, labelled beside
+/// and against average reasoning steps: one point per variant with 95% interval bars, labelled beside
 /// it while there are at most ten, named in the legend past that.
 pub fn quality_vs_compute(variants: &[Variant]) -> Option<Figure> {
     let quality = ["fid", "gen_mse"].into_iter().find(|k| variants.iter().any(|v| v.result(k).stat().is_some()))?;
@@ -309,7 +386,7 @@ pub fn quality_vs_compute(variants: &[Variant]) -> Option<Figure> {
         for (i, v) in variants.iter().enumerate() {
             if let (Agg::Stat(x), Agg::Stat(y)) = (v.result(cost), v.result(quality)) {
                 let label = (!many).then(|| v.label.clone());
-                let p = Point { x_err: x.std, y_err: y.std, label, ..Point::at(x.mean, y.mean) };
+                let p = Point { x_err: x.half_width(), y_err: y.half_width(), label, ..Point::at(x.mean, y.mean) };
                 let name = many.then(|| v.label.clone());
                 series.push(Series { name, color: color(i), style: Style::markers(6, 1.0).of(look(i)), points: vec![p] });
             }
@@ -355,6 +432,8 @@ mod tests {
             fid_pending: false,
             eval,
             train: [("loss".to_string(), loss)].into_iter().collect(),
+            eval_steps: Default::default(),
+            thresholds: None,
             dir: std::path::PathBuf::new(),
         }
     }

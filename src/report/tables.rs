@@ -1,7 +1,8 @@
 //! The report's tables as data (rendered to HTML, CSV, JSON or Markdown elsewhere): the
-//! comparison of variants, the paper's Table II per epoch and Table III of resources, each with
-//! mean ± std over seeds, the paper's figure beside ours with the ratio, and the best quality
-//! marked where one variant alone reaches it.
+//! comparison of variants, the paper's Table I of hyperparameters, Table II by fraction of the
+//! schedule, Table III of resources and the re-evaluation at halting thresholds; values are the
+//! mean over seeds with its 95% confidence interval, the paper's figure beside ours with the
+//! ratio, and the best quality marked where one variant alone reaches it.
 
 use super::columns::{self, Better, Kind, Metric};
 use super::format::{self, Unit};
@@ -25,6 +26,11 @@ pub enum Cell {
     },
     /// Our mean over the paper's figure.
     Ratio(f64),
+    /// A variant's resolved setting (Table I), and whether it differs from the paper's.
+    Setting {
+        text: String,
+        differs: bool,
+    },
     /// Nothing to show (no paper figure for this epoch, or no value to divide).
     Blank,
 }
@@ -33,7 +39,7 @@ impl Cell {
     /// What a reader sees.
     pub fn display(&self) -> String {
         match self {
-            Cell::Text(t) => t.clone(),
+            Cell::Text(t) | Cell::Setting { text: t, .. } => t.clone(),
             Cell::Ours { agg: Agg::Stat(s), unit, .. } => format::stat(s, *unit),
             Cell::Ours { agg: Agg::Pending(_), .. } => "pending".into(),
             Cell::Ours { agg: Agg::Missing, .. } | Cell::Blank => "—".into(),
@@ -215,24 +221,37 @@ pub fn comparison(variants: &[Variant], params: &[String]) -> Table {
     t
 }
 
-/// Table II per variant and epoch: recon. MSE, FID and average steps, each beside the paper's.
+/// Table II per variant, aligned by the fraction of the schedule done: the paper's three rows
+/// (end of epoch 1, 2, 3 of 3: 1/3, 2/3 and all of its schedule) each beside ours at the
+/// evaluation nearest that fraction (update / total updates), so runs with other schedules line
+/// up by progress rather than by epoch number. Recon. MSE, FID and average steps, each beside
+/// the paper's figure.
 pub fn table_ii(variants: &[Variant], params: &[String]) -> Table {
     let mut t = Table::new("table-ii", variants, params);
-    t.columns.push(Column { key: "epoch".into(), title: "epoch".into(), better: None, star: false });
+    for (key, title) in [("paper_row", "paper row"), ("ours_at", "ours at")] {
+        t.columns.push(Column { key: key.into(), title: title.into(), better: None, star: false });
+    }
     for m in &columns::TABLE_II {
         t.push_metric(m);
         t.push_paper(m);
     }
-    for v in variants {
-        let mut epochs: Vec<u32> = v.done().flat_map(|r| r.eval_epochs()).collect();
-        epochs.sort_unstable();
-        epochs.dedup();
-        for epoch in epochs {
+    let last = paper::TABLE_II.len();
+    for v in variants.iter().filter(|v| v.done().any(|r| !r.eval.is_empty())) {
+        for row in &paper::TABLE_II {
+            let fraction = row.epoch as f64 / last as f64;
+            let mut at: Vec<(u32, u64, u64)> = v.done().filter_map(|r| r.epoch_near(fraction)).collect();
+            at.sort_unstable();
+            at.dedup();
+            let ours_at: Vec<String> = at
+                .iter()
+                .map(|(e, s, total)| format!("epoch {e}, update {s} of {total} ({})", format::sig(*s as f64 / *total as f64)))
+                .collect();
             let mut cells = t.leading_cells(v, params);
-            cells.push(Cell::Text(epoch.to_string()));
+            cells.push(Cell::Text(format!("{} ({}/{last} of the schedule)", paper::phase(row.epoch), row.epoch)));
+            cells.push(if ours_at.is_empty() { Cell::Blank } else { Cell::Text(ours_at.join("; ")) });
             for m in &columns::TABLE_II {
-                let agg = v.eval(m.key, epoch);
-                let paper = match paper::table_ii(m.key, epoch) {
+                let agg = v.eval_near(m.key, fraction);
+                let paper = match paper::table_ii(m.key, row.epoch) {
                     // As printed: `{p}` is the shortest form, e.g. 85.2 and 0.45.
                     Some(p) => paper_and_ratio(&agg, format!("{p}"), p),
                     None => [Cell::Blank, Cell::Blank],
@@ -240,11 +259,115 @@ pub fn table_ii(variants: &[Variant], params: &[String]) -> Table {
                 cells.push(ours(agg, m));
                 cells.extend(paper);
             }
-            t.rows.push(Row { variant: v.label.clone(), epoch: Some(epoch), cells });
+            t.rows.push(Row { variant: v.label.clone(), epoch: Some(row.epoch), cells });
         }
     }
     t.finish();
     t
+}
+
+/// Table I beside ours: the paper's row first (its values as printed), then each variant's
+/// resolved hyperparameters, those that differ from the paper's marked. The effective batch is
+/// the micro-batch times gradient accumulation; parameters are counted by the trainer.
+pub fn table_i(variants: &[Variant], params: &[String]) -> Table {
+    let mut t = Table::new("table-i", variants, params);
+    let lead = t.columns.len();
+    for h in &paper::TABLE_I {
+        // `hp_`: a swept parameter's column may have the same name (`threshold`).
+        t.columns.push(Column { key: format!("hp_{}", h.key), title: h.name.into(), better: None, star: false });
+    }
+    let mut cells: Vec<Cell> = (0..lead).map(|_| Cell::Blank).collect();
+    cells.extend(paper::TABLE_I.iter().map(|h| Cell::Text(h.text.into())));
+    t.rows.push(Row { variant: "paper (Table I)".into(), epoch: None, cells });
+    for v in variants {
+        let fields = v.runs.iter().find_map(|r| r.fields.as_ref());
+        let field = |path: &str| fields.and_then(|f| f.get(path)).map(|x| x.as_str().map_or_else(|| x.to_string(), String::from));
+        let num = |path: &str| fields.and_then(|f| f.get(path)).and_then(serde_json::Value::as_f64);
+        let mut cells = t.leading_cells(v, params);
+        for h in &paper::TABLE_I {
+            // (shown, compared): what a reader sees, and the value checked against the paper.
+            let value: Option<(String, String)> = match h.key {
+                "hidden" => field("model.hidden").map(|x| (x.clone(), x)),
+                "heads" => field("model.heads").map(|x| (x.clone(), x)),
+                "hl_layers" => num("model.engine.h_layers").zip(num("model.engine.l_layers")).map(|(a, b)| {
+                    let engine = field("model.engine.kind").unwrap_or_default();
+                    (format!("{a} H + {b} L = {} ({engine})", a + b), (a + b).to_string())
+                }),
+                "max_steps" => field("model.engine.max_steps").map(|x| (x.clone(), x)),
+                "threshold" => match field("model.halting.kind").as_deref() {
+                    Some("none") => Some(("none (halting off)".into(), "none".into())),
+                    _ => field("model.halting.threshold").map(|x| (x.clone(), x)),
+                },
+                "optimizer" => field("training.optimizer.kind").map(|x| (x.clone(), x)),
+                "lr" => field("training.optimizer.lr").map(|x| (x.clone(), x)),
+                "batch" => num("training.batch_size")
+                    .zip(num("training.grad_accum"))
+                    .map(|(b, a)| (format!("{b} \u{d7} {a} = {}", b * a), (b * a).to_string())),
+                "epochs" => field("training.epochs").map(|x| (x.clone(), x)),
+                "params" => v.result("params").mean().map(|p| (format::value(p, Unit::Count), p.to_string())),
+                _ => None,
+            };
+            cells.push(match value {
+                Some((text, compared)) => Cell::Setting { differs: !h.stated.agrees(&compared), text },
+                None => Cell::Blank,
+            });
+        }
+        t.rows.push(Row { variant: v.label.clone(), epoch: None, cells });
+    }
+    t
+}
+
+/// What `thresholds.parquet` holds, in the order the threshold table shows it.
+const THRESHOLD_METRICS: [&str; 10] = [
+    "avg_steps",
+    "gen_mse",
+    "alignment",
+    "halt_acc",
+    "temporal_mse",
+    "persistence",
+    "align_colour",
+    "align_object",
+    "align_motion",
+    "align_background",
+];
+
+/// The runs re-evaluated at other halting thresholds: one row per variant and threshold, the
+/// checkpoint update evaluated, each metric pooled over seeds. A trade-off, not a ranking: no
+/// star. None when no run has `thresholds.parquet`.
+pub fn thresholds(variants: &[Variant], params: &[String]) -> Option<Table> {
+    let swept: Vec<(&Variant, Vec<f64>)> = variants.iter().map(|v| (v, v.thresholds())).filter(|(_, t)| !t.is_empty()).collect();
+    if swept.is_empty() {
+        return None;
+    }
+    let mut t = Table::new("thresholds", variants, params);
+    // Not `threshold`: that is the swept parameter's column in a threshold ablation.
+    for (key, title) in [("eval_threshold", "evaluated at threshold"), ("checkpoint", "checkpoint")] {
+        t.columns.push(Column { key: key.into(), title: title.into(), better: None, star: false });
+    }
+    let shown: Vec<&Metric> = THRESHOLD_METRICS
+        .iter()
+        .filter_map(|k| columns::find(k))
+        .filter(|m| swept.iter().any(|(v, ts)| ts.iter().any(|&x| v.at_threshold(m.key, x) != Agg::Missing)))
+        .collect();
+    for m in &shown {
+        t.push_metric(m);
+        t.columns.last_mut().expect("just pushed").star = false;
+    }
+    for (v, ts) in swept {
+        let mut steps: Vec<u64> = v.done().filter_map(|r| Some(r.thresholds.as_ref()?.0)).collect();
+        steps.sort_unstable();
+        steps.dedup();
+        let steps: Vec<String> = steps.iter().map(|s| format!("update {s}")).collect();
+        for x in ts {
+            let mut cells = t.leading_cells(v, params);
+            cells.push(Cell::Text(format!("{x}")));
+            cells.push(Cell::Text(steps.join(", ")));
+            cells.extend(shown.iter().map(|m| ours(v.at_threshold(m.key, x), m)));
+            t.rows.push(Row { variant: v.label.clone(), epoch: None, cells });
+        }
+    }
+    t.finish();
+    Some(t)
 }
 
 /// Table III per variant: parameters, checkpoint, peak memory, time; the paper's T4 figures
@@ -316,6 +439,8 @@ mod tests {
             fid_pending: false,
             eval: Default::default(),
             train: Default::default(),
+            eval_steps: Default::default(),
+            thresholds: None,
             dir: std::path::PathBuf::new(),
         }
     }

@@ -35,6 +35,26 @@ impl<'a> Variant<'a> {
         self.agg(metric, |r| r.eval_at(metric, epoch))
     }
 
+    /// An eval metric over the finished runs, each at its evaluation nearest `fraction` of its
+    /// schedule ([`Run::epoch_near`]).
+    pub fn eval_near(&self, metric: &str, fraction: f64) -> Agg {
+        self.agg(metric, |r| r.eval_at(metric, r.epoch_near(fraction)?.0))
+    }
+
+    /// `metric` re-evaluated at halting threshold `threshold` (`thresholds.parquet`) over the
+    /// finished runs.
+    pub fn at_threshold(&self, metric: &str, threshold: f64) -> Agg {
+        self.agg(metric, |r| r.at_threshold(metric, threshold))
+    }
+
+    /// The thresholds any finished run was re-evaluated at, ascending.
+    pub fn thresholds(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = self.done().flat_map(|r| r.thresholds()).collect();
+        t.sort_by(f64::total_cmp);
+        t.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+        t
+    }
+
     fn agg(&self, key: &str, value: impl Fn(&Run) -> Option<f64>) -> Agg {
         let values: Vec<f64> = self.done().filter_map(&value).collect();
         if let Some(s) = Stat::of(&values) {
