@@ -11,7 +11,7 @@ use crate::metrics::i3d::MIN_FRAMES;
 use crate::metrics::{ClipsU8, Features, FidNetwork, FrameFeatures, FvdNetwork, load_fid_network, load_fvd_network};
 use crate::spec::types::Metric;
 use crate::store::metrics::MetricsLog;
-use crate::store::{RunDir, RunRecord, RunState, Store};
+use crate::store::{RunDir, RunRecord, Store};
 use crate::train::fid::{self, Scores};
 use crate::train::fvd;
 
@@ -77,9 +77,7 @@ pub fn score_pending(store: &Store, options: &Options, device: &Device) -> Resul
     for status in crate::store::index::scan(store) {
         let hash = status.hash.clone();
         let pending = status.summary.fid_pending;
-        let ended =
-            || matches!(store.state(&hash), RunState::Done | RunState::Stopped | RunState::Failed | RunState::Interrupted);
-        if !status.listed_by(&options.experiments) || !(pending || (options.all_fvd && ended())) {
+        if !status.listed_by(&options.experiments) || !(pending || (options.all_fvd && store.state(&hash).ended())) {
             continue;
         }
         let run_dir = store.run(&hash);

@@ -17,7 +17,7 @@ use crate::data::{LoadOptions, load};
 use crate::metrics::ClipsU8;
 use crate::spec::types::DataKind;
 use crate::store::status::Status;
-use crate::store::{RunDir, RunRecord, RunState, Store};
+use crate::store::{RunDir, RunRecord, Store};
 use crate::train::clip_scores::{Truth, Wanted, score};
 use crate::train::eval::eval_subset;
 
@@ -43,19 +43,21 @@ pub struct Selection<'a> {
     pub runs: &'a [String],
 }
 
+impl Selection<'_> {
+    /// Whether the run of `status` is selected.
+    pub fn picks(&self, status: &Status) -> bool {
+        status.listed_by(self.experiments)
+            && (self.runs.is_empty() || self.runs.iter().any(|r| status.hash.starts_with(&r.to_lowercase())))
+    }
+}
+
 /// Score every selected run that no trainer holds (done, stopped, failed, or interrupted: an
 /// interrupted run's evaluations so far are real, and a resume keeps those before its checkpoint), then
 /// rebuild the index if anything was added. One run's error does not stop the others.
 pub fn score_stored(store: &Store, selection: &Selection) -> Result<Vec<(String, Result<ScoreOutcome>)>> {
-    let wanted = |s: &Status| {
-        s.listed_by(selection.experiments)
-            && (selection.runs.is_empty() || selection.runs.iter().any(|r| s.hash.starts_with(&r.to_lowercase())))
-    };
     let mut out = Vec::new();
     for status in crate::store::index::scan(store) {
-        let ended =
-            matches!(store.state(&status.hash), RunState::Done | RunState::Stopped | RunState::Failed | RunState::Interrupted);
-        if wanted(&status) && ended {
+        if selection.picks(&status) && store.state(&status.hash).ended() {
             let hash = status.hash.clone();
             let outcome = score_run(store.run(&hash), &hash).with_context(|| format!("run {}", &hash[..12.min(hash.len())]));
             out.push((hash, outcome));

@@ -17,7 +17,7 @@ use crate::data::{LoadOptions, load};
 use crate::model::{TextToVideo, TextTokenizer, build};
 use crate::spec::types::HaltingKind;
 use crate::store::thresholds::{ThresholdRow, merge};
-use crate::store::{RunDir, RunState, Store};
+use crate::store::{RunDir, Store};
 use crate::train::checkpoint;
 use crate::train::clip_scores::{Truth, Wanted, score};
 use crate::train::eval::{eval_subset, evaluate};
@@ -46,11 +46,7 @@ pub fn sweep(
 ) -> Vec<(String, Result<Option<Swept>>)> {
     let mut out = Vec::new();
     for status in crate::store::index::scan(store) {
-        let picked = status.listed_by(selection.experiments)
-            && (selection.runs.is_empty() || selection.runs.iter().any(|r| status.hash.starts_with(&r.to_lowercase())));
-        let ended =
-            matches!(store.state(&status.hash), RunState::Done | RunState::Stopped | RunState::Failed | RunState::Interrupted);
-        if picked && ended {
+        if selection.picks(&status) && store.state(&status.hash).ended() {
             let hash = status.hash.clone();
             let swept = sweep_run(&store.run(&hash), &hash, thresholds, which, device)
                 .with_context(|| format!("run {}", &hash[..12.min(hash.len())]));

@@ -39,6 +39,12 @@ impl RunState {
         }
     }
 
+    /// Whether a run in this state has trained and no trainer holds it: its stored
+    /// evaluations and checkpoints are final and can be scored or re-evaluated afterwards.
+    pub fn ended(self) -> bool {
+        matches!(self, RunState::Done | RunState::Stopped | RunState::Failed | RunState::Interrupted)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::New => "new",
