@@ -63,7 +63,8 @@ pub struct Cli {
 }
 
 /// The subcommands' names, for the hint given when one is mistyped where a spec file goes.
-pub const SUBCOMMANDS: &[&str] = &["preview", "generate", "fid", "score", "schema", "status", "runs", "completions"];
+pub const SUBCOMMANDS: &[&str] =
+    &["preview", "generate", "fid", "score", "thresholds", "schema", "status", "runs", "completions"];
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
