@@ -27,6 +27,10 @@ use ttv::train::loss::{Start, batch_loss};
 
 use common::{NO_WEIGHTS, TINY, text, ttv_run};
 
+/// The CPU device's random stream is one per process: the in-process tests that seed it and then
+/// draw weights from it take turns, so that a test running beside them cannot move their draws.
+static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A fresh folder with `spec.yaml` holding `spec`.
 fn workspace(spec: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -401,6 +405,7 @@ fn small_decay() -> OptimizerSpec {
 /// the paper's family and for the reference code's.
 #[test]
 fn the_loss_decreases_on_a_fixed_batch_for_both_families() {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     for family in [Family::Paper, Family::Reference] {
         let mut model_spec = tiny_model_spec(family, 8);
         if family == Family::Reference {
@@ -526,6 +531,7 @@ fn ttv_run_score_scores_a_stored_run_afterwards() {
 /// quickstart's recipe at test size (start positions, two steps, no halting predictor).
 #[test]
 fn trained_from_noise_each_caption_generates_its_own_clip() {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let mut model_spec = tiny_model_spec(Family::Paper, 16);
     model_spec.video_codec.position_embedding = true;
     model_spec.halting.kind = HaltingKind::None;
@@ -590,6 +596,7 @@ fn tiny_step() -> (RunSpec, ModelConfig, ttv::train::step::Inputs) {
 /// keeping them: the loss and every gradient stay the same.
 #[test]
 fn gradient_checkpointing_keeps_the_gradients() {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     use burn::module::{ModuleVisitor, Param};
     use ttv::train::step::backward;
 
@@ -677,6 +684,7 @@ fn a_signal_stops_the_run_cleanly_and_the_rerun_resumes_it() {
 /// nothing happened, and the refusal says why.
 #[test]
 fn recording_an_update_changes_nothing() {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     use ttv::train::graph::CapturedStep;
     use ttv::train::step::{StepStats, apply, backward};
 
