@@ -10,7 +10,7 @@
 //!   SummaryWriter does);
 //! - the resolved spec as text (`run/config`, with the run's identity, state and notes), and as
 //!   hyperparameters (the HParams dashboard: every spec field and the seed, seeds of a variant
-//!   in one session group, the run's state as the session's status).
+//!   in one HParams trial group, the run's state as the trial's status).
 //!
 //! Events are written in step order (TensorBoard drops a tag's points behind a step it already
 //! saw), the whole file at once and atomically.
@@ -151,8 +151,8 @@ fn hparams(tag: &str, field: u32, data: &Msg) -> Msg {
     Msg::new().string(1, tag).message(9, &plugin_metadata("hparams", content.bytes())).message(8, &null_tensor)
 }
 
-/// `SessionStartInfo`: the spec's fields as hyperparameters; the seeds of a variant form one
-/// session group, named by the variant's label and id (the HParams table's trial id).
+/// The HParams start record: the spec's fields as hyperparameters; the seeds of a variant form
+/// one trial group, named by the variant's label and id (the HParams table's trial id).
 fn session_start(t: &Tracked) -> Msg {
     let mut info = Msg::new();
     for (path, v) in &t.config {
@@ -171,7 +171,7 @@ fn session_start(t: &Tracked) -> Msg {
     hparams("_hparams_/session_start_info", 3, &info)
 }
 
-/// `SessionEndInfo`: the run's state as the session's status.
+/// The HParams end record: the run's state as the trial's status.
 fn session_end(t: &Tracked) -> Msg {
     // STATUS_UNKNOWN 0, SUCCESS 1, FAILURE 2, RUNNING 3.
     let status = match t.run.state.as_str() {
