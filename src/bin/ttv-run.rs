@@ -9,7 +9,6 @@ use ttv::cli::flags::run::{Cli, Command, RunsCommand};
 use ttv::cli::generate::GenerateRequest;
 use ttv::cli::run::RunRequest;
 use ttv::cli::runs::Filter;
-use ttv::cli::score::Selection;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -30,16 +29,14 @@ fn main() -> ExitCode {
                 .and_then(|device| ttv::cli::fid::score_pending(&store.store(), &options, &device))
                 .map(|scored| ttv::cli::fid::print(&store.registry, &options, &scored))
         }
-        Some(Command::Thresholds { store, device, experiment, run, values, checkpoint }) => {
+        Some(Command::Thresholds { store, device, select, values, checkpoint }) => {
             let values = if values.is_empty() { ttv::cli::thresholds::DEFAULT_THRESHOLDS.to_vec() } else { values };
-            let selection = Selection { experiments: &experiment, runs: &run };
+            let selection = select.selection();
             (device.device.open()).and_then(|device| {
                 ttv::cli::thresholds::sweep_and_print(&store.store(), &selection, &values, &checkpoint, &device)
             })
         }
-        Some(Command::Score { store, experiment, run }) => {
-            ttv::cli::score::score_and_print(&store.store(), &Selection { experiments: &experiment, runs: &run })
-        }
+        Some(Command::Score { store, select }) => ttv::cli::score::score_and_print(&store.store(), &select.selection()),
         Some(Command::Runs { command }) => match command {
             RunsCommand::Ls { spec, overrides, state, experiment, store } => {
                 let filter = Filter { states: state, experiments: experiment };

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::backend::Device;
+use crate::cli::flags::values::hash_prefix;
+use crate::cli::score::Selection;
 use crate::launch::workers::WorkersWanted;
 use crate::store::Store;
 
@@ -141,5 +143,22 @@ impl LaunchArgs {
             max_parallel: self.max_parallel.map(|k| k as usize),
             extra: self.sbatch_arg.clone(),
         }))
+    }
+}
+
+/// Which stored runs a command works on: `--experiment` and `--run` (all runs by default).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SelectionArgs {
+    /// Only the runs of this experiment (its `name:`); repeatable. All runs by default.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Vec<String>,
+    /// Only the runs whose hash starts with this; repeatable.
+    #[arg(long, value_name = "HASH", value_parser = hash_prefix)]
+    pub run: Vec<String>,
+}
+
+impl SelectionArgs {
+    pub fn selection(&self) -> Selection<'_> {
+        Selection { experiments: &self.experiment, runs: &self.run }
     }
 }

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use clap_complete::Shell;
 
 use super::values::{hash_prefix, positive_seconds, prompt, spec_path, threshold};
-use crate::cli::args::{DeviceArgs, LaunchArgs, OverrideArgs, StoreArgs};
+use crate::cli::args::{DeviceArgs, LaunchArgs, OverrideArgs, SelectionArgs, StoreArgs};
 
 /// Run TTV-HRM experiments declared in YAML specs.
 ///
@@ -140,12 +140,8 @@ pub enum Command {
     Score {
         #[command(flatten)]
         store: StoreArgs,
-        /// Only the runs of this experiment (its `name:`); repeatable. All runs by default.
-        #[arg(long, value_name = "NAME")]
-        experiment: Vec<String>,
-        /// Only the runs whose hash starts with this; repeatable.
-        #[arg(long, value_name = "HASH", value_parser = hash_prefix)]
-        run: Vec<String>,
+        #[command(flatten)]
+        select: SelectionArgs,
     },
     /// Evaluate trained runs again at several halting thresholds, without retraining (the
     /// threshold acts only at generation): avg_steps against gen_mse, halting accuracy,
@@ -156,12 +152,8 @@ pub enum Command {
         store: StoreArgs,
         #[command(flatten)]
         device: DeviceArgs,
-        /// Only the runs of this experiment (its `name:`); repeatable. All runs by default.
-        #[arg(long, value_name = "NAME")]
-        experiment: Vec<String>,
-        /// Only the runs whose hash starts with this; repeatable.
-        #[arg(long, value_name = "HASH", value_parser = hash_prefix)]
-        run: Vec<String>,
+        #[command(flatten)]
+        select: SelectionArgs,
         /// Thresholds in (0, 1], comma-separated (default: 0.3 to 0.9 by 0.1).
         #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = threshold)]
         values: Vec<f64>,
