@@ -90,14 +90,30 @@ for what in "$@"; do
       ( time timeout "$limit" "$BIN"/ttv-run $SPECS --device cuda --registry "$reg" $(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done) ) 2>&1 | grep -v '^\[' | tail -25 | tee "$OUT/long.txt"
       tar czf - -C "$PWD/longrun" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." ;;
     trained)   # the runs of $SPECS (ONLY="hash ..." picks some) with WORKERS (default 3) workers sharing GPU 0, then
-               # `ttv-run thresholds` (THRESHOLDS="0.3,0.5,..." or its default) on their final checkpoints; the store
-               # back as registry.tgz.* without checkpoints
-      reg=$OUT/registry; mkdir -p "$reg"
+               # `ttv-run thresholds` (THRESHOLDS="0.3,0.5,..." or its default) on the checkpoints of the runs that
+               # ended. The store lives in longrun/ (ignored, so it stays on a warm machine between invocations): a
+               # run stopped at this stage's limit checkpoints on the signal and resumes in the next invocation.
+               # MPS=1 runs the workers under CUDA MPS (their kernels share the GPU instead of taking turns).
+               # Back: the store as registry.tgz.* without checkpoints.
+      reg=$PWD/longrun/registry; mkdir -p "$reg"
+      rm -f "$reg"/runs/*/claim   # the previous invocation was stopped at its limit: its claims are dead
       only=$(for h in ${ONLY:-}; do printf -- '--only %s ' "$h"; done)
-      ( time timeout "$limit" "$BIN"/ttv-run $SPECS --devices cuda:0 --workers-per-device "${WORKERS:-3}" --registry "$reg" $only ) 2>&1 | grep -v '^\[' | tail -60 > "$OUT/trained.txt"
-      ( time timeout 150 "$BIN"/ttv-run thresholds --registry "$reg" --device cuda ${THRESHOLDS:+--values $THRESHOLDS} $(for h in ${ONLY:-}; do printf -- '--run %s ' "$h"; done) ) >> "$OUT/trained.txt" 2>&1
-      tail -30 "$OUT/trained.txt"
-      tar czf - -C "$OUT" --exclude=ckpt --exclude=claim registry | split -b 15000000 - "$OUT/registry.tgz." && rm -rf "$OUT/registry" ;;
+      if [ "${MPS:-0}" = 1 ]; then
+        export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
+        mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+        nvidia-cuda-mps-control -d && echo "CUDA MPS on" | tee -a "$OUT/trained.txt"
+      fi
+      # SIGTERM at the limit (to the launcher and its workers): each run checkpoints and reads `interrupted`.
+      ( time peak_mem timeout "$limit" "$BIN"/ttv-run $SPECS --devices cuda:0 --workers-per-device "${WORKERS:-3}" --registry "$reg" $only ) > /tmp/trained.log 2>&1
+      rc=$?; grep -v '^\[' /tmp/trained.log | tail -60 >> "$OUT/trained.txt"; echo "training exit: $rc" >> "$OUT/trained.txt"
+      [ "${MPS:-0}" = 1 ] && echo quit | nvidia-cuda-mps-control
+      # The sweep only once every run ended (not after an invocation stopped at its limit); THRESHOLDS_S=0 skips it.
+      [ $rc = 0 ] && [ "${THRESHOLDS_S:-150}" -gt 0 ] && ( time timeout "${THRESHOLDS_S:-150}" "$BIN"/ttv-run thresholds --registry "$reg" --device cuda ${THRESHOLDS:+--values $THRESHOLDS} $(for h in ${ONLY:-}; do printf -- '--run %s ' "$h"; done) ) >> "$OUT/trained.txt" 2>&1
+      "$BIN"/ttv-run status $SPECS --registry "$reg" >> "$OUT/trained.txt" 2>&1
+      tail -40 "$OUT/trained.txt"
+      # TAR_EXCLUDE="pattern ..." leaves more out (e.g. 'epoch_[1-5].safetensors': only the last epoch's eval clips).
+      tar czf - -C "$PWD/longrun" --exclude=ckpt --exclude=claim $(for e in ${TAR_EXCLUDE:-}; do printf -- '--exclude=%s ' "$e"; done) registry \
+        | split -b 15000000 - "$OUT/registry.tgz." ;;
     sweep)   # a 12-run sweep of paper.yaml (seeds 0-11) on GPU 0: one process, then WORKERS (default 4)
              # worker processes; wall time and peak memory of each, the two stores back as sweep.tgz
       seeds="seeds=[0,1,2,3,4,5,6,7,8,9,10,11]"

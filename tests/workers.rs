@@ -1,9 +1,11 @@
 //! Worker processes on this host's devices (`--devices`, `--workers-per-device`), on the CPU:
 //! a sweep trains every run exactly once over two workers, and a worker killed mid-run is
-//! replaced by one that takes its run over and finishes it.
+//! replaced by one that takes its run over and finishes it, and a stop sent to the launcher
+//! reaches every worker.
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::time::{Duration, Instant};
 
 use common::{NO_WEIGHTS, TINY, Workspace, checkpointed, statuses, text};
@@ -70,4 +72,41 @@ fn a_killed_worker_is_replaced_and_its_run_taken_over() {
     }
     let taken_over = runs.iter().find(|s| s["hash"] == victim["hash"]).unwrap();
     assert_ne!(taken_over["pid"].as_u64().unwrap() as i32, pid, "the run was finished by another process");
+}
+
+#[test]
+fn a_stop_sent_to_the_launcher_alone_reaches_every_worker() {
+    let ws = Workspace::new();
+    ws.write("tiny.yaml", TINY);
+    let args = ["tiny.yaml", "-s", "seeds=[0,1]", "-s", "training.epochs=100", "-s", "eval.every=100"];
+    let launch = [&args[..], &["--devices", "cpu", "--workers-per-device", "2"]].concat();
+    let mut parent = ttv_run(&ws, &launch)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        // Its own process group: the signal below reaches the launcher only, as `kill PID` does.
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !statuses(&ws).iter().filter(|s| s["state"] == "running").all(|s| checkpointed(&ws, s))
+        || statuses(&ws).iter().filter(|s| s["state"] == "running").count() < 2
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "runs did not start: {:?}", statuses(&ws));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(unsafe { libc::kill(parent.id() as i32, libc::SIGTERM) }, 0);
+    let status = parent.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "the launcher reports the stop");
+    for s in statuses(&ws) {
+        // Each worker checkpointed its run and recorded how it ended: nothing reads `running`.
+        assert_eq!(s["state"], "interrupted", "{s}");
+        assert!(checkpointed(&ws, &s), "{s}");
+    }
+    // The next launch resumes both runs from their checkpoints and completes them.
+    let o = ttv_run(&ws, &launch).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    for s in statuses(&ws) {
+        assert_eq!(s["state"], "done", "{s}");
+        assert_eq!(s["summary"]["updates"], 200, "{s}");
+    }
 }

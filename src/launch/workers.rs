@@ -5,7 +5,8 @@
 //! protocol), so every run trains once whatever the number of workers. Their output comes here,
 //! each line prefixed with its worker's name. A worker that dies (killed, out of host memory) is
 //! replaced, and its replacement takes over the run it held: the holder's pid is dead, so the
-//! claim is free at once and the run resumes from its checkpoint.
+//! claim is free at once and the run resumes from its checkpoint. A stop asked of the launcher
+//! (SIGINT, SIGTERM) is passed on to every worker, which checkpoints its run and ends.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -139,7 +140,15 @@ pub fn run(call: &Invocation, devices: &[Device], per_device: usize) -> ExitCode
         }
     }
     eprintln!("{} workers on {}", workers.len(), devices.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+    let mut forwarded = false;
     while workers.iter().any(|w| w.child.is_some()) {
+        if crate::signals::requested() && !forwarded {
+            forwarded = true;
+            for child in workers.iter().filter_map(|w| w.child.as_ref()) {
+                // SAFETY: kill(2) on the pid of a child not yet waited for (so not reused).
+                unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            }
+        }
         while let Ok((i, line)) = received.recv_timeout(Duration::from_millis(200)) {
             println!("{:<width$} | {line}", workers[i].name);
         }
