@@ -33,8 +33,8 @@ use crate::model::{ReasonOptions, TextToVideo, TextTokenizer, build};
 use crate::spec::types::RunSpec;
 use crate::train::adamw::AdamW;
 use crate::train::graph::CapturedStep;
-use crate::train::noise::noise;
-use crate::train::step::{Inputs, apply, backward};
+use crate::train::noise::prior;
+use crate::train::step::{Stepper, apply, backward};
 
 #[derive(Debug, Clone)]
 pub struct PerfOptions {
@@ -188,16 +188,16 @@ pub fn perf(job: &PerfJob, device: &Device) -> Result<Perf> {
     let inference = model.valid();
     for &batch in &opts.gen_batches {
         let (ids, mask) = tokenizer.batch(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
-        let start = noise(0, "bench", 0, [batch, inference.tokens, inference.hidden], device);
+        let start = prior(&inference, 0, "bench", 0, batch, device);
         let timing = time(device, opts.warmup, opts.repeats, || {
-            let out = inference.generate(ids.clone(), mask.clone(), start.clone());
+            let out = inference.sample(ids.clone(), mask.clone(), start.clone());
             let _ = out.video;
         });
         record("generate", batch, generate_flops, timing);
         if crate::backend::records_graphs(device) {
             let mut generator = Generator::new(&inference, device);
             let timing = time(device, opts.warmup, opts.repeats, || {
-                let _ = generator.generate(ids.clone(), mask.clone(), start.clone()).video;
+                let _ = generator.sample(ids.clone(), mask.clone(), start.clone()).video;
             });
             match generator.refused() {
                 None => record("generate (graph)", batch, generate_flops, timing),
@@ -253,7 +253,8 @@ pub fn perf(job: &PerfJob, device: &Device) -> Result<Perf> {
         let (ids, mask) = tokenizer.batch(&vec![prompt; batch], device).map_err(anyhow::Error::msg)?;
         let videos =
             Tensor::<5>::random([batch, 3, shape[0], shape[1], shape[2]], burn::tensor::Distribution::Uniform(-1.0, 1.0), device);
-        let inputs = Inputs { ids, mask, videos, noise: None };
+        let stepper = Stepper { spec, seed: 0, tokenizer: &tokenizer, device, latent: [inference.tokens, inference.hidden] };
+        let inputs = stepper.with_noise(ids, mask, videos, "bench", 0);
         // A model of its own: a clone shares its weights, which AdamW could not update in place.
         let fresh = || -> TextToVideo { build(&config, &autodiff) };
         let model = fresh();

@@ -100,6 +100,24 @@ fn the_cpu_convolution_is_science_but_its_default_keeps_old_hashes() {
     assert_ne!(gemm.hash, run.hash);
 }
 
+#[test]
+fn flow_sampling_steps_are_science_of_flow_runs_only_and_their_default_is_not_written() {
+    let d = Workspace::new();
+    let a = d.write("a.yaml", "model: {hidden: 64, heads: 4}\n");
+    // Runs of the other objectives: no trace of the field in their identity.
+    for objective in ["paper", "noise_regression"] {
+        let run = &plan(&a, &[format!("training.objective={objective}")]).unwrap().runs[0];
+        assert!(!spec::canonical_json(&run.spec).contains("flow"), "{objective}");
+    }
+    let flow = hashes(&a, &["training.objective=flow_matching"]);
+    assert_eq!(flow, hashes(&a, &["training.objective=flow_matching", "training.flow.sampling_steps=8"]));
+    assert_eq!(flow, hashes(&a, &["training.objective=flow_matching", "training.flow={}"]));
+    let sixteen = &plan(&a, &["training.objective=flow_matching".into(), "training.flow.sampling_steps=16".into()]).unwrap();
+    assert!(spec::canonical_json(&sixteen.runs[0].spec).contains("\"flow\":{\"sampling_steps\":16}"));
+    assert_ne!(sixteen.runs[0].hash, flow[0]);
+    assert_ne!(flow, hashes(&a, &["training.objective=noise_regression"]));
+}
+
 /// Resolved specs as the run store holds them, each under the hash it was stored with: one
 /// written before `position_embedding` existed (no such key) and one with it on.
 const STORED: &[&str] =
@@ -306,8 +324,16 @@ const REFUSED: &[Refused] = &[
     (&[(X, "training: {clip_norm: 0}\n")], X, &[], Is("DIR/x.yaml:1: training.clip_norm = 0: must be > 0 (or null for no clipping)")),
     (&[(X, "training: {time_budget: 0s}\n")], X, &[], Is("DIR/x.yaml:1: training.time_budget = 0s: must be > 0")),
     (&[(X, "training: {checkpoint_every: 0}\n")], X, &[], Is("DIR/x.yaml:1: training.checkpoint_every = 0: must be >= 1")),
-    (&[(X, "training: {objective: flow_matching}\n")], X, &[],
-        Is("DIR/x.yaml:1: training.objective = flow_matching: flow_matching is not implemented yet (use paper or noise_regression)")),
+    (&[(X, "training:\n  objective: flow_matching\n  flow:\n    sampling_steps: 0\n")], X, &[],
+        Is("DIR/x.yaml:4: training.flow.sampling_steps = 0: must be >= 1")),
+    (&[(X, "training: {objective: flow_matching}\n")], X, &["training.flow.sampling_steps=100000"],
+        Starts("command line (-s training.flow.sampling_steps=100000): training.flow.sampling_steps = 100000: must be <= 10000", &[])),
+    (&[(X, "training:\n  objective: noise_regression\n  flow: {sampling_steps: 4}\n")], X, &[],
+        Is("DIR/x.yaml:3: training.flow = {\"sampling_steps\":4}: only for training.objective flow_matching (this run's is noise_regression); leave it out")),
+    (&[(X, "training:\n  flow: {sampling_steps: 8}\nsweep:\n  training.objective: [flow_matching, paper]\n")], X, &[],
+        Is("DIR/x.yaml:2: training.flow = {\"sampling_steps\":8}: only for training.objective flow_matching (this run's is paper); leave it out")),
+    (&[(X, "training:\n  objective: flow_matching\n  flow: {steps: 4}\n")], X, &[],
+        Starts("DIR/x.yaml:3: training.flow.steps", &["unknown key `steps`", "sampling_steps"])),
     (&[(X, "training: {precision: bf16}\n")], X, &[], Is("DIR/x.yaml:1: training.precision = bf16: only fp32 is implemented yet")),
     // YAML-level mistakes
     (&[(X, "training:\n  epochs: 3\n  batch_size: 2\n  epochs: 4\n")], X, &[],

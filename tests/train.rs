@@ -112,6 +112,80 @@ fn a_run_trains_evaluates_checkpoints_and_prints_table_ii() {
     assert_eq!(frames, 4);
     let bad = ttv_run(dir.path(), &["generate", "--run", "ffffff", "x"], &[]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("no run ffffff"), "{}", text(&bad));
+    // Sampling steps are a flow-matching run's; this one generates in one reasoning loop.
+    let bad = ttv_run(dir.path(), &["generate", "--run", &short, "a red ball", "--sampling-steps", "2"], &[]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && stderr.contains("--sampling-steps 2") && stderr.contains("objective paper"),
+        "{}",
+        text(&bad)
+    );
+}
+
+/// TINY trained by flow matching (3 Euler steps at generation), on the held-out split with
+/// every nuisance factor of the shapes generator on.
+fn flow_spec() -> String {
+    TINY.replace(
+        "data: {kind: shapes, samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16}",
+        "data:\n  {kind: shapes, samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16, split: heldout,\n   \
+         shapes: {random_position: true, random_size: true, random_speed: true}}",
+    )
+    .replace("  grad_accum: 1\n", "  grad_accum: 1\n  objective: flow_matching\n  flow: {sampling_steps: 3}\n")
+    .replace("metrics: [recon_mse", "metrics: [alignment, temporal_coherence, recon_mse")
+}
+
+/// A flow-matching run trains, evaluates and checkpoints through `ttv-run`; killed after a
+/// checkpoint it resumes to exactly the metrics of the uninterrupted run; `generate` renders
+/// from its checkpoint in the run's or the asked number of Euler steps.
+#[test]
+fn a_flow_matching_run_trains_resumes_exactly_and_generates() {
+    let spec = flow_spec();
+    assert!(spec.contains("objective: flow_matching") && spec.contains("split: heldout"), "{spec}");
+    let (whole, path) = workspace(&spec);
+    let out = ttv_run(whole.path(), &[path.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, status) = the_run(whole.path());
+    assert_eq!(status.state, RunState::Done, "{:?}", status.error);
+    let rows = values(&run_dir);
+    assert_eq!(metric(&rows, "train", "loss").len(), 6);
+    assert!(metric(&rows, "train", "loss").iter().all(|l| l.is_finite() && *l > 0.0), "{rows:?}");
+    // Reasoning steps per Euler step, on the same 1..=K scale as the other objectives.
+    let steps = metric(&rows, "eval", "avg_steps");
+    assert!(steps.len() == 3 && steps.iter().all(|s| (1.0..=2.0).contains(s)), "{steps:?}");
+    for name in ["recon_mse", "gen_mse", "alignment", "temporal_mse"] {
+        let v = metric(&rows, "eval", name);
+        assert!(v.len() == 3 && v.iter().all(|v| v.is_finite()), "{name}: {v:?}");
+    }
+    assert!(run_dir.join("samples/epoch_3/01.gif").is_file());
+    let params = status.summary.params.unwrap();
+
+    let (broken, path_b) = workspace(&spec);
+    let out = ttv_run(broken.path(), &[path_b.to_str().unwrap()], &[("TTV_FAULT", "abort-after-checkpoint=2")]);
+    assert!(!out.status.success(), "the fault aborts the process: {}", text(&out));
+    let out = ttv_run(broken.path(), &[path_b.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (resumed_dir, resumed) = the_run(broken.path());
+    assert_eq!(resumed.state, RunState::Done);
+    assert!(resumed.notes.iter().any(|n| n.starts_with("resumed from")), "{:?}", resumed.notes);
+    assert_eq!(values(&resumed_dir), rows, "resumed == uninterrupted, exactly");
+
+    // The model trained has the time embedding the other objectives' models lack.
+    let run = &ttv::spec::plan(&path, &[]).unwrap().runs[0].spec;
+    let flow_params = ttv::spec::budget::param_count(&run.model_config().unwrap());
+    let paper_params = ttv::spec::budget::param_count(&ModelConfig::new(&run.model, &run.data).unwrap());
+    assert_eq!(params, flow_params);
+    assert_eq!(flow_params - paper_params, (2 * ttv::model::time_embedding::FREQUENCIES * 32 + 32) as u64);
+
+    let short = &status.hash[..8];
+    let gif = whole.path().join("flow.gif");
+    for (extra, printed) in [(None, "3 sampling steps"), (Some("5"), "5 sampling steps")] {
+        let mut args = vec!["generate", "--run", short, "a red ball moving left to right", "-o", gif.to_str().unwrap()];
+        args.extend(extra.iter().flat_map(|n| ["--sampling-steps", *n]));
+        let out = ttv_run(whole.path(), &args, &[]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(printed), "{}", text(&out));
+        assert!(gif.is_file());
+    }
 }
 
 #[test]
@@ -445,6 +519,39 @@ fn the_loss_decreases_on_a_fixed_batch_for_both_families() {
     }
 }
 
+/// Flow matching on one fixed batch of 8 captioned clips: each update draws new noise and new
+/// times (keyed by the update), so single losses are noisy, but the mean of the last updates
+/// must fall well below the mean of the first.
+#[test]
+fn the_flow_matching_loss_decreases_on_a_fixed_batch() {
+    let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let mut model_spec = tiny_model_spec(Family::Paper, 8);
+    model_spec.halting.kind = HaltingKind::None;
+    let data_spec = DataSpec { samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16, ..DataSpec::default() };
+    let device = ttv::backend::cpu().autodiff();
+    device.seed(0);
+    let config = ModelConfig::new(&model_spec, &data_spec).unwrap().with_flow(2);
+    let mut model: TextToVideo = build(&config, &device);
+    let data = load(&data_spec, &LoadOptions::default()).unwrap();
+    let batch = ttv::data::loader::Loader::new(data.train, 8).epoch(0).next().unwrap();
+    let captions: Vec<&str> = batch.captions.iter().map(String::as_str).collect();
+    let (ids, mask) = TextTokenizer::gpt2(8).unwrap().batch(&captions, &device).unwrap();
+    let videos = batch.to_device(&device).videos;
+    let mut optimizer = AdamW::new(&small_decay(), &model, 0, &device);
+    optimizer.set_lr(3e-3);
+    let mut losses = Vec::new();
+    for update in 0..40 {
+        let noise = ttv::train::noise::flow_noise(0, "test", 8 * update, [4, 16, 16], 8, &device.clone().inner());
+        let loss = batch_loss(&model, ids.clone(), mask.clone(), videos.clone(), Start::Flow(Box::new(noise)), 0.0);
+        losses.push(loss.mse.clone().into_scalar::<f32>());
+        let grads = GradientsParams::from_grads(loss.total.backward(), &model);
+        model = optimizer.step(model, grads);
+    }
+    let mean = |l: &[f32]| l.iter().sum::<f32>() / l.len() as f32;
+    let (first, last) = (mean(&losses[..5]), mean(&losses[35..]));
+    assert!(last < 0.7 * first, "MSE {first} -> {last}: {losses:?}");
+}
+
 #[test]
 fn the_store_index_lists_a_trained_run() {
     let (dir, spec) = workspace(&TINY.replace("epochs: 3", "epochs: 1"));
@@ -588,7 +695,7 @@ fn tiny_step() -> (RunSpec, ModelConfig, ttv::train::step::Inputs) {
     let batch = ttv::data::loader::Loader::new(load(&data, &LoadOptions::default()).unwrap().train, 4).epoch(0).next().unwrap();
     let captions: Vec<&str> = batch.captions.iter().map(String::as_str).collect();
     let (ids, mask) = TextTokenizer::gpt2(8).unwrap().batch(&captions, &plain).unwrap();
-    let inputs = ttv::train::step::Inputs { ids, mask, videos: batch.to_device(&plain).videos, noise: None };
+    let inputs = ttv::train::step::Inputs { ids, mask, videos: batch.to_device(&plain).videos, noise: None, flow: None };
     (spec, config, inputs)
 }
 

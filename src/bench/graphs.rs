@@ -17,8 +17,8 @@ use crate::model::{TextToVideo, TextTokenizer, build};
 use crate::spec::types::RunSpec;
 use crate::train::adamw::AdamW;
 use crate::train::graph::CapturedStep;
-use crate::train::noise::noise;
-use crate::train::step::{Inputs, StepStats, apply, backward};
+use crate::train::noise::prior;
+use crate::train::step::{Inputs, StepStats, Stepper, apply, backward};
 
 /// Distinct batches the updates cycle through.
 const BATCHES: usize = 4;
@@ -66,7 +66,8 @@ pub fn check(spec: &RunSpec, device: &Device, batch: usize, steps: usize) -> Res
             let (ids, mask) = tokenizer.batch(&captions, device).map_err(anyhow::Error::msg)?;
             let shape = [batch, 3, d.frames as usize, d.height as usize, d.width as usize];
             let videos = Tensor::<5>::random(shape, Distribution::Uniform(-1.0, 1.0), device);
-            Ok(Inputs { ids, mask, videos, noise: None })
+            let stepper = Stepper { spec, seed: 0, tokenizer: &tokenizer, device, latent: [original.tokens, original.hidden] };
+            Ok(stepper.with_noise(ids, mask, videos, "graphs", (i * batch) as u64))
         })
         .collect::<Result<_>>()?;
     // A warmup, as training has: the learning rate must reach the recording each update.
@@ -88,10 +89,10 @@ pub fn check(spec: &RunSpec, device: &Device, batch: usize, steps: usize) -> Res
 
     let inference = model.valid();
     let first = &batches[0];
-    let start = noise(0, "graphs", 0, [batch, inference.tokens, inference.hidden], device);
-    let eager = inference.generate(first.ids.clone(), first.mask.clone(), start.clone());
+    let start = prior(&inference, 0, "graphs", 0, batch, device);
+    let eager = inference.sample(first.ids.clone(), first.mask.clone(), start.clone());
     let mut generator = Generator::new(&inference, device);
-    let replayed = generator.generate(first.ids.clone(), first.mask.clone(), start);
+    let replayed = generator.sample(first.ids.clone(), first.mask.clone(), start);
     if let Some(why) = generator.refused() {
         anyhow::bail!("generation was not recorded: {why}");
     }

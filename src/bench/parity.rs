@@ -6,9 +6,10 @@ use anyhow::{Result, anyhow};
 use burn::module::Module;
 use burn::prelude::*;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use burn::tensor::{Distribution, TensorData};
+use burn::tensor::TensorData;
 
 use crate::model::{ReasonOptions, TextToVideo, TextTokenizer, build};
+use crate::train::noise::prior;
 
 /// max |a - b| / max |a|
 fn rel_diff<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
@@ -64,9 +65,9 @@ pub fn run(specs: &[std::path::PathBuf], batch: usize) -> Result<()> {
             rel_diff(v.clone(), v_g),
             rel_diff(dec_c, dec_g)
         );
-        let noise = Tensor::<3>::random(v.dims(), Distribution::Normal(0.0, 0.02), &cpu);
-        let gen_cpu = m_cpu.generate(ids, mask, noise.clone());
-        let gen_gpu = m_gpu.generate(ids_g, mask_g, Tensor::from_data(noise.to_data(), &gpu));
+        let start = prior(&m_cpu, 0, "parity", 0, samples.len(), &cpu);
+        let gen_cpu = m_cpu.sample(ids, mask, start.clone());
+        let gen_gpu = m_gpu.sample(ids_g, mask_g, start.to_device(&gpu));
         let params = m_cpu.num_params();
         println!(
             "{:<24} {:>12} {:>14.3e} {:>14.3e} {:>12}",

@@ -17,8 +17,9 @@ fn main() -> ExitCode {
         Some(Command::Preview { spec, out, n, overrides, store }) => {
             ttv::cli::preview::preview(&spec, &overrides.set, &out, n as usize, &store.store())
         }
-        Some(Command::Generate { run, prompts, out, steps, threshold, seed, checkpoint, store, device }) => {
-            let request = GenerateRequest { run, prompts, out, steps: steps.map(|s| s as usize), threshold, seed, checkpoint };
+        Some(Command::Generate { run, prompts, out, steps, threshold, sampling_steps, seed, checkpoint, store, device }) => {
+            let (steps, sampling_steps) = (steps.map(|s| s as usize), sampling_steps.map(|s| s as usize));
+            let request = GenerateRequest { run, prompts, out, steps, threshold, sampling_steps, seed, checkpoint };
             (device.device.open())
                 .and_then(|device| ttv::cli::generate::generate(&store.store(), &request, &device))
                 .map(|written| ttv::cli::generate::print(&written))

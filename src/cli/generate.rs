@@ -8,7 +8,7 @@ use burn::prelude::*;
 use crate::metrics::ClipsU8;
 use crate::model::{TextToVideo, TextTokenizer, build};
 use crate::store::{RunDir, Store};
-use crate::train::{checkpoint, noise::noise, samples::write_clip_gif};
+use crate::train::{checkpoint, noise::prior, samples::write_clip_gif};
 
 #[derive(Debug, Clone)]
 pub struct GenerateRequest {
@@ -20,6 +20,8 @@ pub struct GenerateRequest {
     /// Override the run's max reasoning steps / halting threshold.
     pub steps: Option<usize>,
     pub threshold: Option<f64>,
+    /// Override a flow-matching run's Euler steps (`training.flow.sampling_steps`).
+    pub sampling_steps: Option<usize>,
     pub seed: u64,
     /// `final` (the newest periodic checkpoint) or `best` (lowest eval FID).
     pub checkpoint: String,
@@ -30,7 +32,10 @@ pub struct GenerateRequest {
 pub struct Generated {
     pub path: PathBuf,
     pub prompt: String,
+    /// Reasoning steps, summed over the reasoning loops (the Euler steps of a flow-matching
+    /// run; one otherwise).
     pub steps: usize,
+    pub sampling_steps: usize,
 }
 
 /// The checkpoint `which` (`final` or `best`) of a run.
@@ -72,6 +77,19 @@ pub fn generate(store: &Store, request: &GenerateRequest, device: &Device) -> Re
     {
         bail!("--threshold {t}: must be in (0, 1]");
     }
+    if let Some(n) = request.sampling_steps {
+        let objective = serde_json::to_value(spec.training.objective)?;
+        match spec.training.flow_sampling_steps() {
+            None => bail!(
+                "--sampling-steps {n}: run {} was trained with objective {}, which generates in one reasoning loop; \
+                 only flow_matching runs take sampling steps",
+                run_dir.short(),
+                objective.as_str().unwrap_or_default()
+            ),
+            Some(_) if n == 0 => bail!("--sampling-steps 0: give at least 1"),
+            Some(_) => {}
+        }
+    }
     let path = checkpoint_dir(&run_dir, &request.checkpoint)?;
     let model: TextToVideo = build(&spec.model_config().map_err(|e| anyhow!("model: {e}"))?, device);
     let mut model = checkpoint::load_model(&path, model)?;
@@ -81,11 +99,13 @@ pub fn generate(store: &Store, request: &GenerateRequest, device: &Device) -> Re
     if let Some(threshold) = request.threshold {
         model.threshold = threshold;
     }
+    if let Some(n) = request.sampling_steps {
+        model.sampling_steps = n;
+    }
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
     let captions: Vec<&str> = request.prompts.iter().map(String::as_str).collect();
     let (ids, mask) = tokenizer.batch(&captions, device).map_err(anyhow::Error::msg)?;
-    let start = noise(request.seed, "generate", 0, [captions.len(), model.tokens, model.hidden], device);
-    let out = model.generate(ids, mask, start);
+    let out = model.sample(ids, mask, prior(&model, request.seed, "generate", 0, captions.len(), device));
     let dims = out.video.dims();
     let values = out.video.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| anyhow!("{e:?}"))?;
     let clips = ClipsU8::from_channels_first(&values, dims);
@@ -95,14 +115,20 @@ pub fn generate(store: &Store, request: &GenerateRequest, device: &Device) -> Re
             std::fs::create_dir_all(dir)?;
         }
         write_clip_gif(&path, &clips, i)?;
-        written.push(Generated { path, prompt: request.prompts[i].clone(), steps: out.steps_taken[i] });
+        let (steps, sampling_steps) = (out.steps_taken[i], out.sampling_steps);
+        written.push(Generated { path, prompt: request.prompts[i].clone(), steps, sampling_steps });
     }
     Ok(written)
 }
 
-/// One line per written clip: its path, the reasoning steps taken and its prompt.
+/// One line per written clip: its path, the reasoning steps taken and its prompt (a flow-matching
+/// run's per Euler step, and how many Euler steps).
 pub fn print(written: &[Generated]) {
     for g in written {
-        println!("{}  {} step(s)  {}", g.path.display(), g.steps, g.prompt);
+        let steps = match g.sampling_steps {
+            1 => format!("{} step(s)", g.steps),
+            n => format!("{:.2} step(s) per sampling step, {n} sampling steps", g.steps as f64 / n as f64),
+        };
+        println!("{}  {steps}  {}", g.path.display(), g.prompt);
     }
 }

@@ -1,11 +1,14 @@
-//! Generation with its three phases recorded as CUDA graphs and replayed: the start (text
-//! encoding and the initial latent), one reasoning step, and the decode. Only the halting
-//! decision stays on the host, between step replays, as in [`TextToVideo::reason`]: a replay is
-//! one launch where the eager step is a few hundred.
+//! Generation with its phases recorded as CUDA graphs and replayed: the text encoding, the start
+//! of a reasoning loop (the initial latent), one reasoning step, and the finish (the decode; for
+//! a flow-matching model the decode and the Euler step). Only the halting decision stays on the
+//! host, between step replays, as in [`TextToVideo::reason`]: a replay is one launch where the
+//! eager step is a few hundred. A flow-matching model replays the start, the steps and the
+//! finish once per Euler step, with the step's times written into buffers first, so one
+//! recording per batch size serves every step and any number of them.
 //!
 //! Each graph reads and writes fixed buffers ([`Buffers`]): a step reads the latent and writes
 //! the next one back in place, keeping the samples already halted (`frozen`) as they were.
-//! Where the device records no graphs, generation runs eagerly.
+//! Where the device records no graphs, generation runs eagerly ([`TextToVideo::sample`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -16,15 +19,11 @@ use burn::tensor::{Graph, capture};
 
 use super::attention::Context;
 use super::engine::State;
+use super::flow::{euler_step, step_times, times};
 use super::hrm::TextToVideo;
 use super::rope::{ROPE_BASE, Rope};
+use super::sampling::{Generation, Prior};
 use crate::backend::copy_into;
-
-/// A generated batch: the clips `[batch, 3, frames, height, width]` and the steps each took.
-pub struct Generation {
-    pub video: Tensor<5>,
-    pub steps_taken: Vec<usize>,
-}
 
 /// Generates with `model`, recording its graphs once per batch size.
 pub struct Generator {
@@ -36,11 +35,20 @@ pub struct Generator {
     refused: Option<String>,
 }
 
+/// Where a reasoning loop starts.
+#[derive(Clone)]
+enum Origin {
+    /// The latent noise itself.
+    Latent(Tensor<3>),
+    /// A flow-matching model's `x_t` and the times of the current Euler step (all samples alike).
+    Flow { x: Tensor<5>, t: Tensor<1>, t_next: Tensor<1> },
+}
+
 #[derive(Clone)]
 struct Buffers {
     ids: Tensor<2, Int>,
     mask: Tensor<2, Bool>,
-    noise: Tensor<3>,
+    origin: Origin,
     text: Context,
     v: Tensor<3>,
     z: State,
@@ -52,10 +60,12 @@ type Phase<T> = Graph<T, Box<dyn FnMut() -> T>>;
 
 struct Recorded {
     buffers: Rc<RefCell<Buffers>>,
+    text: Phase<()>,
     start: Phase<()>,
     /// Writes the next latent; returns the halting probabilities (zeros without a predictor).
     step: Phase<Tensor<1>>,
-    decode: Phase<Tensor<5>>,
+    /// The decoded clip (flow: the predicted clean clip, `x_t` moved on by an Euler step).
+    finish: Phase<Tensor<5>>,
 }
 
 impl Generator {
@@ -73,51 +83,66 @@ impl Generator {
         self.refused.as_deref()
     }
 
-    /// Generation from `noise` with per-sample early stopping: the same clips as
-    /// [`TextToVideo::generate`].
-    pub fn generate(&mut self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, noise: Tensor<3>) -> Generation {
+    /// Generation from `prior` with per-sample early stopping: the same clips as
+    /// [`TextToVideo::sample`].
+    pub fn sample(&mut self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, prior: Prior) -> Generation {
         let batch = ids.dims()[0];
         if !self.records {
-            let out = self.model.generate(ids, mask, noise);
-            return Generation { video: out.video, steps_taken: out.steps_taken };
+            return self.model.sample(ids, mask, prior);
         }
         if !self.recorded.contains_key(&batch) {
-            match Recorded::record(&self.model, ids.clone(), mask.clone(), noise.clone()) {
+            match Recorded::record(&self.model, ids.clone(), mask.clone(), &prior) {
                 Some(recorded) => _ = self.recorded.insert(batch, recorded),
                 None => {
                     self.records = false;
                     self.refused = Some("the device recorded no graph for a phase".into());
-                    return self.generate(ids, mask, noise);
+                    return self.sample(ids, mask, prior);
                 }
             }
         }
         let recorded = self.recorded.get_mut(&batch).expect("recorded above");
-        recorded.run(&self.model, ids, mask, noise)
+        recorded.run(&self.model, ids, mask, prior)
     }
 }
 
 impl Recorded {
-    /// Record the three phases for inputs shaped like these; `None` if the device recorded no
-    /// graph for one of them.
-    fn record(model: &Rc<TextToVideo>, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, noise: Tensor<3>) -> Option<Self> {
-        let device = noise.device();
-        let (text, v, z) = start(model, ids.clone(), mask.clone(), noise.clone());
-        let frozen = Tensor::<1, Bool>::zeros([noise.dims()[0]], &device);
-        let buffers = Rc::new(RefCell::new(Buffers { ids, mask, noise, text, v, z, frozen }));
+    /// Record the phases for inputs shaped like these; `None` if the device recorded no graph
+    /// for one of them.
+    fn record(model: &Rc<TextToVideo>, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, prior: &Prior) -> Option<Self> {
+        let device = ids.device();
+        let batch = ids.dims()[0];
+        let text = model.encode_text(ids.clone(), mask.clone());
+        // Buffers of their own (a copy), so that writes into them stay in place.
+        let origin = match prior {
+            Prior::Latent(noise) => Origin::Latent(noise.clone().mul_scalar(1.0)),
+            Prior::Pixels(x0) => {
+                let (t, t_next) = step_times(0, model.sampling_steps.max(1));
+                Origin::Flow { x: x0.clone().mul_scalar(1.0), t: times(t, batch, &device), t_next: times(t_next, batch, &device) }
+            }
+        };
+        let (v, z) = start(model, &origin);
+        let frozen = Tensor::<1, Bool>::zeros([batch], &device);
+        let buffers = Rc::new(RefCell::new(Buffers { ids, mask, origin, text, v, z, frozen }));
 
-        let start_phase: Box<dyn FnMut()> = {
+        let text_phase: Box<dyn FnMut()> = {
             let (model, buffers) = (model.clone(), buffers.clone());
             Box::new(move || {
-                let (ids, mask, noise) = {
+                let text = {
                     let b = buffers.borrow();
-                    (b.ids.clone(), b.mask.clone(), b.noise.clone())
+                    model.encode_text(b.ids.clone(), b.mask.clone())
                 };
-                let (text, v, z) = start(&model, ids, mask, noise);
                 let mut b = buffers.borrow_mut();
                 let _ = copy_into(&mut b.text.tokens, text.tokens);
                 if let (Some(pad), Some(new)) = (&mut b.text.pad, text.pad) {
                     let _ = copy_into(pad, new);
                 }
+            })
+        };
+        let start_phase: Box<dyn FnMut()> = {
+            let (model, buffers) = (model.clone(), buffers.clone());
+            Box::new(move || {
+                let (v, z) = start(&model, &buffers.borrow().origin);
+                let mut b = buffers.borrow_mut();
                 let _ = copy_into(&mut b.v, v);
                 let _ = copy_into(&mut b.z.z_l, z.z_l);
                 let _ = copy_into(&mut b.z.z_h, z.z_h);
@@ -128,40 +153,80 @@ impl Recorded {
         let step_phase: Box<dyn FnMut() -> Tensor<1>> = {
             let (model, buffers) = (model.clone(), buffers.clone());
             Box::new(move || {
-                let next = {
-                    let b = buffers.borrow();
-                    step(&model, &b)
-                };
-                let (z, p) = next;
+                let (z, p) = step(&model, &buffers.borrow());
                 let mut b = buffers.borrow_mut();
                 let _ = copy_into(&mut b.z.z_l, z.z_l);
                 let _ = copy_into(&mut b.z.z_h, z.z_h);
                 p
             })
         };
-        let decode_phase: Box<dyn FnMut() -> Tensor<5>> = {
+        let finish_phase: Box<dyn FnMut() -> Tensor<5>> = {
             let (model, buffers) = (model.clone(), buffers.clone());
             Box::new(move || {
-                let z_h = buffers.borrow().z.z_h.clone();
-                model.decode(z_h)
+                let (video, next) = {
+                    let b = buffers.borrow();
+                    let video = model.decode(b.z.z_h.clone());
+                    let next = match &b.origin {
+                        Origin::Flow { x, t, t_next } => Some(euler_step(x.clone(), video.clone(), t.clone(), t_next.clone())),
+                        Origin::Latent(_) => None,
+                    };
+                    (video, next)
+                };
+                if let (Origin::Flow { x, .. }, Some(next)) = (&mut buffers.borrow_mut().origin, next) {
+                    let _ = copy_into(x, next);
+                }
+                video
             })
         };
+        let text = capture(&device, text_phase);
         let start = capture(&device, start_phase);
         let step = capture(&device, step_phase);
-        let decode = capture(&device, decode_phase);
-        (start.is_hardware() && step.is_hardware() && decode.is_hardware()).then_some(Self { buffers, start, step, decode })
+        let finish = capture(&device, finish_phase);
+        let hardware = text.is_hardware() && start.is_hardware() && step.is_hardware() && finish.is_hardware();
+        hardware.then_some(Self { buffers, text, start, step, finish })
     }
 
-    fn run(&mut self, model: &TextToVideo, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, noise: Tensor<3>) -> Generation {
+    fn run(&mut self, model: &TextToVideo, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, prior: Prior) -> Generation {
         let batch = ids.dims()[0];
         {
             let mut b = self.buffers.borrow_mut();
             let _ = copy_into(&mut b.ids, ids);
             let _ = copy_into(&mut b.mask, mask);
-            let _ = copy_into(&mut b.noise, noise);
+            match (&mut b.origin, prior) {
+                (Origin::Latent(noise), Prior::Latent(new)) => _ = copy_into(noise, new),
+                (Origin::Flow { x, .. }, Prior::Pixels(x0)) => _ = copy_into(x, x0),
+                _ => panic!("a model generates from one kind of prior"),
+            }
         }
         // SAFETY (all replays): the buffers the recordings touched are held by `self.buffers`
         // and the model by the generator; outputs are copied or read before the next replay.
+        unsafe { self.text.replay() };
+        let loops = match self.buffers.borrow().origin {
+            Origin::Latent(_) => 1,
+            Origin::Flow { .. } => model.sampling_steps.max(1),
+        };
+        let mut steps_taken = vec![0; batch];
+        for k in 0..loops {
+            if let Origin::Flow { t, t_next, .. } = &mut self.buffers.borrow_mut().origin {
+                let (now, next) = step_times(k, loops);
+                let _ = copy_into(t, times(now, batch, &t.device()));
+                let _ = copy_into(t_next, times(next, batch, &t_next.device()));
+            }
+            for (sum, n) in steps_taken.iter_mut().zip(self.reason(model, batch)) {
+                *sum += n;
+            }
+            let video = unsafe { self.finish.replay() };
+            if k + 1 == loops {
+                let video = video.clone().mul_scalar(1.0);
+                return Generation { video, steps_taken, sampling_steps: loops };
+            }
+        }
+        unreachable!("at least one reasoning loop")
+    }
+
+    /// One reasoning loop from the current origin: the start, then steps until every sample
+    /// has halted or K is reached; the steps each sample took.
+    fn reason(&mut self, model: &TextToVideo, batch: usize) -> Vec<usize> {
         unsafe { self.start.replay() };
         let mut halted = vec![false; batch];
         let mut steps_taken = vec![0; batch];
@@ -179,17 +244,19 @@ impl Recorded {
                 let _ = copy_into(&mut b.frozen, frozen);
             }
         }
-        let video = unsafe { self.decode.replay() }.clone().mul_scalar(1.0);
-        Generation { video, steps_taken }
+        steps_taken
     }
 }
 
-/// The text features, the starting latent `v` and the initial state.
-fn start(model: &TextToVideo, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, noise: Tensor<3>) -> (Context, Tensor<3>, State) {
-    let text = model.encode_text(ids, mask);
-    let v = model.start(noise);
+/// The starting latent `v` of a reasoning loop from `origin`, and the initial state.
+fn start(model: &TextToVideo, origin: &Origin) -> (Tensor<3>, State) {
+    let latent = match origin {
+        Origin::Latent(noise) => noise.clone(),
+        Origin::Flow { x, t, .. } => model.encode_flow(x.clone(), t.clone()),
+    };
+    let v = model.start(latent);
     let z = model.engine.init_state(&v);
-    (text, v, z)
+    (v, z)
 }
 
 /// One reasoning step from the buffers: the next state (halted samples kept) and the halting

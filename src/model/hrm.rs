@@ -1,8 +1,9 @@
 //! The whole text-to-video model and its reasoning loop.
 //!
 //! `text -> TextEncoder -> text features`; `v` (the encoded target clip in training, noise at
-//! generation) seeds the latent; the engine refines it for up to K = `max_steps` steps; a
-//! convergence predictor may halt each sample early; the final `z_H` is normalised and decoded.
+//! generation; for `flow_matching` the encoded `x_t` plus its time embedding) seeds the latent;
+//! the engine refines it for up to K = `max_steps` steps; a convergence predictor may halt each
+//! sample early; the final `z_H` is normalised and decoded.
 
 use burn::module::Param;
 use burn::nn::LayerNorm;
@@ -14,6 +15,7 @@ use super::engine::{Engine, State};
 use super::halting::Halting;
 use super::rope::{ROPE_BASE, Rope};
 use super::text_encoder::TextEncoder;
+use super::time_embedding::TimeEmbedding;
 use super::video_codec::{VideoDetokenizer, VideoTokenizer};
 
 /// Scale of the generation noise, as in the reference code (`randn * 0.02`).
@@ -29,6 +31,12 @@ pub struct TextToVideo {
     /// `[tokens, hidden]`, added to the starting latent (`model.video_codec.position_embedding`).
     pub start_positions: Option<Param<Tensor<2>>>,
     pub halting: Option<Halting>,
+    /// `flow_matching` only: the flow time's embedding, added to the encoded `x_t`.
+    pub time_embedding: Option<TimeEmbedding>,
+    /// `flow_matching` only: Euler steps of generation (`training.flow.sampling_steps`).
+    pub sampling_steps: usize,
+    /// Clip (frames, height, width): the shape of a flow-matching model's pixel noise.
+    pub clip: [usize; 3],
     pub max_steps: usize,
     /// Halt when the predicted probability exceeds this.
     pub threshold: f64,
@@ -87,6 +95,13 @@ impl TextToVideo {
     /// `[batch, 3, frames, height, width]` in [-1, 1] -> `v: [batch, tokens, hidden]`.
     pub fn encode_video(&self, video: Tensor<5>) -> Tensor<3> {
         self.video_tokenizer.forward(video)
+    }
+
+    /// `flow_matching`: `x_t` at times `t: [batch]` -> the latent reasoning starts from, the
+    /// encoded clip with the time embedding added to every token.
+    pub fn encode_flow(&self, x_t: Tensor<5>, t: Tensor<1>) -> Tensor<3> {
+        let embedding = self.time_embedding.as_ref().expect("a flow-matching model embeds the time").forward(t);
+        self.encode_video(x_t) + embedding.unsqueeze_dim(1)
     }
 
     /// A latent `z_H` -> clip.

@@ -10,6 +10,7 @@ use super::engine::EngineConfig;
 use super::halting::Halting;
 use super::hrm::TextToVideo;
 use super::text_encoder::TextEncoderConfig;
+use super::time_embedding::TimeEmbedding;
 use super::video_codec::video_codec;
 use crate::spec::types::HaltingScope;
 use crate::spec::validate::ModelConfig;
@@ -57,6 +58,9 @@ pub fn build(config: &ModelConfig, device: &Device) -> TextToVideo {
             .position_embedding
             .then(|| Initializer::Normal { mean: 0.0, std: 0.02 }.init([tokens, hidden], device)),
         halting: Halting::new(model.halting.kind, tokens, hidden, device),
+        time_embedding: config.flow().map(|_| TimeEmbedding::new(hidden, device)),
+        sampling_steps: config.flow().unwrap_or(1),
+        clip: config.clip(),
         max_steps: model.engine.max_steps as usize,
         threshold: model.halting.threshold,
         min_steps: model.halting.min_steps.max(1) as usize,
@@ -90,6 +94,9 @@ pub fn component_counts(m: &TextToVideo) -> Vec<(String, usize)> {
     counts.push(("output_norm".to_string(), m.output_norm.num_params()));
     counts.push(("start_positions".to_string(), m.start_positions.as_ref().map_or(0, |p| p.num_params())));
     counts.push(("halting".to_string(), m.halting.as_ref().map_or(0, |h| h.num_params())));
+    if let Some(time) = &m.time_embedding {
+        counts.push(("time_embedding".to_string(), time.num_params()));
+    }
     let total = m.num_params();
     debug_assert_eq!(total, counts.iter().map(|(_, n)| n).sum::<usize>(), "a component is missing from the counts");
     counts.push(("total".to_string(), total));

@@ -10,11 +10,12 @@
 use std::sync::OnceLock;
 
 use super::types::{
-    DataSpec, EngineKind, EngineSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, RunSpec, TextEncoderSpec,
-    TrainingSpec,
+    DataSpec, EngineKind, EngineSpec, Family, HaltingKind, Interaction, ModelSpec, NormPlacement, Objective, RunSpec,
+    TextEncoderSpec, TrainingSpec,
 };
 use super::validate::ModelConfig;
 use crate::model::swiglu::inner_width;
+use crate::model::time_embedding::FREQUENCIES;
 use crate::model::video_codec::{PAPER_STRIDES, REFERENCE_PATCH, paper_down_widths, paper_kernel, paper_up_widths};
 
 /// Bytes a parameter costs in training: its f32 weight, its gradient and AdamW's two moments.
@@ -36,6 +37,8 @@ struct Shape {
     clip: [u64; 3],
     grid: [u64; 3],
     batch: u64,
+    /// Trained by flow matching: the model embeds the flow time.
+    flow: bool,
 }
 
 impl Shape {
@@ -45,6 +48,7 @@ impl Shape {
             clip: config.clip().map(|s| s as u64),
             grid: config.grid().map(|g| g as u64),
             batch: 1,
+            flow: config.flow().is_some(),
         }
     }
 
@@ -58,7 +62,8 @@ impl Shape {
             Family::Reference => REFERENCE_PATCH,
         };
         let grid = [0, 1, 2].map(|a| (clip[a] / factor[a] as u64).max(1));
-        Self { spec: run.model.clone(), clip, grid, batch: run.training.batch_size.into() }
+        let flow = run.training.objective == Objective::FlowMatching;
+        Self { spec: run.model.clone(), clip, grid, batch: run.training.batch_size.into(), flow }
     }
 
     fn c(&self) -> u64 {
@@ -134,7 +139,8 @@ impl Shape {
             HaltingKind::Linear => c + 1,
             HaltingKind::None => 0,
         };
-        text_params + codec + engine + layer_norm + start + halting
+        let time = if self.flow { 2 * FREQUENCIES as u64 * c + c } else { 0 };
+        text_params + codec + engine + layer_norm + start + halting + time
     }
 
     /// Values one transformer block keeps for the backward pass, per sample, for `n` queries
@@ -345,10 +351,16 @@ mod tests {
     #[test]
     fn parameter_count_matches_the_built_model() {
         for (model, data) in variants() {
-            let config = ModelConfig::new(&model, &data).unwrap();
-            let built = crate::model::param_counts(&config).into_iter().find(|(k, _)| k == "total").unwrap().1;
-            assert_eq!(param_count(&config), built as u64, "{model:?}");
-            assert_eq!(Footprint::of(&run(model, data)).params, built as u64);
+            // A flow-matching run's model adds the time embedding.
+            for flow in [false, true] {
+                let mut run = run(model.clone(), data.clone());
+                run.training.objective = if flow { Objective::FlowMatching } else { Objective::Paper };
+                let config = run.model_config().unwrap();
+                assert_eq!(config.flow().is_some(), flow);
+                let built = crate::model::param_counts(&config).into_iter().find(|(k, _)| k == "total").unwrap().1;
+                assert_eq!(param_count(&config), built as u64, "{model:?} flow {flow}");
+                assert_eq!(Footprint::of(&run).params, built as u64);
+            }
         }
         // The paper's defaults: hidden 256, 8 frames of 32x32.
         let config = ModelConfig::new(&ModelSpec::default(), &DataSpec::default()).unwrap();

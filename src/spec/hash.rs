@@ -21,6 +21,9 @@ const ADDED_LATER: &[(&[&str], &str)] = &[
     (&["model", "video_codec", "cpu_conv"], "\"native\""),
     (&["training", "gradient_checkpointing"], "false"),
     (&["training", "devices"], "1"),
+    // Unset and set to its defaults are one run (only `flow_matching` runs may set it).
+    (&["training", "flow"], "null"),
+    (&["training", "flow"], "{\"sampling_steps\":8}"),
 ];
 
 /// The canonical JSON text of a run spec.
@@ -76,5 +79,23 @@ fn sorted(v: Value) -> Value {
         }
         Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::types::FlowSpec;
+
+    /// The flow settings left out of a hash are exactly their defaults.
+    #[test]
+    fn the_flow_value_left_out_is_the_default() {
+        let default = serde_json::to_value(FlowSpec::default()).unwrap();
+        let left_out: Vec<Value> = ADDED_LATER
+            .iter()
+            .filter(|(path, _)| *path == ["training", "flow"])
+            .map(|(_, v)| serde_json::from_str(v).unwrap())
+            .collect();
+        assert_eq!(left_out, vec![Value::Null, default]);
     }
 }

@@ -331,8 +331,26 @@ pub enum Objective {
     Paper,
     /// Train and generate from the same noise prior.
     NoiseRegression,
-    /// Rectified-flow velocity matching from noise to the encoded target.
+    /// Rectified flow in pixel space: the model sees `x_t = (1 - t) x_0 + t x_1` between noise
+    /// `x_0 ~ N(0, 1)` and the clip `x_1`, and the time `t`, and predicts the clean clip;
+    /// generation integrates the velocity that prediction implies with Euler steps from noise
+    /// (`training.flow`).
     FlowMatching,
+}
+
+/// Generation of a `flow_matching` run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowSpec {
+    /// Euler steps from noise (t = 0) to the clip (t = 1), each a whole reasoning loop;
+    /// `ttv-run generate --sampling-steps` overrides it.
+    pub sampling_steps: u32,
+}
+
+impl Default for FlowSpec {
+    fn default() -> Self {
+        Self { sampling_steps: 8 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
@@ -359,6 +377,8 @@ pub struct TrainingSpec {
     /// Clip the global gradient norm to this; null turns clipping off.
     pub clip_norm: Option<f64>,
     pub objective: Objective,
+    /// Only for `objective: flow_matching` (refused otherwise); its defaults when left out.
+    pub flow: Option<FlowSpec>,
     /// Stop cleanly (with a checkpoint) when this much wall time is nearly spent: `4h`, `30m`,
     /// `90s` or a number of seconds. Null means no budget.
     pub time_budget: Option<Duration>,
@@ -374,6 +394,13 @@ pub struct TrainingSpec {
     pub devices: u32,
 }
 
+impl TrainingSpec {
+    /// The Euler steps of a `flow_matching` run's generation; `None` for the other objectives.
+    pub fn flow_sampling_steps(&self) -> Option<u32> {
+        (self.objective == Objective::FlowMatching).then(|| self.flow.clone().unwrap_or_default().sampling_steps)
+    }
+}
+
 impl Default for TrainingSpec {
     fn default() -> Self {
         Self {
@@ -384,6 +411,7 @@ impl Default for TrainingSpec {
             schedule: ScheduleSpec::default(),
             clip_norm: Some(1.0),
             objective: Objective::Paper,
+            flow: None,
             time_budget: None,
             checkpoint_every: 1,
             precision: Precision::Fp32,

@@ -56,6 +56,8 @@ pub struct ModelConfig {
     clip: [usize; 3],
     /// The latent token grid (time, height, width) the video codec makes of the clip.
     grid: [usize; 3],
+    /// `flow_matching`'s Euler steps of generation: the model then has a time embedding.
+    flow: Option<usize>,
 }
 
 impl ModelConfig {
@@ -65,7 +67,8 @@ impl ModelConfig {
         let grid = check_model(model, data, &mut problems);
         match grid {
             Some(grid) if problems.0.is_empty() => {
-                Ok(Self { spec: model.clone(), clip: [data.frames, data.height, data.width].map(|s| s as usize), grid })
+                let clip = [data.frames, data.height, data.width].map(|s| s as usize);
+                Ok(Self { spec: model.clone(), clip, grid, flow: None })
             }
             _ => Err(problems),
         }
@@ -89,12 +92,29 @@ impl ModelConfig {
     pub fn tokens(&self) -> usize {
         self.grid.iter().product()
     }
+
+    /// The model of a `flow_matching` run: it embeds the flow time and generates in
+    /// `sampling_steps` Euler steps (at least one).
+    pub fn with_flow(mut self, sampling_steps: u32) -> Self {
+        self.flow = Some(sampling_steps.max(1) as usize);
+        self
+    }
+
+    /// The Euler steps of generation when the model is trained by flow matching.
+    pub fn flow(&self) -> Option<usize> {
+        self.flow
+    }
 }
 
 impl RunSpec {
-    /// The run's model, validated for the run's clip shape.
+    /// The run's model, validated for the run's clip shape (with its objective's time
+    /// embedding when it is trained by flow matching).
     pub fn model_config(&self) -> Result<ModelConfig, Problems> {
-        ModelConfig::new(&self.model, &self.data)
+        let config = ModelConfig::new(&self.model, &self.data)?;
+        Ok(match self.training.flow_sampling_steps() {
+            Some(steps) => config.with_flow(steps),
+            None => config,
+        })
     }
 }
 
@@ -147,6 +167,8 @@ pub const MAX_TEXT_LEN: u32 = 8192;
 pub const MAX_VOCAB: u32 = 1 << 20;
 /// Reasoning steps K (the paper: 3).
 pub const MAX_STEPS: u32 = 1000;
+/// Euler steps of flow-matching generation (the default: 8), each a whole reasoning loop.
+pub const MAX_SAMPLING_STEPS: u32 = 10_000;
 /// Epochs (the paper: 3).
 pub const MAX_EPOCHS: u32 = 1_000_000;
 /// Clips per batch and micro-batches per update (the paper: 2 and 8).
@@ -292,13 +314,19 @@ fn check_training(run: &RunSpec, p: &mut Problems) {
         format!("must be at most a year ({MAX_TIME_BUDGET_S} s); null means no budget"),
     );
     p.check(t.checkpoint_every >= 1, "training.checkpoint_every", "must be >= 1");
-    // Declared in the schema for what comes next; refuse them rather than silently train
-    // something else.
+    // Generation settings another objective would ignore: refused, so no run claims them.
+    let objective = serde_json::to_value(t.objective).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
     p.check(
-        t.objective != Objective::FlowMatching,
-        "training.objective",
-        "flow_matching is not implemented yet (use paper or noise_regression)",
+        t.flow.is_none() || t.objective == Objective::FlowMatching,
+        "training.flow",
+        format!("only for training.objective flow_matching (this run's is {objective}); leave it out"),
     );
+    if let Some(flow) = &t.flow {
+        p.check(flow.sampling_steps >= 1, "training.flow.sampling_steps", "must be >= 1");
+        p.cap("training.flow.sampling_steps", flow.sampling_steps.into(), MAX_SAMPLING_STEPS.into(), "the default 8");
+    }
+    // Declared in the schema for what comes next; refused rather than silently training
+    // something else.
     p.check(t.precision == Precision::Fp32, "training.precision", "only fp32 is implemented yet");
 
     p.check(e.every >= 1, "eval.every", "must be >= 1");

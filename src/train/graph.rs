@@ -3,8 +3,8 @@
 //! kernels one by one from the host costs more than running them; a replay is one launch.
 //!
 //! A replay reruns the recorded kernels on the buffers they used when recorded, so everything
-//! that changes between updates is written into those buffers in place: the batch (copied into
-//! the captured inputs), the learning rate and step count (device tensors of [`AdamW`]), the
+//! that changes between updates is written into those buffers in place: the batch and its noise
+//! (copied into the captured inputs), the learning rate and step count (device tensors of [`AdamW`]), the
 //! weights and moments (updated in place by AdamW). Recording runs the update four times
 //! (warm-up, then capture) with the learning rate at zero, and the moments and step count are
 //! put back afterwards, so capturing changes nothing.
@@ -20,6 +20,7 @@ use super::adamw::AdamW;
 use super::step::{Inputs, StepStats, apply, backward};
 use crate::backend::copy_into;
 use crate::model::TextToVideo;
+use crate::model::flow::FlowNoise;
 use crate::spec::types::RunSpec;
 
 type Update = Box<dyn FnMut() -> Tensor<1>>;
@@ -108,6 +109,10 @@ impl Inputs {
         if let (Some(noise), Some(new)) = (&mut self.noise, batch.noise) {
             in_place &= copy_into(noise, new);
         }
+        if let (Some(flow), Some(new)) = (&mut self.flow, batch.flow) {
+            in_place &= copy_into(&mut flow.x0, new.x0);
+            in_place &= copy_into(&mut flow.t, new.t);
+        }
         in_place
     }
 
@@ -118,6 +123,7 @@ impl Inputs {
             mask: self.mask.clone().bool_not().bool_not(),
             videos: self.videos.clone().mul_scalar(1.0),
             noise: self.noise.as_ref().map(|n| n.clone().mul_scalar(1.0)),
+            flow: self.flow.as_ref().map(|f| FlowNoise { x0: f.x0.clone().mul_scalar(1.0), t: f.t.clone().mul_scalar(1.0) }),
         }
     }
 }

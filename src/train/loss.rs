@@ -1,11 +1,12 @@
-//! The training objective of one micro-batch: pixel-space MSE of the final clip, plus the
-//! convergence predictor's BCE against the paper's "reconstruction stopped improving" labels.
+//! The training objective of one micro-batch: pixel-space MSE of the final clip against the
+//! target clip, plus the convergence predictor's BCE against the paper's "reconstruction stopped
+//! improving" labels. The objectives differ only in where the reasoning starts.
 
 use burn::prelude::*;
 
+use crate::model::flow::{FlowNoise, interpolate};
 use crate::model::halting::{convergence_labels, halting_bce, per_sample_mse};
 use crate::model::{ReasonOptions, TextToVideo};
-use crate::spec::types::Objective;
 
 /// What the reasoning starts from during training.
 pub enum Start {
@@ -13,15 +14,18 @@ pub enum Start {
     EncodedTarget,
     /// `noise_regression`: the same noise prior generation uses.
     Noise(Box<Tensor<3>>),
+    /// `flow_matching`: the encoded `x_t` between pixel noise and the target at time `t`, with
+    /// the time embedded; the clip the model makes of it is its prediction of the target.
+    Flow(Box<FlowNoise>),
 }
 
 impl Start {
-    /// `noise` is only drawn for the objectives that use it.
-    pub fn new(objective: Objective, noise: impl FnOnce() -> Tensor<3>) -> Self {
-        match objective {
-            Objective::Paper => Self::EncodedTarget,
-            Objective::NoiseRegression => Self::Noise(Box::new(noise())),
-            Objective::FlowMatching => unreachable!("validation refuses flow_matching"),
+    /// The latent the reasoning starts from for target clips `videos`.
+    pub fn latent(self, model: &TextToVideo, videos: Tensor<5>) -> Tensor<3> {
+        match self {
+            Self::EncodedTarget => model.encode_video(videos),
+            Self::Noise(noise) => *noise,
+            Self::Flow(flow) => model.encode_flow(interpolate(flow.x0, videos, flow.t.clone()), flow.t),
         }
     }
 }
@@ -45,10 +49,7 @@ pub fn batch_loss(
     halting_weight: f64,
 ) -> Loss {
     let train_halting = model.halting.is_some() && halting_weight > 0.0;
-    let v = match start {
-        Start::EncodedTarget => model.encode_video(videos.clone()),
-        Start::Noise(noise) => *noise,
-    };
+    let v = start.latent(model, videos.clone());
     let options = ReasonOptions { early_stop: false, decode_steps: train_halting };
     let out = model.forward(ids, mask, v, options);
     let mse = (out.video - videos.clone()).powf_scalar(2.0).mean();

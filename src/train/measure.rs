@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use burn::prelude::*;
 
-use super::noise::noise;
+use super::noise::prior;
 use crate::model::generator::Generator;
 use crate::model::{TextToVideo, TextTokenizer};
 
@@ -21,11 +21,11 @@ pub fn generation_seconds_per_clip(
 ) -> anyhow::Result<f64> {
     let captions = vec![prompt; batch];
     let (ids, mask) = tokenizer.batch(&captions, device).map_err(anyhow::Error::msg)?;
-    let start = noise(0, "latency", 0, [batch, model.tokens, model.hidden], device);
+    let start = prior(model, 0, "latency", 0, batch, device);
     let mut generator = Generator::new(model, device);
     let mut run = || {
         let t = Instant::now();
-        let out = generator.generate(ids.clone(), mask.clone(), start.clone());
+        let out = generator.sample(ids.clone(), mask.clone(), start.clone());
         let _ = out.video.into_data();
         t.elapsed().as_secs_f64()
     };

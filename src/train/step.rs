@@ -13,8 +13,9 @@ use burn::prelude::*;
 use super::adamw::AdamW;
 use super::clip::clip_global_norm;
 use super::loss::{Start, batch_loss};
-use super::noise::noise;
+use super::noise::{flow_noise, noise};
 use crate::data::batch::HostBatch;
+use crate::model::flow::FlowNoise;
 use crate::model::{TextToVideo, TextTokenizer};
 use crate::spec::types::{Objective, RunSpec};
 
@@ -64,13 +65,14 @@ pub struct StepStats {
 }
 
 /// A micro-batch on the device: caption ids and mask, clips, and the noise the objective
-/// starts from (only `noise_regression` has one).
+/// starts from (`noise_regression`: latent noise; `flow_matching`: pixel noise and times).
 #[derive(Clone)]
 pub struct Inputs {
     pub ids: Tensor<2, Int>,
     pub mask: Tensor<2, Bool>,
     pub videos: Tensor<5>,
     pub noise: Option<Tensor<3>>,
+    pub flow: Option<FlowNoise>,
 }
 
 /// What a step needs besides the model and the optimizer.
@@ -113,17 +115,25 @@ impl Stepper<'_> {
         Ok((model, StepStats::read(stats)?))
     }
 
-    /// `micro` on the device.
+    /// `micro` on the device; its noise is samples `first_sample..` of stream `train-<epoch>`.
     pub fn inputs(&self, micro: &MicroBatch) -> Result<Inputs> {
         let captions: Vec<&str> = micro.host.captions.iter().map(String::as_str).collect();
         let (ids, mask) = self.tokenizer.batch(&captions, self.device).map_err(anyhow::Error::msg)?;
         let videos = micro.host.clone().to_device(self.device).videos;
+        Ok(self.with_noise(ids, mask, videos, &format!("train-{}", micro.epoch), micro.first_sample))
+    }
+
+    /// Captions and clips on the device with the noise the objective starts from, drawn for
+    /// samples `first..` of stream `purpose`.
+    pub fn with_noise(&self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, videos: Tensor<5>, purpose: &str, first: u64) -> Inputs {
+        let [batch, _, frames, height, width] = videos.dims();
         let [tokens, hidden] = self.latent;
-        let noise = (self.spec.training.objective != Objective::Paper).then(|| {
-            let dims = [micro.host.len(), tokens, hidden];
-            noise(self.seed, &format!("train-{}", micro.epoch), micro.first_sample, dims, self.device)
-        });
-        Ok(Inputs { ids, mask, videos, noise })
+        let objective = self.spec.training.objective;
+        let noise = (objective == Objective::NoiseRegression)
+            .then(|| noise(self.seed, purpose, first, [batch, tokens, hidden], self.device));
+        let flow = (objective == Objective::FlowMatching)
+            .then(|| flow_noise(self.seed, purpose, first, [frames, height, width], batch, self.device));
+        Inputs { ids, mask, videos, noise, flow }
     }
 }
 
@@ -131,8 +141,12 @@ impl Stepper<'_> {
 /// the update), and its weighted (loss, mse, halting BCE) as a `[3]` tensor on the device.
 pub fn backward(model: &TextToVideo, spec: &RunSpec, inputs: Inputs, weight: f64) -> (GradientsParams, Tensor<1>) {
     // The batch stays off the autodiff graph: a constant for the weights' operations.
-    let Inputs { ids, mask, videos, noise } = inputs;
-    let start = Start::new(spec.training.objective, || noise.expect("noise for this objective"));
+    let Inputs { ids, mask, videos, noise, flow } = inputs;
+    let start = match spec.training.objective {
+        Objective::Paper => Start::EncodedTarget,
+        Objective::NoiseRegression => Start::Noise(Box::new(noise.expect("latent noise for noise_regression"))),
+        Objective::FlowMatching => Start::Flow(Box::new(flow.expect("pixel noise and times for flow_matching"))),
+    };
     let loss = batch_loss(model, ids, mask, videos, start, spec.model.halting.loss_weight);
     let bce = loss.halting_bce.map(|b| b.inner()).unwrap_or_else(|| Tensor::zeros([1], &model.device().inner()));
     let stats = Tensor::cat(vec![loss.total.clone().inner(), loss.mse.inner(), bce], 0) * weight;

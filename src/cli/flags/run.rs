@@ -104,6 +104,10 @@ pub enum Command {
         /// Halting threshold in (0, 1] (default: the run's).
         #[arg(long, value_parser = threshold)]
         threshold: Option<f64>,
+        /// Euler steps from noise to the clip, each a whole reasoning loop (default: the run's
+        /// `training.flow.sampling_steps`); flow_matching runs only.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        sampling_steps: Option<u32>,
         /// Seed of the starting noise.
         #[arg(long, default_value_t = 0)]
         seed: u64,
