@@ -36,6 +36,8 @@ pub struct Generator {
 }
 
 /// Where a reasoning loop starts.
+// One per recording, held for its buffers: boxing would save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum Origin {
     /// The latent noise itself.
