@@ -4,7 +4,8 @@
 # anchors, perf-reference, perf-paper, graphs, mem64-reference, mem64-paper, profile-reference,
 # profile-paper, paper, parity, sweep, experiments (SPECS="experiments/a.yaml ..."), long (one spec
 # across several invocations on one machine), trained (SPECS with workers sharing GPU 0, then the
-# halting-threshold sweep on their checkpoints). benches/README.md describes each.
+# halting-threshold sweep on their checkpoints), scores (FID, KID and FVD left pending in that store,
+# with the network weights in $TTV_ASSETS). benches/README.md describes each.
 # Results go under $OUT (tables as .txt, JSON, the runs' store as a tarball, CubeCL's compile
 # and autotune logs), every returned file under 16 MiB.
 #
@@ -49,6 +50,12 @@ level = "disabled"
 file = "$OUT/profile.log"
 EOF
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+# The store of `trained` and `scores` back as registry.tgz.* without checkpoints or claims;
+# TAR_EXCLUDE="pattern ..." leaves more out (e.g. 'epoch_[1-5].safetensors': only the last eval's clips).
+pack_longrun() {
+  tar czf - -C "$PWD/longrun" --exclude=ckpt --exclude=claim $(for e in ${TAR_EXCLUDE:-}; do printf -- '--exclude=%s ' "$e"; done) registry \
+    | split -b 15000000 - "$OUT/registry.tgz."
+}
 peak_mem() { # sample used memory every 0.2 s while "$@" runs; print the peak in MiB
   local log; log=$(mktemp); nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 >"$log" & local smi=$!
   "$@"; local rc=$?
@@ -111,9 +118,12 @@ for what in "$@"; do
       [ $rc = 0 ] && [ "${THRESHOLDS_S:-150}" -gt 0 ] && ( time timeout "${THRESHOLDS_S:-150}" "$BIN"/ttv-run thresholds --registry "$reg" --device cuda ${THRESHOLDS:+--values $THRESHOLDS} $(for h in ${ONLY:-}; do printf -- '--run %s ' "$h"; done) ) >> "$OUT/trained.txt" 2>&1
       "$BIN"/ttv-run status $SPECS --registry "$reg" >> "$OUT/trained.txt" 2>&1
       tail -40 "$OUT/trained.txt"
-      # TAR_EXCLUDE="pattern ..." leaves more out (e.g. 'epoch_[1-5].safetensors': only the last epoch's eval clips).
-      tar czf - -C "$PWD/longrun" --exclude=ckpt --exclude=claim $(for e in ${TAR_EXCLUDE:-}; do printf -- '--exclude=%s ' "$e"; done) registry \
-        | split -b 15000000 - "$OUT/registry.tgz." ;;
+      pack_longrun ;;
+    scores)   # FID, KID and FVD that the runs in longrun/ left pending (they trained without the network
+              # weights), computed on GPU 0 from their kept eval clips; EXPERIMENTS="name ..." limits it
+      ( time timeout "$limit" "$BIN"/ttv-run fid --registry "$PWD/longrun/registry" --device cuda \
+          $(for e in ${EXPERIMENTS:-}; do printf -- '--experiment %s ' "$e"; done) ) 2>&1 | tee "$OUT/scores.txt"
+      pack_longrun ;;
     sweep)   # a 12-run sweep of paper.yaml (seeds 0-11) on GPU 0: one process, then WORKERS (default 4)
              # worker processes; wall time and peak memory of each, the two stores back as sweep.tgz
       seeds="seeds=[0,1,2,3,4,5,6,7,8,9,10,11]"

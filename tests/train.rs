@@ -441,7 +441,10 @@ fn fvd_is_computed_during_evaluation_or_pending_then_by_ttv_run_fid() {
     assert!(!status.summary.fid_pending && status.summary.eval["fvd"] == fvd[0], "{:?}", status.summary);
     assert!(status.notes.iter().any(|n| n.starts_with("FVD on 2 real / 2 generated clips")), "{:?}", status.notes);
 
-    let (dir, path) = workspace(&spec);
+    // Trained without weights and asking FID too: both pending. `ttv-run fid` with no network
+    // here fails; with only I3D's weights it computes FVD and leaves FID pending, saying why
+    // (the two networks may live on different machines); with both it completes the run.
+    let (dir, path) = workspace(&spec.replace("metrics: [fvd,", "metrics: [fid, fvd,"));
     let out = ttv_run(dir.path(), &[path.to_str().unwrap()], NO_WEIGHTS);
     assert!(out.status.success(), "{}", text(&out));
     let (run_dir, status) = the_run(dir.path());
@@ -449,15 +452,28 @@ fn fvd_is_computed_during_evaluation_or_pending_then_by_ttv_run_fid() {
     assert!(status.notes.iter().any(|n| n.starts_with("FVD pending: I3D weights not found")), "{:?}", status.notes);
     assert!(metric(&values(&run_dir), "eval", "fvd").is_empty(), "no made-up FVD");
 
-    let out = ttv_run(dir.path(), &["fid"], &with_weights);
+    let out = ttv_run(dir.path(), &["fid"], NO_WEIGHTS);
+    assert!(!out.status.success() && text(&out).contains("nothing scored"), "{}", text(&out));
+
+    let i3d_only = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(assets.join(ttv::metrics::I3D_WEIGHTS), i3d_only.path().join(ttv::metrics::I3D_WEIGHTS)).unwrap();
+    let out = ttv_run(dir.path(), &["fid"], &[("TTV_ASSETS", i3d_only.path().to_str().unwrap())]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("FVD"), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FID and KID not computed: FID weights not found"), "{}", text(&out));
     let (run_dir, status) = the_run(dir.path());
     let later = metric(&values(&run_dir), "eval", "fvd");
     assert!(later.len() == 1 && (later[0] - fvd[0]).abs() <= 1e-6 * fvd[0], "{later:?} vs {fvd:?} during evaluation");
-    assert!(!status.summary.fid_pending, "{:?}", status.summary);
-    assert!(!status.notes.iter().any(|n| n.starts_with("FVD pending")), "{:?}", status.notes);
+    assert!(metric(&values(&run_dir), "eval", "fid").is_empty(), "no made-up FID");
+    assert!(status.summary.fid_pending, "FID is still owed: {:?}", status.summary);
     assert!(status.notes.iter().any(|n| n.starts_with("FVD computed afterwards by `ttv-run fid`")), "{:?}", status.notes);
+
+    let out = ttv_run(dir.path(), &["fid"], &with_weights);
+    assert!(out.status.success(), "{}", text(&out));
+    let (run_dir, status) = the_run(dir.path());
+    assert_eq!(metric(&values(&run_dir), "eval", "fid").len(), 1);
+    assert_eq!(metric(&values(&run_dir), "eval", "fvd"), later, "FVD is not scored twice");
+    assert!(!status.summary.fid_pending, "{:?}", status.summary);
+    assert!(!status.notes.iter().any(|n| n.starts_with("FVD pending") || n.starts_with("FID pending")), "{:?}", status.notes);
 }
 
 /// `family`'s model at test size: hidden 32, 4 heads, one text block, one block per level, two

@@ -1,6 +1,7 @@
 //! `ttv-run fid`: score every evaluation whose FID, KID or FVD was left pending (the run trained
 //! where the network weights were not), from the uint8 clips the run kept; with `--fvd`, also
-//! the FVD of finished runs that never asked for it, so they gain it without retraining.
+//! the FVD of finished runs that never asked for it, so they gain it without retraining. A
+//! network whose weights are not here leaves its metrics pending and the other's are computed.
 
 use std::collections::BTreeSet;
 
@@ -32,30 +33,29 @@ pub struct Scored {
     pub run: String,
     /// The metric rows added per newly scored evaluation.
     pub epochs: Vec<(u32, Vec<(String, f64)>)>,
-    /// Why FVD was not computed for this run, when `--fvd` asked for it.
-    pub fvd_skipped: Option<String>,
+    /// Why a metric the run wants was not computed (too few frames for I3D, a network's
+    /// weights missing here); a pending one stays pending.
+    pub skipped: Vec<String>,
 }
 
-/// The networks, each loaded when a run first needs it; a missing one fails the command.
+/// The networks, each loaded when a run first needs it. A missing one leaves its metric pending
+/// and the other network's metric is still computed: FID and FVD weights may live on different
+/// machines.
 struct Networks<'a> {
     device: &'a Device,
-    fid: Option<FidNetwork>,
-    fvd: Option<FvdNetwork>,
+    fid: Option<Result<FidNetwork, String>>,
+    fvd: Option<Result<FvdNetwork, String>>,
 }
 
 impl Networks<'_> {
-    fn fid(&mut self) -> Result<&FidNetwork> {
-        if self.fid.is_none() {
-            self.fid = Some(load_fid_network(self.device).map_err(|e| anyhow!("{e}"))?);
-        }
-        Ok(self.fid.as_ref().expect("loaded"))
+    fn fid(&mut self) -> Result<&FidNetwork, String> {
+        let device = self.device;
+        self.fid.get_or_insert_with(|| load_fid_network(device)).as_ref().map_err(Clone::clone)
     }
 
-    fn fvd(&mut self) -> Result<&FvdNetwork> {
-        if self.fvd.is_none() {
-            self.fvd = Some(load_fvd_network(self.device).map_err(|e| anyhow!("{e}"))?);
-        }
-        Ok(self.fvd.as_ref().expect("loaded"))
+    fn fvd(&mut self) -> Result<&FvdNetwork, String> {
+        let device = self.device;
+        self.fvd.get_or_insert_with(|| load_fvd_network(device)).as_ref().map_err(Clone::clone)
     }
 }
 
@@ -91,12 +91,19 @@ pub fn score_pending(store: &Store, options: &Options, device: &Device) -> Resul
         };
         let scored =
             score_run(&run_dir, &hash, &wanted, options, &mut networks).with_context(|| format!("run {}", &hash[..12]))?;
-        if !scored.epochs.is_empty() || scored.fvd_skipped.is_some() || pending {
+        if !scored.epochs.is_empty() || !scored.skipped.is_empty() || pending {
             done.push(scored);
         }
     }
     if !done.is_empty() {
         store.rebuild_index()?;
+    }
+    // Nothing could be scored because no network is here: a failure, not a quiet success.
+    let fid_missing = networks.fid.as_ref().and_then(|n| n.as_ref().err());
+    let fvd_missing = networks.fvd.as_ref().and_then(|n| n.as_ref().err());
+    let missing: Vec<&str> = [fid_missing, fvd_missing].into_iter().flatten().map(String::as_str).collect();
+    if !missing.is_empty() && done.iter().all(|s| s.epochs.is_empty()) {
+        return Err(anyhow!("nothing scored: {}", missing.join("; ")));
     }
     Ok(done)
 }
@@ -128,32 +135,47 @@ fn score_run(run_dir: &RunDir, hash: &str, wanted: &Wanted, options: &Options, n
     let mut added: std::collections::BTreeMap<u32, Vec<(String, f64)>> = Default::default();
     let mut caveats = Vec::new();
     let mut computed = Vec::new();
+    let mut skipped = Vec::new();
     if wanted.fid {
         let mut real: Option<FrameFeatures> = None;
         for epoch in unscored(&metrics, "fid", options.last_only) {
             if !run_dir.eval_generated(epoch).is_file() {
                 continue;
             }
-            let scores = fid::score_kept(run_dir, epoch, networks.fid()?, &mut real).with_context(|| format!("epoch {epoch}"))?;
+            let network = match networks.fid() {
+                Ok(network) => network,
+                Err(why) => {
+                    skipped.push(format!("FID and KID not computed: {why}"));
+                    break;
+                }
+            };
+            let scores = fid::score_kept(run_dir, epoch, network, &mut real).with_context(|| format!("epoch {epoch}"))?;
             push(&mut metrics, epoch, &scores);
             added.entry(epoch).or_default().extend(scores.values);
             caveats.extend(scores.notes);
             computed.push("FID");
         }
     }
-    let mut fvd_skipped = None;
+    let mut too_short = false;
     if wanted.fvd && run_dir.eval_target().is_file() {
         let frames = ClipsU8::load(&run_dir.eval_target())?.frames;
         if frames < MIN_FRAMES {
-            fvd_skipped = Some(format!("FVD not computed: its clips have {frames} frames, I3D needs at least {MIN_FRAMES}"));
+            too_short = true;
+            skipped.push(format!("FVD not computed: its clips have {frames} frames, I3D needs at least {MIN_FRAMES}"));
         } else {
             let mut real: Option<Features> = None;
             for epoch in unscored(&metrics, "fvd", options.last_only) {
                 if !run_dir.eval_generated(epoch).is_file() {
                     continue;
                 }
-                let scores =
-                    fvd::score_kept(run_dir, epoch, networks.fvd()?, &mut real).with_context(|| format!("epoch {epoch}"))?;
+                let network = match networks.fvd() {
+                    Ok(network) => network,
+                    Err(why) => {
+                        skipped.push(format!("FVD not computed: {why}"));
+                        break;
+                    }
+                };
+                let scores = fvd::score_kept(run_dir, epoch, network, &mut real).with_context(|| format!("epoch {epoch}"))?;
                 push(&mut metrics, epoch, &scores);
                 added.entry(epoch).or_default().extend(scores.values);
                 caveats.extend(scores.notes);
@@ -170,7 +192,7 @@ fn score_run(run_dir: &RunDir, hash: &str, wanted: &Wanted, options: &Options, n
     }
     let eval = &record.summary().eval;
     let has = |k: &str| eval.contains_key(k);
-    let complete = (!wanted.fid || has("fid")) && (!(wanted.pending && wanted.fvd) || has("fvd") || fvd_skipped.is_some());
+    let complete = (!wanted.fid || has("fid")) && (!(wanted.pending && wanted.fvd) || has("fvd") || too_short);
     if wanted.pending && complete {
         record.summary().fid_pending = false;
         record.drop_notes(|n| n.starts_with(fid::PENDING_NOTE) || n.starts_with(fvd::PENDING_NOTE));
@@ -190,7 +212,7 @@ fn score_run(run_dir: &RunDir, hash: &str, wanted: &Wanted, options: &Options, n
     if !added.is_empty() || (wanted.pending && complete) {
         record.save()?;
     }
-    Ok(Scored { run: hash.to_string(), epochs: added.into_iter().collect(), fvd_skipped })
+    Ok(Scored { run: hash.to_string(), epochs: added.into_iter().collect(), skipped })
 }
 
 /// One line per scored evaluation, and why a run got no FVD.
@@ -211,7 +233,7 @@ pub fn print(registry: &std::path::Path, options: &Options, scored: &[Scored]) {
             }
             println!("{}", line.trim_end());
         }
-        if let Some(why) = &s.fvd_skipped {
+        for why in &s.skipped {
             println!("{short}  {why}");
         }
     }
