@@ -7,6 +7,7 @@ pub mod backend;
 pub mod bench;
 pub mod cli;
 pub mod data;
+pub mod hub;
 pub mod launch;
 pub mod metrics;
 pub mod model;

@@ -46,6 +46,9 @@ fn main() -> ExitCode {
             RunsCommand::Show { hash, store } => ttv::cli::runs::show(&store.store(), &hash).map(|text| print!("{text}")),
             RunsCommand::Rm { hashes, store } => ttv::cli::runs::rm(&store.store(), &hashes),
             RunsCommand::Diff { a, b, store } => ttv::cli::diff::diff(&store.store(), &a, &b),
+            RunsCommand::Export { hash, format, out, checkpoint, store } => {
+                ttv::cli::runs::export(&store.store(), &hash, &format, &out, &checkpoint).map(|line| println!("{line}"))
+            }
         },
         Some(Command::Status { specs, overrides, store }) => {
             return ttv::cli::status::status(&specs, &overrides.set, &store.store());

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Result, anyhow, bail};
 use burn::prelude::*;
 
+use crate::hub::{Hub, HubPath};
 use crate::metrics::ClipsU8;
 use crate::model::{TextToVideo, TextTokenizer, build};
 use crate::store::{RunDir, Store};
@@ -12,7 +13,8 @@ use crate::train::{checkpoint, noise::prior, samples::write_clip_gif};
 
 #[derive(Debug, Clone)]
 pub struct GenerateRequest {
-    /// A run's hash or any unique prefix of it (at least 4 hex digits).
+    /// A run's hash or any unique prefix of it (at least 4 hex digits), or an `hf://` folder laid
+    /// out like a run directory (its spec.yaml and ckpt/), fetched through the Hub cache.
     pub run: String,
     pub prompts: Vec<String>,
     /// GIF to write; with several prompts, `<stem>_<i>.gif` beside it.
@@ -42,8 +44,8 @@ pub struct Generated {
 pub fn checkpoint_dir(run_dir: &RunDir, which: &str) -> Result<PathBuf> {
     let ckpt = run_dir.ckpt_dir();
     let found = match which {
-        "best" => Some(ckpt.join(checkpoint::BEST)).filter(|p| checkpoint::read_state(p).is_some()),
-        "final" => checkpoint::newest(&ckpt).map(|(p, _)| p),
+        "best" => Some(ckpt.join(checkpoint::BEST)).filter(|p| checkpoint::weights_state(p).is_some()),
+        "final" => checkpoint::newest_weights(&ckpt).map(|(p, _)| p),
         other => bail!("unknown checkpoint `{other}` (use final or best)"),
     };
     found.ok_or_else(|| anyhow!("{} has no {which} checkpoint", ckpt.display()))
@@ -63,14 +65,24 @@ pub fn generate(store: &Store, request: &GenerateRequest, device: &Device) -> Re
     if request.prompts.is_empty() || request.prompts.iter().any(|p| p.trim().is_empty()) {
         bail!("give at least one prompt, none of them empty");
     }
-    let run_dir = store.find(&request.run)?;
+    let (run_dir, label) = match HubPath::parse(&request.run) {
+        Some(hub_path) => {
+            let hub_path = hub_path?;
+            (RunDir::new(Hub::from_env().fetch_run(&hub_path, &request.checkpoint)?), hub_path.to_string())
+        }
+        None => {
+            let run_dir = store.find(&request.run)?;
+            let short = run_dir.short();
+            (run_dir, short)
+        }
+    };
     let spec = run_dir.read_spec()?;
     // More steps than the run trained with would run past what its schedule ever saw.
     let max = spec.model.engine.max_steps as usize;
     if let Some(steps) = request.steps
         && !(1..=max).contains(&steps)
     {
-        bail!("--steps {steps}: run {} trained with at most {max} reasoning steps; give 1 to {max}", run_dir.short());
+        bail!("--steps {steps}: run {label} trained with at most {max} reasoning steps; give 1 to {max}");
     }
     if let Some(t) = request.threshold
         && !(t > 0.0 && t <= 1.0)
@@ -81,9 +93,8 @@ pub fn generate(store: &Store, request: &GenerateRequest, device: &Device) -> Re
         let objective = serde_json::to_value(spec.training.objective)?;
         match spec.training.flow_sampling_steps() {
             None => bail!(
-                "--sampling-steps {n}: run {} was trained with objective {}, which generates in one reasoning loop; \
+                "--sampling-steps {n}: run {label} was trained with objective {}, which generates in one reasoning loop; \
                  only flow_matching runs take sampling steps",
-                run_dir.short(),
                 objective.as_str().unwrap_or_default()
             ),
             Some(_) if n == 0 => bail!("--sampling-steps 0: give at least 1"),

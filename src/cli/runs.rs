@@ -1,9 +1,10 @@
-//! `ttv-run runs ls|show|rm`: the store's runs as a table, one run in full, and removing runs.
+//! `ttv-run runs ls|show|rm|export`: the store's runs as a table, one run in full, removing runs,
+//! and a run's weights in PyTorch's layout.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 
 use crate::store::claim::{self, ClaimError};
 use crate::store::{RunDir, RunState, Status, Store};
@@ -253,6 +254,28 @@ pub fn show(store: &Store, prefix: &str) -> Result<String> {
         path("sample", &gif, &format!("  {prompt}"));
     }
     Ok(out)
+}
+
+/// `runs export`: a run's checkpoint `which` (`final` or `best`) written to `out` in another
+/// framework's layout; `pytorch` (the only format): the reference code's state dict as safetensors
+/// (`crate::model::pytorch`). Returns the line to print.
+pub fn export(store: &Store, prefix: &str, format: &str, out: &Path, which: &str) -> Result<String> {
+    ensure!(format == "pytorch", "--format {format}: the only export format is pytorch");
+    let dir = store.find(prefix)?;
+    let spec = dir.read_spec()?;
+    let ckpt = super::generate::checkpoint_dir(&dir, which)?;
+    let device = crate::backend::cpu();
+    let config = spec.model_config().map_err(|e| anyhow!("model: {e}"))?;
+    let model = checkpoint::load_model(&ckpt, crate::model::build(&config, &device))?;
+    let hash = dir.read_status().map(|s| s.hash).unwrap_or_else(|_| dir.short());
+    let name = ckpt.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let metadata = [("ttv_run", hash.as_str()), ("ttv_checkpoint", name.as_str()), ("ttv_layout", "TTVHRM (bench/torch_ref.py)")];
+    let n = crate::model::pytorch::write_safetensors(&model, out, &metadata)
+        .with_context(|| format!("run {}: cannot export to the PyTorch layout", dir.short()))?;
+    Ok(format!("{}  {n} tensors, PyTorch layout, run {} checkpoint {name}", out.display(), dir.short()))
 }
 
 /// `runs rm`: remove each run that `prefixes` name, without asking. Every prefix must name

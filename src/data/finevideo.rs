@@ -23,10 +23,9 @@ pub fn shard_paths(source: &str) -> Result<Vec<PathBuf>> {
         let looks_like_repo = source.split('/').count() == 2 && !source.starts_with('.');
         if looks_like_repo {
             bail!(
-                "data.source = {source:?}: no such local folder, and downloading from the hub is not \
-                 built in yet; download shards (e.g. `huggingface-cli download --repo-type dataset \
-                 {HUB_REPO} --include 'data/train-0000*' --local-dir DIR`, with HF_TOKEN set) and set \
-                 data.source to DIR"
+                "data.source = {source:?}: no such local folder; to read shards from the Hub, name them \
+                 as hf://datasets/{source}/<path> (e.g. hf://datasets/{HUB_REPO}/data/<shard>.parquet, \
+                 with HF_TOKEN set for a gated dataset)"
             );
         }
         bail!("data.source = {source:?}: no such file or folder");

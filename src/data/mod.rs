@@ -48,7 +48,7 @@ pub struct LoadOptions {
     /// Disk cache of decoded real clips (e.g. `registry/cache/clips`); none when unset.
     pub cache_dir: Option<PathBuf>,
     /// Folder that a relative `data.source` is relative to (the spec's folder); the working
-    /// directory when unset.
+    /// directory when unset. (`hf://` sources are resolved through the Hub cache instead.)
     pub base_dir: Option<PathBuf>,
 }
 
@@ -108,6 +108,19 @@ fn load_shapes(spec: &DataSpec, shape: VideoShape) -> Result<Data> {
     Ok(Data { train, eval, skips: Skips::default() })
 }
 
+/// `data.source` as a local path: an `hf://` path through the Hub cache (`crate::hub`), a
+/// relative path against the spec's folder when it exists there, else as written.
+pub fn resolve_source(source: &str, opts: &LoadOptions) -> Result<PathBuf> {
+    if crate::hub::is_hub(source) {
+        // The error names the hf:// path already.
+        return crate::hub::local_path(source).map_err(|e| anyhow::anyhow!("data.source: {e:#}"));
+    }
+    Ok(match &opts.base_dir {
+        Some(base) if !std::path::Path::new(source).is_absolute() && base.join(source).exists() => base.join(source),
+        _ => PathBuf::from(source),
+    })
+}
+
 fn load_real(spec: &DataSpec, shape: VideoShape, opts: &LoadOptions) -> Result<Data> {
     let kind = if spec.kind == DataKind::Folder { "folder" } else { "finevideo" };
     if spec.split == SplitKind::Heldout {
@@ -116,10 +129,14 @@ fn load_real(spec: &DataSpec, shape: VideoShape, opts: &LoadOptions) -> Result<D
     let Some(source) = spec.source.as_deref() else {
         bail!("data.source is required for data.kind = {kind} (a manifest for folder, a shard folder for finevideo)");
     };
-    let resolved = match &opts.base_dir {
-        Some(base) if !std::path::Path::new(source).is_absolute() && base.join(source).exists() => base.join(source),
-        _ => PathBuf::from(source),
-    };
+    let resolved = resolve_source(source, opts)?;
+    if spec.kind == DataKind::Folder
+        && let Some(hub_path) = crate::hub::HubPath::parse(source)
+    {
+        // A manifest on the Hub lists files beside it in the same repository: fetch those too.
+        let listed: Vec<PathBuf> = manifest::read_manifest(&resolved)?.into_iter().map(|e| e.path).collect();
+        crate::hub::Hub::from_env().fetch_beside(&hub_path?, &resolved, &listed)?;
+    }
     let decoder = decode::Decoder {
         ffmpeg: ffmpeg::Ffmpeg::locate(spec.ffmpeg.as_deref())?,
         cache: opts.cache_dir.clone().map(cache::ClipCache::new),

@@ -11,6 +11,7 @@
 //!   [`time_embedding`]; [`generator`]: generation replayed from recorded CUDA graphs.
 //! - [`registry`]: validated model config (spec/validate.rs) -> model, parameter counts per component.
 //! - [`flops`]: analytic forward FLOPs per sample, per component.
+//! - [`pytorch`]: the reference family's weights under the reference code's PyTorch names.
 //!
 //! Building blocks: [`attention`], [`rope`], [`swiglu`], [`norm`], [`block`], [`conv`], [`rows`]; the
 //! constant tensors they upload once per device: [`constants`].
@@ -26,6 +27,7 @@ pub mod generator;
 pub mod halting;
 pub mod hrm;
 pub mod norm;
+pub mod pytorch;
 pub mod registry;
 pub mod rope;
 pub mod rows;

@@ -101,7 +101,9 @@ pub struct DataSpec {
     pub width: u32,
     /// Seed of the dataset itself (kept fixed across run seeds so seeds vary training only).
     pub seed: u64,
-    /// Manifest (folder) or local shard directory / hub repo id (finevideo).
+    /// Manifest (folder) or shard file / folder of shards (finevideo): a local path, or a path on
+    /// the Hugging Face Hub, `hf://owner/name[@revision]/path` (model repo) or
+    /// `hf://datasets/owner/name[@revision]/path` (dataset repo), read through the Hub cache.
     pub source: Option<String>,
     /// FFmpeg program for `folder`; `ffmpeg` on PATH when unset.
     pub ffmpeg: Option<String>,

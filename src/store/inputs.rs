@@ -4,9 +4,8 @@
 //! before reusing a done run, and warns when they changed (the spec's hash covers the manifest's
 //! path, not what it lists). Sizes and times, not contents, keep the check cheap for large sets:
 //! a file rewritten with the same size and time is not seen. `shapes` data is generated from the
-//! spec alone and has none.
-
-use std::path::{Path, PathBuf};
+//! spec alone and has none. An `hf://` source's files sit in the cache's snapshot of their commit,
+//! so a new commit of the revision it names counts as a change.
 
 use anyhow::Result;
 use sha2::{Digest, Sha256};
@@ -17,7 +16,7 @@ use crate::spec::types::{DataKind, DataSpec};
 /// The fingerprint of the files `spec` reads (hex SHA-256); none for generated data.
 pub fn fingerprint(spec: &DataSpec, opts: &LoadOptions) -> Result<Option<String>> {
     let Some(source) = spec.source.as_deref().filter(|_| spec.kind != DataKind::Shapes) else { return Ok(None) };
-    let source = resolve(source, opts);
+    let source = crate::data::resolve_source(source, opts)?;
     let mut hash = Sha256::new();
     let files = match spec.kind {
         DataKind::Folder => {
@@ -37,14 +36,6 @@ pub fn fingerprint(spec: &DataSpec, opts: &LoadOptions) -> Result<Option<String>
         hash.update([0]);
     }
     Ok(Some(format!("{:x}", hash.finalize())))
-}
-
-/// The source as the loaders find it: relative to the spec's folder when it exists there.
-fn resolve(source: &str, opts: &LoadOptions) -> PathBuf {
-    match &opts.base_dir {
-        Some(base) if !Path::new(source).is_absolute() && base.join(source).exists() => base.join(source),
-        _ => PathBuf::from(source),
-    }
 }
 
 /// Why a done run's inputs are not the ones it was trained on, if they are not: `recorded` is its

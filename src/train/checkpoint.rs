@@ -21,7 +21,7 @@ pub const MODEL_FILE: &str = "model.safetensors";
 const MOMENT_FILES: [&str; 2] = ["adamw_m.safetensors", "adamw_v.safetensors"];
 /// What burn 0.21 wrote instead: an optimizer record this version cannot read.
 const OLD_OPTIMIZER_FILE: &str = "optimizer.mpk";
-const TRAINER_FILE: &str = "trainer.json";
+pub const TRAINER_FILE: &str = "trainer.json";
 
 /// The checkpoint kept for the lowest eval FID.
 pub const BEST: &str = "best";
@@ -89,7 +89,7 @@ pub fn periodic_name(updates: u64) -> String {
 }
 
 /// The update count a periodic checkpoint's name gives.
-fn periodic_updates(name: &str) -> Option<u64> {
+pub fn periodic_updates(name: &str) -> Option<u64> {
     name.strip_prefix("update-")?.parse().ok()
 }
 
@@ -114,6 +114,11 @@ pub fn read_state(path: &Path) -> Option<TrainerState> {
 /// Every periodic checkpoint of a run, newest first, with its trainer state or why it cannot
 /// be read.
 pub fn periodic(dir: &Path) -> Vec<(PathBuf, Result<TrainerState>)> {
+    periodic_paths(dir).into_iter().map(|path| (path.clone(), state_of(&path))).collect()
+}
+
+/// The periodic checkpoint folders of a run, newest first.
+fn periodic_paths(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -121,12 +126,25 @@ pub fn periodic(dir: &Path) -> Vec<(PathBuf, Result<TrainerState>)> {
         .filter_map(|e| Some((periodic_updates(e.file_name().to_str()?)?, e.path())))
         .collect();
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
-    found.into_iter().map(|(_, path)| (path.clone(), state_of(&path))).collect()
+    found.into_iter().map(|(_, path)| path).collect()
 }
 
 /// The newest valid periodic checkpoint of a run, if any.
 pub fn newest(dir: &Path) -> Option<(PathBuf, TrainerState)> {
     periodic(dir).into_iter().find_map(|(path, state)| Some((path, state.ok()?)))
+}
+
+/// A checkpoint's trainer state when its model weights are there too: all that generation and
+/// evaluation read (a run folder fetched from the Hub brings no optimizer moments).
+pub fn weights_state(path: &Path) -> Option<TrainerState> {
+    let bytes = std::fs::read(path.join(TRAINER_FILE)).ok()?;
+    let state = serde_json::from_slice(&bytes).ok()?;
+    path.join(MODEL_FILE).is_file().then_some(state)
+}
+
+/// The newest periodic checkpoint of a run whose weights and trainer state are there.
+pub fn newest_weights(dir: &Path) -> Option<(PathBuf, TrainerState)> {
+    periodic_paths(dir).into_iter().find_map(|path| Some((path.clone(), weights_state(&path)?)))
 }
 
 /// Keep the periodic checkpoint `keep` (just written) and the newest readable one before it;

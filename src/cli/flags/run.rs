@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use clap_complete::Shell;
 
-use super::values::{hash_prefix, positive_seconds, prompt, spec_path, threshold};
+use super::values::{hash_prefix, positive_seconds, prompt, run_ref, spec_path, threshold};
 use crate::cli::args::{DeviceArgs, LaunchArgs, OverrideArgs, SelectionArgs, StoreArgs};
 
 /// Run TTV-HRM experiments declared in YAML specs.
@@ -89,8 +89,10 @@ pub enum Command {
     /// Generate clips from a trained run: `ttv-run generate --run <hash> "a red ball moving left to right" -o out.gif`.
     Generate {
         /// The run's hash or a prefix of it naming exactly one run (at least 4 hex digits), as
-        /// `ttv-run runs ls` prints it.
-        #[arg(long, value_name = "HASH", value_parser = hash_prefix)]
+        /// `ttv-run runs ls` prints it; or a run folder on the Hugging Face Hub,
+        /// `hf://owner/name[@revision]/path` (its spec.yaml and ckpt/, as the store lays a run
+        /// out), fetched through the Hub cache (HF_HOME; HF_HUB_OFFLINE=1: the cache only).
+        #[arg(long, value_name = "HASH|hf://...", value_parser = run_ref)]
         run: String,
         /// Prompt(s); with several, GIFs are written as `<stem>_<i>.gif`.
         #[arg(required = true, value_parser = prompt)]
@@ -230,6 +232,25 @@ pub enum RunsCommand {
         /// Hashes or prefixes, each naming exactly one run.
         #[arg(required = true, value_name = "HASH", value_parser = hash_prefix)]
         hashes: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// A run's trained weights for another framework: `--format pytorch` writes the checkpoint
+    /// as safetensors in the reference code's PyTorch layout (TTVHRM's state_dict names, Linear
+    /// weights `[out, in]`, its buffers included), for `load_state_dict`. Reference family only.
+    Export {
+        /// The run's hash or a prefix naming exactly one run.
+        #[arg(value_name = "HASH", value_parser = hash_prefix)]
+        hash: String,
+        /// The layout to write.
+        #[arg(long, default_value = "pytorch", value_parser = ["pytorch"])]
+        format: String,
+        /// The file to write (safetensors).
+        #[arg(short, long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+        out: PathBuf,
+        /// Which checkpoint: `final` (newest) or `best` (lowest eval FID).
+        #[arg(long, default_value = "final", value_parser = ["final", "best"])]
+        checkpoint: String,
         #[command(flatten)]
         store: StoreArgs,
     },

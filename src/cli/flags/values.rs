@@ -46,6 +46,15 @@ pub fn hash_prefix(s: &str) -> Result<String, String> {
     Ok(s.to_ascii_lowercase())
 }
 
+/// A run to generate from: a hash or prefix (as [`hash_prefix`]), or an `hf://` folder laid out
+/// like a run directory.
+pub fn run_ref(s: &str) -> Result<String, String> {
+    match crate::hub::HubPath::parse(s) {
+        Some(parsed) => parsed.map(|p| p.to_string()).map_err(|e| format!("{e:#}")),
+        None => hash_prefix(s).map_err(|e| format!("{e}, or an hf://owner/name[@revision]/path run folder")),
+    }
+}
+
 /// A spec file. Two mistakes are caught here with a hint, when no such file exists: a
 /// Hydra-style override (`training.epochs=3`, which ttv takes as `-s training.epochs=3`) and a
 /// mistyped subcommand (`genrate`), since both land where spec files go.
@@ -107,6 +116,10 @@ mod tests {
         for bad in ["abc", "xyz123", "", &"a".repeat(65)] {
             assert!(hash_prefix(bad).is_err(), "{bad}");
         }
+        assert_eq!(run_ref("1A2b3C").as_deref(), Ok("1a2b3c"));
+        assert_eq!(run_ref("hf://o/n@main/runs/abc/").as_deref(), Ok("hf://o/n/runs/abc"));
+        assert!(run_ref("hf://o").unwrap_err().contains("not a Hub path"));
+        assert!(run_ref("xyz").unwrap_err().contains("hf://owner/name"));
     }
 
     #[test]
