@@ -465,6 +465,8 @@ fn fvd_is_computed_during_evaluation_or_pending_then_by_ttv_run_fid() {
     assert!(later.len() == 1 && (later[0] - fvd[0]).abs() <= 1e-6 * fvd[0], "{later:?} vs {fvd:?} during evaluation");
     assert!(metric(&values(&run_dir), "eval", "fid").is_empty(), "no made-up FID");
     assert!(status.summary.fid_pending, "FID is still owed: {:?}", status.summary);
+    assert!(status.notes.iter().any(|n| n.starts_with("FID pending")), "{:?}", status.notes);
+    assert!(!status.notes.iter().any(|n| n.starts_with("FVD pending")), "FVD is no longer pending: {:?}", status.notes);
     assert!(status.notes.iter().any(|n| n.starts_with("FVD computed afterwards by `ttv-run fid`")), "{:?}", status.notes);
 
     let out = ttv_run(dir.path(), &["fid"], &with_weights);

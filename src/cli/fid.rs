@@ -192,11 +192,13 @@ fn score_run(run_dir: &RunDir, hash: &str, wanted: &Wanted, options: &Options, n
     }
     let eval = &record.summary().eval;
     let has = |k: &str| eval.contains_key(k);
-    let complete = (!wanted.fid || has("fid")) && (!(wanted.pending && wanted.fvd) || has("fvd") || too_short);
+    let (fid_done, fvd_done) = (has("fid"), has("fvd") || too_short);
+    let complete = (!wanted.fid || fid_done) && (!(wanted.pending && wanted.fvd) || fvd_done);
     if wanted.pending && complete {
         record.summary().fid_pending = false;
-        record.drop_notes(|n| n.starts_with(fid::PENDING_NOTE) || n.starts_with(fvd::PENDING_NOTE));
     }
+    // Each metric's pending note goes once that metric is scored, even while the other waits.
+    record.drop_notes(|n| (fid_done && n.starts_with(fid::PENDING_NOTE)) || (fvd_done && n.starts_with(fvd::PENDING_NOTE)));
     if !computed.is_empty() {
         let how = match (options.last_only, options.all_fvd) {
             (true, _) => "`ttv-run fid --last`, for the newest evaluation only",
