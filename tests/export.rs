@@ -43,16 +43,7 @@ fn stored_untrained(ws: &Workspace, plan: &RunPlan) -> (String, TextToVideo) {
     let device = ttv::backend::cpu();
     let model = ttv::model::build(&plan.spec.model_config().unwrap(), &device);
     let adamw = AdamW::new(&plan.spec.training.optimizer, &model, 0, &device);
-    let state = TrainerState {
-        run: plan.hash.clone(),
-        epoch: 1,
-        batch: 0,
-        updates: 0,
-        train_s: 0.0,
-        best_fid: None,
-        update_s: 0.0,
-        eval_s: 0.0,
-    };
+    let state = TrainerState::start(plan.hash.clone());
     checkpoint::save(&dir.ckpt_dir(), &checkpoint::periodic_name(0), &model, &adamw, &state).unwrap();
     (dir.short(), model)
 }

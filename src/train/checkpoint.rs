@@ -46,6 +46,13 @@ pub struct TrainerState {
     pub eval_s: f64,
 }
 
+impl TrainerState {
+    /// Where run `run` starts: the first micro-batch of epoch 1, nothing done yet.
+    pub fn start(run: String) -> Self {
+        Self { run, epoch: 1, batch: 0, updates: 0, train_s: 0.0, best_fid: None, update_s: 0.0, eval_s: 0.0 }
+    }
+}
+
 /// Write checkpoint `name` under `dir` atomically; returns the model file's size in bytes. An
 /// error names the folder, and leaves no partial checkpoint behind.
 pub fn save<M: Module>(dir: &Path, name: &str, model: &M, optimizer: &AdamW, state: &TrainerState) -> Result<u64> {

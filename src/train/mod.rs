@@ -146,16 +146,7 @@ pub fn train(ctx: &mut RunContext, on: crate::backend::Device) -> Result<RunStat
     let tokenizer = TextTokenizer::gpt2(spec.model.text_encoder.max_len as usize).map_err(anyhow::Error::msg)?;
     let fid = fid::FidJudge::new(&spec.eval);
     let fvd = fvd::FvdJudge::new(&spec.eval);
-    let state = TrainerState {
-        run: ctx.plan.hash.clone(),
-        epoch: 1,
-        batch: 0,
-        updates: 0,
-        train_s: 0.0,
-        best_fid: None,
-        update_s: 0.0,
-        eval_s: 0.0,
-    };
+    let state = TrainerState::start(ctx.plan.hash.clone());
     let mut trainer = Trainer {
         ctx,
         run_dir,
