@@ -107,16 +107,6 @@ pub fn launch(exp: &Experiment, store: &Store, call: &Invocation, opts: &SlurmOp
     Ok(Some(Submitted { script, job, runs: runs.len() }))
 }
 
-/// The Slurm job this process runs in, as `squeue` names it: `<array job>_<task>` for an array
-/// task, the job id otherwise; `None` outside Slurm.
-pub fn current_job() -> Option<String> {
-    let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
-        (Some(job), Some(task)) => Some(format!("{job}_{task}")),
-        _ => var("SLURM_JOB_ID"),
-    }
-}
-
 /// UTC time to the second, as a file name that sorts in time order.
 fn stamp() -> String {
     let t = std::time::SystemTime::now();

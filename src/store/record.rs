@@ -9,7 +9,7 @@
 use super::atomic::write_atomic;
 use super::path_error;
 use super::run_dir::RunDir;
-use super::status::{RunState, Status, Summary, git_info, hostname, now, versions};
+use super::status::{RunState, Status, Summary, current_job, git_info, hostname, now, versions};
 use crate::spec::RunPlan;
 
 /// Seconds between heartbeats written to `status.json` while a run works.
@@ -55,7 +55,7 @@ impl RunRecord {
         status.git = git_info();
         status.versions = versions();
         status.device = device.to_string();
-        status.job = crate::launch::slurm::current_job();
+        status.job = current_job();
         status.experiments.insert(experiment.to_string(), plan.label.clone());
         let mut record = Self { dir, status };
         record.save()?;

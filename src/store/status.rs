@@ -277,6 +277,16 @@ pub fn hostname() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// The Slurm job this process runs in, as `squeue` names it: `<array job>_<task>` for an array
+/// task, the job id otherwise; `None` outside Slurm.
+pub fn current_job() -> Option<String> {
+    let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
+        (Some(job), Some(task)) => Some(format!("{job}_{task}")),
+        _ => var("SLURM_JOB_ID"),
+    }
+}
+
 /// Whether process `pid` exists on this host. Signal 0 is the POSIX existence check; std has no
 /// query for a process it did not spawn, and a crate for this one call would wrap the same libc.
 pub fn pid_alive(pid: u32) -> bool {
