@@ -358,9 +358,14 @@ impl Default for FlowSpec {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Precision {
+    /// f32 storage and arithmetic, except on a CUDA GPU, where CubeCL computes every f32 matmul
+    /// as TF32 (10-bit mantissa products, f32 sums) and no switch turns that off: CPU and GPU
+    /// runs of one spec agree to about 1e-3 relative, not to f32 rounding.
     Fp32,
-    /// TF32 matmuls on the GPU (fp32 storage).
+    /// TF32 matmuls on the GPU (fp32 storage). Not implemented apart from `fp32`, which is this
+    /// on the GPU already.
     Tf32,
+    /// bf16 compute with f32 master weights. Not implemented.
     Bf16,
 }
 
@@ -386,6 +391,7 @@ pub struct TrainingSpec {
     pub time_budget: Option<Duration>,
     /// Checkpoint every N epochs (and always at the end and on the best eval FID).
     pub checkpoint_every: u32,
+    /// Number formats of the training arithmetic; only `fp32` is accepted yet.
     pub precision: Precision,
     /// Recompute the cheap (memory-bound) activations in the backward pass instead of keeping
     /// them from the forward: less memory for some more compute, the same gradients.
