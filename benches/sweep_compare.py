@@ -1,9 +1,12 @@
 """Compare the runs of two stores metric by metric: `python3 benches/sweep_compare.py A B`.
 
 For `gpu.sh sweep`: the same 12 runs trained by one process and by several workers must agree.
-Every run must be `done` in both, with the same (split, metric, epoch, step) rows; the table says
-how many values are bit-equal and the largest relative difference (the learning rate is left
-out: it is a schedule, not a result). Needs polars (`pip install polars`).
+For runs trained twice (the same hashes in two stores): where their training parts and how far
+apart their last evaluations end. Every run must be `done` in both, with the same (split, metric,
+epoch, step) rows; the table says how many values are bit-equal and the largest relative
+difference (the learning rate is left out: it is a schedule, not a result), then per run the
+first update whose training loss differs and the last evaluation's gen_mse and alignment in
+each store. Needs polars (`pip install polars`).
 """
 
 import glob
@@ -45,3 +48,13 @@ print(f"runs {len(a)}, all done in both; processes in the second store: {len(pid
 print(f"metric values compared {compared}, bit-equal {equal}, largest relative difference {worst[0]:.2e}")
 if worst[1]:
     print(f"  at {worst[1]}")
+print("run           first differing loss (update)  gen_mse A / B      alignment A / B")
+for run in sorted(a):
+    (_, ra), (_, rb) = a[run], b[run]
+    loss = ra.filter(pl.col("metric") == "loss").join(rb.filter(pl.col("metric") == "loss"), on=["split", "epoch", "step"])
+    parted = loss.filter(pl.col("value") != pl.col("value_right"))["step"].min()
+    last = [r.filter((pl.col("split") == "eval") & (pl.col("epoch") == r.filter(pl.col("split") == "eval")["epoch"].max())) for r in (ra, rb)]
+    value = lambda rows, m: rows.filter(pl.col("metric") == m)["value"][-1]
+    print(f"{run[:12]}  {str(parted if parted is not None else 'none'):>30}  "
+          f"{value(last[0], 'gen_mse'):.4f} / {value(last[1], 'gen_mse'):.4f}  "
+          f"{value(last[0], 'alignment'):.3f} / {value(last[1], 'alignment'):.3f}")
