@@ -894,3 +894,72 @@ fn a_done_run_whose_listed_files_changed_is_named() {
     let named = format!("warning: run {} is done, but the files of data.source = clips.csv changed", run.short());
     assert!(stderr.contains(&named), "{stderr}");
 }
+
+// ------------------------------------------------------------------------------------------
+// `ttv-run runs freeze`: result sets
+
+/// The ended runs of one experiment go into a result set with their spec, status, metrics and
+/// threshold sweep, training rows thinned and evaluations whole; checkpoints, eval clips and
+/// runs of other experiments stay behind; a run still held is refused by name.
+#[test]
+fn runs_freeze_copies_ended_runs_with_training_metrics_thinned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = Store::open(&tmp.path().join("registry")).unwrap();
+    let kept = finished_run(&store, &"a".repeat(64), "exp", "x=1");
+    let mut log = MetricsLog::open(&kept.metrics_path(), &"a".repeat(64)).unwrap();
+    for step in 2..=25 {
+        log.push(1, step, "train", "loss", 1.0 / step as f64, step as f64);
+    }
+    log.push(1, 25, "eval", "gen_mse", 0.125, 25.0);
+    log.save().unwrap();
+    std::fs::write(kept.spec_path(), "name: exp\n").unwrap();
+    std::fs::write(kept.thresholds_path(), b"sweep").unwrap();
+    std::fs::create_dir_all(kept.ckpt_dir()).unwrap();
+    std::fs::write(kept.ckpt_dir().join("update-00000025.mpk"), b"weights").unwrap();
+    finished_run(&store, &"b".repeat(64), "other", "x=2");
+    let held = finished_run(&store, &"c".repeat(64), "exp", "x=3");
+    let mut status = held.read_status().unwrap();
+    status.state = RunState::Running;
+    status.pid = std::process::id();
+    status.host = ttv::store::status::hostname();
+    std::fs::write(held.status_path(), serde_json::to_vec(&status).unwrap()).unwrap();
+    let _holder = claim(&held, 120.0).unwrap();
+
+    let set = tmp.path().join("set");
+    let out = ttv_run(
+        &["runs", "freeze", "--experiment", "exp", "--train-every", "10", "--out", set.to_str().unwrap()],
+        store.root.as_path(),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("left out, not ended: cccccccccccc"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let frozen = Store::at(&set);
+    let names: Vec<String> = frozen.runs().iter().map(RunDir::short).collect();
+    assert_eq!(names, ["aaaaaaaaaaaa"]);
+    let run = frozen.run(&"a".repeat(64));
+    let mut files: Vec<String> =
+        std::fs::read_dir(run.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, ["metrics.parquet", "spec.yaml", "status.json", "thresholds.parquet"]);
+    let rows = MetricsLog::open(&run.metrics_path(), &"a".repeat(64)).unwrap().rows;
+    let train: Vec<u64> = rows.iter().filter(|r| r.split == "train").map(|r| r.step).collect();
+    assert_eq!(train, [10, 20, 25]);
+    let eval: Vec<(u64, &str)> = rows.iter().filter(|r| r.split == "eval").map(|r| (r.step, r.metric.as_str())).collect();
+    assert_eq!(eval, [(1, "recon_mse"), (25, "gen_mse")]);
+    let index = ttv::store::index::read(&frozen.index_path()).unwrap();
+    assert_eq!(index.height(), 1);
+
+    // Named explicitly, a run that has not ended is refused and nothing more is written.
+    let refused = ttv_run(&["runs", "freeze", "cccc", "--out", set.to_str().unwrap()], store.root.as_path());
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("run cccccccccccc is running"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(!frozen.run(&"c".repeat(64)).exists());
+}

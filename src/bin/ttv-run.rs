@@ -45,6 +45,9 @@ fn main() -> ExitCode {
             }
             RunsCommand::Show { hash, store } => ttv::cli::runs::show(&store.store(), &hash).map(|text| print!("{text}")),
             RunsCommand::Rm { hashes, store } => ttv::cli::runs::rm(&store.store(), &hashes),
+            RunsCommand::Freeze { hashes, experiment, out, train_every, store } => {
+                ttv::cli::runs::freeze(&store.store(), &hashes, &experiment, &out, train_every)
+            }
             RunsCommand::Diff { a, b, store } => ttv::cli::diff::diff(&store.store(), &a, &b),
             RunsCommand::Export { hash, format, out, checkpoint, store } => {
                 ttv::cli::runs::export(&store.store(), &hash, &format, &out, &checkpoint).map(|line| println!("{line}"))

@@ -1,5 +1,5 @@
-//! `ttv-run runs ls|show|rm|export`: the store's runs as a table, one run in full, removing runs,
-//! and a run's weights in PyTorch's layout.
+//! `ttv-run runs ls|show|rm|freeze|export`: the store's runs as a table, one run in full,
+//! removing runs, ended runs copied into a result set, and a run's weights in PyTorch's layout.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -276,6 +276,32 @@ pub fn export(store: &Store, prefix: &str, format: &str, out: &Path, which: &str
     let n = crate::model::pytorch::write_safetensors(&model, out, &metadata)
         .with_context(|| format!("run {}: cannot export to the PyTorch layout", dir.short()))?;
     Ok(format!("{}  {n} tensors, PyTorch layout, run {} checkpoint {name}", out.display(), dir.short()))
+}
+
+/// `runs freeze`: the runs `prefixes` name (every ended run of the store, or of `experiments`,
+/// when none) copied into the result set at `out`.
+pub fn freeze(store: &Store, prefixes: &[String], experiments: &[String], out: &Path, train_every: u64) -> Result<()> {
+    let runs = if prefixes.is_empty() {
+        let (ended, open): (Vec<RunDir>, Vec<RunDir>) =
+            store.runs().into_iter().filter(|d| d.read_status().is_ok_and(|s| s.listed_by(experiments))).partition(|d| {
+                d.read_status().is_ok_and(|s| {
+                    matches!(store.state(&s.hash), RunState::Done | RunState::Stopped | RunState::Failed | RunState::Interrupted)
+                })
+            });
+        if !open.is_empty() {
+            eprintln!("left out, not ended: {}", open.iter().map(RunDir::short).collect::<Vec<_>>().join(", "));
+        }
+        ended
+    } else {
+        prefixes.iter().map(|p| store.find(p)).collect::<Result<Vec<RunDir>>>()?
+    };
+    if runs.is_empty() {
+        bail!("no ended run to freeze in {}", store.root.display());
+    }
+    let dest = Store::open(out).with_context(|| out.display().to_string())?;
+    crate::store::freeze::freeze(store, &runs, &dest, train_every)?;
+    println!("{} runs frozen into {} (training metrics every {train_every} updates)", runs.len(), out.display());
+    Ok(())
 }
 
 /// `runs rm`: remove each run that `prefixes` name, without asking. Every prefix must name

@@ -5,6 +5,7 @@
 pub mod atomic;
 pub mod claim;
 pub mod damage;
+pub mod freeze;
 pub mod heartbeat;
 pub mod index;
 pub mod inputs;

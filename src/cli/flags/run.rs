@@ -254,6 +254,27 @@ pub enum RunsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Copy ended runs into a result set (`results/<date>-<machine>/`): a store holding each
+    /// run's resolved spec, status, metrics and threshold sweep, with training metrics kept at
+    /// every N-th update and the last, every evaluation whole; no checkpoints, eval clips,
+    /// samples or claims. A run already in the set is replaced, so a set can be thinned in place.
+    Freeze {
+        /// The runs (hashes or prefixes, each naming exactly one); every ended run of the store
+        /// (or of `--experiment`) by default.
+        #[arg(value_name = "HASH", value_parser = hash_prefix)]
+        hashes: Vec<String>,
+        /// Only the runs of this experiment (its `name:`); repeatable.
+        #[arg(long, value_name = "NAME")]
+        experiment: Vec<String>,
+        /// The result set to write (a store; created if missing).
+        #[arg(short, long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+        out: PathBuf,
+        /// Keep training metrics at every N-th update (and the last one).
+        #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        train_every: u64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// The resolved spec fields two runs differ in, by dotted path: why their results are not one
     /// variant.
     Diff {
