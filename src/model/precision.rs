@@ -121,10 +121,12 @@ pub fn scaled_dot_product(
         None => scores,
     };
     let scores = if causal {
-        // `true` where key > query (aligned at the last query and key, as burn's op does).
-        let future = Tensor::<2, Bool>::tril_mask([q_len, k_len], k_len as i64 - q_len as i64, &scores.device())
-            .reshape([1, 1, q_len, k_len])
-            .expand([batch, heads, q_len, k_len]);
+        // `true` where key > query, aligned at the last query and key as burn's op does; a
+        // constant, so a recorded CUDA graph copies nothing from the host.
+        let future = super::constants::bools("causal mask", [1, 1, q_len, k_len], &scores.device(), || {
+            (0..q_len).flat_map(|i| (0..k_len).map(move |j| j + q_len > i + k_len)).collect()
+        })
+        .expand([batch, heads, q_len, k_len]);
         scores.mask_fill(future, f32::NEG_INFINITY)
     } else {
         scores
