@@ -334,7 +334,8 @@ const REFUSED: &[Refused] = &[
         Is("DIR/x.yaml:2: training.flow = {\"sampling_steps\":8}: only for training.objective flow_matching (this run's is paper); leave it out")),
     (&[(X, "training:\n  objective: flow_matching\n  flow: {steps: 4}\n")], X, &[],
         Starts("DIR/x.yaml:3: training.flow.steps", &["unknown key `steps`", "sampling_steps"])),
-    (&[(X, "training: {precision: bf16}\n")], X, &[], Is("DIR/x.yaml:1: training.precision = bf16: only fp32 is implemented yet")),
+    (&[(X, "training: {precision: tf32}\n")], X, &[],
+        Is("DIR/x.yaml:1: training.precision = tf32: not implemented yet: fp32 already runs its matmuls as TF32 on a CUDA GPU; bf16 is implemented")),
     // YAML-level mistakes
     (&[(X, "training:\n  epochs: 3\n  batch_size: 2\n  epochs: 4\n")], X, &[],
         Is("DIR/x.yaml:4: invalid YAML: training: duplicate entry with key \"epochs\" (first written at line 2)")),

@@ -1,12 +1,12 @@
 //! Multi-head attention: self-attention (fused, bias-free qkv; optional RoPE and causal mask)
-//! and cross-attention (separate bias-free q, k, v). Both run on burn's fused `attention` op,
-//! which backends with a flash kernel (CUDA) accelerate and the others decompose.
+//! and cross-attention (separate bias-free q, k, v). In f32 both run on burn's fused `attention`
+//! op, which backends with a flash kernel (CUDA) accelerate and the others decompose; in bf16 on
+//! [`precision::scaled_dot_product`]'s spelled-out form.
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 
+use super::precision::{self, Compute};
 use super::rope::Rope;
 
 /// Tokens to attend to, with an optional key-padding mask `[batch, len]` (`true` = padding,
@@ -46,14 +46,20 @@ fn merge_heads(x: Tensor<4>) -> Tensor<3> {
     x.swap_dims(1, 2).reshape([batch, len, heads * head_dim])
 }
 
-/// softmax(q k^T / sqrt(d) [masked]) v through the fused op.
-fn scaled_dot_product(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, pad: Option<&Tensor<2, Bool>>, causal: bool) -> Tensor<4> {
+/// softmax(q k^T / sqrt(d) [masked]) v, its products in `compute`.
+fn scaled_dot_product(
+    compute: Compute,
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    pad: Option<&Tensor<2, Bool>>,
+    causal: bool,
+) -> Tensor<4> {
     let [batch, heads, q_len, _] = q.dims();
     let k_len = k.dims()[2];
     // The op wants the full [batch, heads, q_len, k_len] mask.
     let mask = pad.map(|pad| pad.clone().reshape([batch, 1, 1, k_len]).expand([batch, heads, q_len, k_len]));
-    let options = AttentionModuleOptions { is_causal: causal, ..Default::default() };
-    attention(q, k, v, mask, None, options)
+    precision::scaled_dot_product(compute, q, k, v, mask, causal)
 }
 
 #[derive(Module, Debug)]
@@ -62,28 +68,33 @@ pub struct SelfAttention {
     pub out: Linear,
     pub heads: usize,
     pub causal: bool,
+    #[module(skip)]
+    pub compute: Compute,
 }
 
 impl SelfAttention {
-    pub fn new(hidden: usize, heads: usize, causal: bool, device: &Device) -> Self {
+    pub fn new(hidden: usize, heads: usize, causal: bool, compute: Compute, device: &Device) -> Self {
         assert!(hidden.is_multiple_of(heads), "hidden {hidden} is not divisible by heads {heads}");
         Self {
             qkv: LinearConfig::new(hidden, 3 * hidden).with_bias(false).init(device),
             out: LinearConfig::new(hidden, hidden).with_bias(false).init(device),
             heads,
             causal,
+            compute,
         }
     }
 
     /// `x: [batch, len, hidden]`; `pad` masks keys (`true` = padding).
     pub fn forward(&self, x: Tensor<3>, rope: Option<&Rope>, pad: Option<&Tensor<2, Bool>>) -> Tensor<3> {
-        let [q, k, v]: [Tensor<3>; 3] = self.qkv.forward(x).chunk(3, 2).try_into().expect("three chunks");
+        let [q, k, v]: [Tensor<3>; 3] =
+            precision::linear(self.compute, &self.qkv, x).chunk(3, 2).try_into().expect("three chunks");
         let (mut q, mut k, v) = (split_heads(q, self.heads), split_heads(k, self.heads), split_heads(v, self.heads));
         if let Some(rope) = rope {
             q = rope.apply(q);
             k = rope.apply(k);
         }
-        self.out.forward(merge_heads(scaled_dot_product(q, k, v, pad, self.causal)))
+        let attended = scaled_dot_product(self.compute, q, k, v, pad, self.causal);
+        precision::linear(self.compute, &self.out, merge_heads(attended))
     }
 }
 
@@ -94,21 +105,23 @@ pub struct CrossAttention {
     pub v: Linear,
     pub out: Linear,
     pub heads: usize,
+    #[module(skip)]
+    pub compute: Compute,
 }
 
 impl CrossAttention {
-    pub fn new(hidden: usize, heads: usize, device: &Device) -> Self {
+    pub fn new(hidden: usize, heads: usize, compute: Compute, device: &Device) -> Self {
         assert!(hidden.is_multiple_of(heads), "hidden {hidden} is not divisible by heads {heads}");
         let linear = || LinearConfig::new(hidden, hidden).with_bias(false).init(device);
-        Self { q: linear(), k: linear(), v: linear(), out: linear(), heads }
+        Self { q: linear(), k: linear(), v: linear(), out: linear(), heads, compute }
     }
 
     /// Queries from `x: [batch, len, hidden]`, keys and values from the context.
     pub fn forward(&self, x: Tensor<3>, context: &Context) -> Tensor<3> {
-        let q = split_heads(self.q.forward(x), self.heads);
-        let k = split_heads(self.k.forward(context.tokens.clone()), self.heads);
-        let v = split_heads(self.v.forward(context.tokens.clone()), self.heads);
-        self.out.forward(merge_heads(scaled_dot_product(q, k, v, context.pad.as_ref(), false)))
+        let linear = |lin, x| split_heads(precision::linear(self.compute, lin, x), self.heads);
+        let (q, k, v) = (linear(&self.q, x), linear(&self.k, context.tokens.clone()), linear(&self.v, context.tokens.clone()));
+        let attended = scaled_dot_product(self.compute, q, k, v, context.pad.as_ref(), false);
+        precision::linear(self.compute, &self.out, merge_heads(attended))
     }
 }
 
@@ -125,8 +138,8 @@ mod tests {
     #[test]
     fn attention_shapes_and_parameter_counts() {
         let device = cpu();
-        let sa = SelfAttention::new(32, 4, false, &device);
-        let ca = CrossAttention::new(32, 4, &device);
+        let sa = SelfAttention::new(32, 4, false, Compute::F32, &device);
+        let ca = CrossAttention::new(32, 4, Compute::F32, &device);
         let x = Tensor::<3>::random([2, 6, 32], Distribution::Normal(0.0, 1.0), &device);
         let text = Tensor::<3>::random([2, 9, 32], Distribution::Normal(0.0, 1.0), &device);
         assert_eq!(sa.forward(x.clone(), None, None).dims(), [2, 6, 32]);
@@ -138,7 +151,7 @@ mod tests {
     #[test]
     fn causal_mask_blocks_the_future() {
         let device = cpu();
-        let sa = SelfAttention::new(32, 4, true, &device);
+        let sa = SelfAttention::new(32, 4, true, Compute::F32, &device);
         let rope = Rope::new(8, 6, super::super::rope::ROPE_BASE, &device);
         let x = Tensor::<3>::random([1, 6, 32], Distribution::Normal(0.0, 1.0), &device);
         // Change only the last three positions: the first three outputs must not move.
@@ -152,7 +165,7 @@ mod tests {
     #[test]
     fn padded_keys_are_ignored() {
         let device = cpu();
-        let ca = CrossAttention::new(32, 4, &device);
+        let ca = CrossAttention::new(32, 4, Compute::F32, &device);
         let x = Tensor::<3>::random([1, 4, 32], Distribution::Normal(0.0, 1.0), &device);
         let text = Tensor::<3>::random([1, 5, 32], Distribution::Normal(0.0, 1.0), &device);
         let pad = Tensor::<2, Bool>::from_data([[false, false, true, true, true]], &device);

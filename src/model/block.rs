@@ -8,6 +8,7 @@ use burn::prelude::*;
 
 use super::attention::{Context, CrossAttention, SelfAttention};
 use super::norm::RmsNorm;
+use super::precision::Compute;
 use super::rope::Rope;
 use super::swiglu::SwiGlu;
 use crate::spec::types::NormPlacement;
@@ -23,17 +24,19 @@ pub struct BlockConfig {
     pub causal: bool,
     /// A cross-attention sublayer between self-attention and the feed-forward.
     pub cross: bool,
+    /// The format of the matrix products.
+    pub compute: Compute,
 }
 
 impl BlockConfig {
     pub fn init(&self, device: &Device) -> Block {
         let norm = || self.norm(device);
         Block {
-            self_attn: SelfAttention::new(self.hidden, self.heads, self.causal, device),
+            self_attn: SelfAttention::new(self.hidden, self.heads, self.causal, self.compute, device),
             self_norm: norm(),
-            cross_attn: self.cross.then(|| CrossAttention::new(self.hidden, self.heads, device)),
+            cross_attn: self.cross.then(|| CrossAttention::new(self.hidden, self.heads, self.compute, device)),
             cross_norm: self.cross.then(norm),
-            ffn: SwiGlu::new(self.hidden, self.expansion, device),
+            ffn: SwiGlu::new(self.hidden, self.expansion, self.compute, device),
             ffn_norm: norm(),
             pre_norm: self.norm == NormPlacement::Pre,
         }
@@ -98,7 +101,7 @@ mod tests {
         for (norm, cross, causal) in
             [(NormPlacement::Pre, true, false), (NormPlacement::Post, false, true), (NormPlacement::Post, true, false)]
         {
-            let config = BlockConfig { hidden: 32, heads: 4, expansion: 2.0, norm, causal, cross };
+            let config = BlockConfig { hidden: 32, heads: 4, expansion: 2.0, norm, causal, cross, compute: Compute::F32 };
             let block = config.init(&device);
             assert_eq!(block.forward(x.clone(), Some(&rope), None, Some(&text)).dims(), [2, 6, 32]);
             // self-attention 4C^2 + SwiGLU 3*C*2C (+ cross 4C^2) (+ three C-gains when pre-norm)

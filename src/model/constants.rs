@@ -40,3 +40,13 @@ pub fn indices(name: &str, device: &Device, values: impl FnOnce() -> Vec<i64>) -
 pub fn floats<const D: usize>(name: &str, shape: [usize; D], device: &Device, values: impl FnOnce() -> Vec<f32>) -> Tensor<D> {
     cached(format!("{name} {shape:?}"), device, || Tensor::from_data(TensorData::new(values(), shape), device))
 }
+
+/// Boolean `values` of `shape`, cached under `name`.
+pub fn bools<const D: usize>(
+    name: &str,
+    shape: [usize; D],
+    device: &Device,
+    values: impl FnOnce() -> Vec<bool>,
+) -> Tensor<D, Bool> {
+    cached(format!("{name} {shape:?}"), device, || Tensor::from_data(TensorData::new(values(), shape), device))
+}

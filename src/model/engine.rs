@@ -32,7 +32,7 @@ pub struct Level {
 impl Level {
     fn new(depth: usize, block: BlockConfig, additive: bool, device: &Device) -> Self {
         Self {
-            text_attn: additive.then(|| CrossAttention::new(block.hidden, block.heads, device)),
+            text_attn: additive.then(|| CrossAttention::new(block.hidden, block.heads, block.compute, device)),
             text_norm: additive.then(|| block.norm(device)),
             blocks: (0..depth).map(|_| block.init(device)).collect(),
             pre_norm: block.norm == NormPlacement::Pre,
@@ -180,11 +180,13 @@ pub fn fixed_normal(len: usize, std: f64, seed: u64, device: &Device) -> Tensor<
 mod tests {
     use super::*;
     use crate::backend::cpu;
+    use crate::model::precision::Compute;
     use crate::model::rope::ROPE_BASE;
     use burn::tensor::Distribution;
 
     fn config(kind: EngineKind, interaction: Interaction, norm: NormPlacement) -> EngineConfig {
-        let block = BlockConfig { hidden: 32, heads: 4, expansion: 2.0, norm, causal: false, cross: false };
+        let block =
+            BlockConfig { hidden: 32, heads: 4, expansion: 2.0, norm, causal: false, cross: false, compute: Compute::F32 };
         EngineConfig { kind, interaction, h_layers: 1, l_layers: 1, block }
     }
 

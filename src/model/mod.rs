@@ -14,6 +14,7 @@
 //! - [`pytorch`]: the reference family's weights under the reference code's PyTorch names.
 //!
 //! Building blocks: [`attention`], [`rope`], [`swiglu`], [`norm`], [`block`], [`conv`], [`rows`]; the
+//! number format of the matrix products: [`precision`]; the
 //! constant tensors they upload once per device: [`constants`].
 
 pub mod attention;
@@ -27,6 +28,7 @@ pub mod generator;
 pub mod halting;
 pub mod hrm;
 pub mod norm;
+pub mod precision;
 pub mod pytorch;
 pub mod registry;
 pub mod rope;

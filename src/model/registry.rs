@@ -28,10 +28,12 @@ pub fn build(config: &ModelConfig, device: &Device) -> TextToVideo {
         hidden,
         heads,
         expansion: model.expansion,
+        compute: config.compute(),
     }
     .init(device);
     let codec = &model.video_codec;
-    let (video_tokenizer, video_detokenizer) = video_codec(codec.kind, codec.cpu_conv, hidden, config.grid(), device);
+    let (video_tokenizer, video_detokenizer) =
+        video_codec(codec.kind, codec.cpu_conv, config.compute(), hidden, config.grid(), device);
     let engine = EngineConfig {
         kind: model.engine.kind,
         interaction: model.engine.interaction,
@@ -44,6 +46,7 @@ pub fn build(config: &ModelConfig, device: &Device) -> TextToVideo {
             norm: model.engine.norm,
             causal: model.engine.causal,
             cross: false,
+            compute: config.compute(),
         },
     }
     .init(device);
@@ -58,7 +61,7 @@ pub fn build(config: &ModelConfig, device: &Device) -> TextToVideo {
             .position_embedding
             .then(|| Initializer::Normal { mean: 0.0, std: 0.02 }.init([tokens, hidden], device)),
         halting: Halting::new(model.halting.kind, tokens, hidden, device),
-        time_embedding: config.flow().map(|_| TimeEmbedding::new(hidden, device)),
+        time_embedding: config.flow().map(|_| TimeEmbedding::new(hidden, config.compute(), device)),
         sampling_steps: config.flow().unwrap_or(1),
         clip: config.clip(),
         max_steps: model.engine.max_steps as usize,

@@ -10,6 +10,7 @@ use burn::prelude::*;
 
 use super::attention::Context;
 use super::block::{Block, BlockConfig};
+use super::precision::Compute;
 use crate::spec::types::{Family, NormPlacement};
 
 #[derive(Module, Debug)]
@@ -32,6 +33,8 @@ pub struct TextEncoderConfig {
     pub hidden: usize,
     pub heads: usize,
     pub expansion: f64,
+    /// The format of the blocks' matrix products.
+    pub compute: Compute,
 }
 
 impl TextEncoderConfig {
@@ -44,6 +47,7 @@ impl TextEncoderConfig {
             norm: if paper { NormPlacement::Pre } else { NormPlacement::Post },
             causal: false,
             cross: false,
+            compute: self.compute,
         };
         TextEncoder {
             token_embedding: EmbeddingConfig::new(self.vocab_size, self.hidden).init(device),
@@ -102,7 +106,16 @@ mod tests {
     use crate::backend::cpu;
 
     fn config(family: Family) -> TextEncoderConfig {
-        TextEncoderConfig { family, vocab_size: 100, max_len: 8, layers: 1, hidden: 32, heads: 4, expansion: 2.0 }
+        TextEncoderConfig {
+            family,
+            vocab_size: 100,
+            max_len: 8,
+            layers: 1,
+            hidden: 32,
+            heads: 4,
+            expansion: 2.0,
+            compute: Compute::F32,
+        }
     }
 
     #[test]

@@ -7,6 +7,8 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
+use super::precision::{self, Compute};
+
 /// Sinusoid pairs of `t`; their frequencies fall geometrically, as transformer positions' do.
 pub const FREQUENCIES: usize = 32;
 /// Ratio of the fastest to the slowest frequency.
@@ -18,16 +20,18 @@ const TIME_SCALE: f64 = 1_000.0;
 #[derive(Module, Debug)]
 pub struct TimeEmbedding {
     pub linear: Linear,
+    #[module(skip)]
+    pub compute: Compute,
 }
 
 impl TimeEmbedding {
-    pub fn new(hidden: usize, device: &Device) -> Self {
-        Self { linear: LinearConfig::new(2 * FREQUENCIES, hidden).init(device) }
+    pub fn new(hidden: usize, compute: Compute, device: &Device) -> Self {
+        Self { linear: LinearConfig::new(2 * FREQUENCIES, hidden).init(device), compute }
     }
 
     /// `t: [batch]` -> `[batch, hidden]`.
     pub fn forward(&self, t: Tensor<1>) -> Tensor<2> {
-        self.linear.forward(features(t))
+        precision::linear(self.compute, &self.linear, features(t))
     }
 }
 
@@ -63,6 +67,6 @@ mod tests {
         // The slowest: about a tenth of a radian over the whole path.
         let slowest = (TIME_SCALE / MAX_PERIOD.powf((FREQUENCIES - 1) as f64 / FREQUENCIES as f64)) as f32;
         assert!((f[3 * FREQUENCIES - 1] - (0.5 * slowest).sin()).abs() < 1e-5);
-        assert_eq!(TimeEmbedding::new(16, &device).forward(Tensor::zeros([3], &device)).dims(), [3, 16]);
+        assert_eq!(TimeEmbedding::new(16, Compute::F32, &device).forward(Tensor::zeros([3], &device)).dims(), [3, 16]);
     }
 }

@@ -20,6 +20,7 @@ use burn::prelude::*;
 use burn::tensor::activation::gelu;
 
 use super::conv::{conv_transpose3d, conv3d};
+use super::precision::{self, Compute};
 use super::rows;
 use crate::spec::types::{CpuConv, Family};
 
@@ -156,6 +157,9 @@ pub struct ReferenceTokenizer {
 #[derive(Module, Debug)]
 pub struct ReferenceDetokenizer {
     pub proj: Linear,
+    /// The format of `proj`'s product (the convolutions are f32 in every precision).
+    #[module(skip)]
+    pub compute: Compute,
     pub conv1: ConvTranspose3d,
     pub conv2: ConvTranspose3d,
     pub conv3: ConvTranspose3d,
@@ -185,10 +189,12 @@ pub enum VideoDetokenizer {
 }
 
 /// Build a codec for `hidden`-wide tokens on a `grid` from [`token_grid`], its convolutions run
-/// by `cpu_conv` on the CPU backend.
+/// by `cpu_conv` on the CPU backend. The convolutions are f32 whatever `compute` says; only the
+/// reference detokenizer's projection, a `Linear`, multiplies in `compute`.
 pub fn video_codec(
     kind: Family,
     cpu_conv: CpuConv,
+    compute: Compute,
     hidden: usize,
     grid: [usize; 3],
     device: &Device,
@@ -228,6 +234,7 @@ pub fn video_codec(
             }),
             VideoDetokenizer::Reference(ReferenceDetokenizer {
                 proj: LinearConfig::new(c, c).init(device),
+                compute,
                 conv1: conv_t3d([c, c / 2], [3; 3], [1; 3], 1, device),
                 conv2: conv_t3d([c / 2, c / 4], REFERENCE_PATCH, REFERENCE_PATCH, 0, device),
                 conv3: conv_t3d([c / 4, 3], [3; 3], [1; 3], 1, device),
@@ -264,7 +271,7 @@ impl VideoDetokenizer {
                 conv3d(&m.to_rgb, x, m.cpu_conv).tanh()
             }
             Self::Reference(m) => {
-                let x = unflatten_tokens(rows::linear(&m.proj, tokens), [m.grid_t, m.grid_h, m.grid_w]);
+                let x = unflatten_tokens(precision::rows_linear(m.compute, &m.proj, tokens), [m.grid_t, m.grid_h, m.grid_w]);
                 let x = gelu(conv_transpose3d(&m.conv1, x, m.cpu_conv));
                 let x = gelu(conv_transpose3d(&m.conv2, x, m.cpu_conv));
                 conv_transpose3d(&m.conv3, x, m.cpu_conv).tanh()
@@ -284,7 +291,7 @@ mod tests {
         let device = cpu();
         for (kind, [f, h, w], tokens) in [(Family::Paper, [4, 16, 16], 4), (Family::Reference, [2, 8, 8], 4)] {
             let grid = token_grid(kind, 32, f, h, w).unwrap();
-            let (tokenizer, detokenizer) = video_codec(kind, CpuConv::Native, 32, grid, &device);
+            let (tokenizer, detokenizer) = video_codec(kind, CpuConv::Native, Compute::F32, 32, grid, &device);
             let video = Tensor::<5>::random([2, 3, f, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             let z = tokenizer.forward(video);
             assert_eq!(z.dims(), [2, tokens, 32], "{kind:?}");
@@ -300,7 +307,7 @@ mod tests {
         let device = cpu();
         for (kind, [f, h, w]) in [(Family::Paper, [4, 16, 16]), (Family::Reference, [2, 8, 8])] {
             let grid = token_grid(kind, 32, f, h, w).unwrap();
-            let (mut tokenizer, mut detokenizer) = video_codec(kind, CpuConv::Native, 32, grid, &device);
+            let (mut tokenizer, mut detokenizer) = video_codec(kind, CpuConv::Native, Compute::F32, 32, grid, &device);
             let video = Tensor::<5>::random([2, 3, f, h, w], Distribution::Uniform(-1.0, 1.0), &device);
             let (z, out) = (tokenizer.forward(video.clone()), detokenizer.forward(tokenizer.forward(video.clone())));
             match (&mut tokenizer, &mut detokenizer) {

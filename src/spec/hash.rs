@@ -85,7 +85,7 @@ fn sorted(v: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::types::FlowSpec;
+    use crate::spec::types::{DataSpec, EvalSpec, FlowSpec, ModelSpec, Precision, RunSpec, TrainingSpec};
 
     /// The flow settings left out of a hash are exactly their defaults.
     #[test]
@@ -97,5 +97,19 @@ mod tests {
             .map(|(_, v)| serde_json::from_str(v).unwrap())
             .collect();
         assert_eq!(left_out, vec![Value::Null, default]);
+    }
+
+    /// The precision is science: a bf16 run is another run than its fp32 twin, in both hashes.
+    #[test]
+    fn the_precision_is_part_of_the_run_identity() {
+        let training = TrainingSpec::default();
+        let fp32 =
+            RunSpec { data: DataSpec::default(), model: ModelSpec::default(), training, eval: EvalSpec::default(), seed: 0 };
+        assert_eq!(fp32.training.precision, Precision::Fp32);
+        let mut bf16 = fp32.clone();
+        bf16.training.precision = Precision::Bf16;
+        assert_ne!(run_hash(&fp32), run_hash(&bf16));
+        assert_ne!(variant_id(&fp32), variant_id(&bf16));
+        assert!(canonical_json(&bf16).contains("\"precision\":\"bf16\""));
     }
 }

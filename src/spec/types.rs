@@ -365,7 +365,13 @@ pub enum Precision {
     /// TF32 matmuls on the GPU (fp32 storage). Not implemented apart from `fp32`, which is this
     /// on the GPU already.
     Tf32,
-    /// bf16 compute with f32 master weights. Not implemented.
+    /// bf16 matrix products with f32 master weights. Every `Linear` of the text encoder's and
+    /// the engine's blocks, of the cross-attentions, of the flow time embedding and the reference
+    /// codec's projection, and the two attention products (`q kᵀ`, `p v`) round their inputs and
+    /// weights to bf16, multiply, and hand on f32 results. Parameters, gradients, the optimizer
+    /// state, norms, softmax, the halting predictor, reductions, the loss and the video codec's
+    /// convolutions stay f32. The CPU backend emulates the bf16 products (rounded inputs and
+    /// result, f32 sums), so it checks the numbers, not the speed.
     Bf16,
 }
 
@@ -391,7 +397,8 @@ pub struct TrainingSpec {
     pub time_budget: Option<Duration>,
     /// Checkpoint every N epochs (and always at the end and on the best eval FID).
     pub checkpoint_every: u32,
-    /// Number formats of the training arithmetic; only `fp32` is accepted yet.
+    /// Number formats of the model's arithmetic, in training and in the run's generation:
+    /// `fp32` or `bf16` (`tf32` is refused).
     pub precision: Precision,
     /// Recompute the cheap (memory-bound) activations in the backward pass instead of keeping
     /// them from the forward: less memory for some more compute, the same gradients.

@@ -14,6 +14,7 @@
 use std::fmt;
 
 use super::types::{DataKind, DataSpec, Metric, ModelSpec, Objective, Precision, RunSpec, SplitKind};
+use crate::model::precision::Compute;
 use crate::model::swiglu::inner_width;
 use crate::model::tokenizer::PAD_ID;
 use crate::model::video_codec::token_grid;
@@ -58,6 +59,8 @@ pub struct ModelConfig {
     grid: [usize; 3],
     /// `flow_matching`'s Euler steps of generation: the model then has a time embedding.
     flow: Option<usize>,
+    /// The format of the model's matrix products (`training.precision`).
+    compute: Compute,
 }
 
 impl ModelConfig {
@@ -68,7 +71,7 @@ impl ModelConfig {
         match grid {
             Some(grid) if problems.0.is_empty() => {
                 let clip = [data.frames, data.height, data.width].map(|s| s as usize);
-                Ok(Self { spec: model.clone(), clip, grid, flow: None })
+                Ok(Self { spec: model.clone(), clip, grid, flow: None, compute: Compute::F32 })
             }
             _ => Err(problems),
         }
@@ -104,13 +107,24 @@ impl ModelConfig {
     pub fn flow(&self) -> Option<usize> {
         self.flow
     }
+
+    /// The model of a run whose matrix products compute in `compute` (f32 unless told).
+    pub fn with_compute(mut self, compute: Compute) -> Self {
+        self.compute = compute;
+        self
+    }
+
+    /// The format of the model's matrix products.
+    pub fn compute(&self) -> Compute {
+        self.compute
+    }
 }
 
 impl RunSpec {
     /// The run's model, validated for the run's clip shape (with its objective's time
-    /// embedding when it is trained by flow matching).
+    /// embedding when it is trained by flow matching, and its products in the run's precision).
     pub fn model_config(&self) -> Result<ModelConfig, Problems> {
-        let config = ModelConfig::new(&self.model, &self.data)?;
+        let config = ModelConfig::new(&self.model, &self.data)?.with_compute(Compute::of(self.training.precision));
         Ok(match self.training.flow_sampling_steps() {
             Some(steps) => config.with_flow(steps),
             None => config,
@@ -327,7 +341,11 @@ fn check_training(run: &RunSpec, p: &mut Problems) {
     }
     // Declared in the schema for what comes next; refused rather than silently training
     // something else.
-    p.check(t.precision == Precision::Fp32, "training.precision", "only fp32 is implemented yet");
+    p.check(
+        t.precision != Precision::Tf32,
+        "training.precision",
+        "not implemented yet: fp32 already runs its matmuls as TF32 on a CUDA GPU; bf16 is implemented",
+    );
 
     p.check(e.every >= 1, "eval.every", "must be >= 1");
     p.check(
