@@ -275,15 +275,7 @@ fn a_bf16_run_trains_like_its_fp32_twin() {
 fn the_bf16_loss_decreases_on_a_fixed_batch() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     for family in [Family::Paper, Family::Reference] {
-        let mut model_spec = tiny_model_spec(family, 8);
-        if family == Family::Reference {
-            model_spec.engine.interaction = Interaction::Additive;
-            model_spec.engine.norm = NormPlacement::Post;
-            model_spec.engine.causal = true;
-            model_spec.halting.kind = HaltingKind::Linear;
-            model_spec.halting.loss_weight = 0.0;
-        }
-        let data_spec = DataSpec { samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16, ..DataSpec::default() };
+        let (model_spec, data_spec) = fixed_batch_specs(family);
         let device = ttv::backend::cpu().autodiff();
         let config = ModelConfig::new(&model_spec, &data_spec).unwrap();
         device.seed(0);
@@ -565,6 +557,20 @@ fn tiny_model_spec(family: Family, max_len: u32) -> ModelSpec {
     spec
 }
 
+/// The tiny model of `family` (the reference family as the reference code builds it) and the
+/// data of the fixed-batch training loops below.
+fn fixed_batch_specs(family: Family) -> (ModelSpec, DataSpec) {
+    let mut model_spec = tiny_model_spec(family, 8);
+    if family == Family::Reference {
+        model_spec.engine.interaction = Interaction::Additive;
+        model_spec.engine.norm = NormPlacement::Post;
+        model_spec.engine.causal = true;
+        model_spec.halting.kind = HaltingKind::Linear;
+        model_spec.halting.loss_weight = 0.0;
+    }
+    (model_spec, DataSpec { samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16, ..DataSpec::default() })
+}
+
 /// AdamW with a light weight decay, for the direct training loops below.
 fn small_decay() -> OptimizerSpec {
     OptimizerSpec { weight_decay: 1e-4, eps: 1e-5, ..OptimizerSpec::default() }
@@ -576,15 +582,7 @@ fn small_decay() -> OptimizerSpec {
 fn the_loss_decreases_on_a_fixed_batch_for_both_families() {
     let _rng = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     for family in [Family::Paper, Family::Reference] {
-        let mut model_spec = tiny_model_spec(family, 8);
-        if family == Family::Reference {
-            model_spec.engine.interaction = Interaction::Additive;
-            model_spec.engine.norm = NormPlacement::Post;
-            model_spec.engine.causal = true;
-            model_spec.halting.kind = HaltingKind::Linear;
-            model_spec.halting.loss_weight = 0.0;
-        }
-        let data_spec = DataSpec { samples: 10, eval_fraction: 0.2, frames: 4, height: 16, width: 16, ..DataSpec::default() };
+        let (model_spec, data_spec) = fixed_batch_specs(family);
         let device = ttv::backend::cpu().autodiff();
         device.seed(0);
         let mut model: TextToVideo = build(&ModelConfig::new(&model_spec, &data_spec).unwrap(), &device);
