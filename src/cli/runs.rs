@@ -282,14 +282,18 @@ pub fn export(store: &Store, prefix: &str, format: &str, out: &Path, which: &str
 /// when none) copied into the result set at `out`.
 pub fn freeze(store: &Store, prefixes: &[String], experiments: &[String], out: &Path, train_every: u64) -> Result<()> {
     let runs = if prefixes.is_empty() {
-        let (ended, open): (Vec<RunDir>, Vec<RunDir>) =
-            store.runs().into_iter().filter(|d| d.read_status().is_ok_and(|s| s.listed_by(experiments))).partition(|d| {
-                d.read_status().is_ok_and(|s| {
-                    matches!(store.state(&s.hash), RunState::Done | RunState::Stopped | RunState::Failed | RunState::Interrupted)
-                })
-            });
+        let (mut ended, mut open) = (Vec::new(), Vec::new());
+        for dir in store.runs() {
+            match dir.read_status() {
+                Ok(status) if status.listed_by(experiments) => match store.state(&status.hash).ended() {
+                    true => ended.push(dir),
+                    false => open.push(dir.short()),
+                },
+                _ => {}
+            }
+        }
         if !open.is_empty() {
-            eprintln!("left out, not ended: {}", open.iter().map(RunDir::short).collect::<Vec<_>>().join(", "));
+            eprintln!("left out, not ended: {}", open.join(", "));
         }
         ended
     } else {

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use super::atomic::write_atomic;
 use super::metrics::{MetricRow, MetricsLog};
-use super::{RunDir, RunState, Store};
+use super::{RunDir, Store};
 
 /// Copy `runs` of `src` into `dest` (a store, created if missing; a run already there is
 /// replaced, so a set can be thinned in place), then rebuild `dest`'s index. A run that is not
@@ -18,7 +18,7 @@ pub fn freeze(src: &Store, runs: &[RunDir], dest: &Store, train_every: u64) -> R
     for run in runs {
         let status = run.read_status().with_context(|| run.status_path().display().to_string())?;
         let state = src.state(&status.hash);
-        if matches!(state, RunState::New | RunState::Running | RunState::Damaged) {
+        if !state.ended() {
             bail!("run {} is {state}: only ended runs go into a result set", run.short());
         }
         ended.push((run, status.hash));
